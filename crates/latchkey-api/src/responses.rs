@@ -1,0 +1,203 @@
+//! Response bodies that are not plain domain entities (those are served as the model's
+//! types): pages, explanations of access, problems, reports.
+
+use latchkey_model::{GrantId, GroupId, OrgId, RoleId, SystemId, TokenId, UserId};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+/// A page of a list. `next_cursor`, when present, fetches the following page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ListResponse<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// `application/problem+json` (RFC 9457) with a stable `code` and the fields at fault.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code (`validation_failed`, `not_found`, `conflict`, ...).
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemField>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ProblemField {
+    pub field: String,
+    pub rule: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NamedRef<Id> {
+    pub id: Id,
+    pub name: String,
+}
+
+pub type RoleRef = NamedRef<RoleId>;
+pub type GroupRef = NamedRef<GroupId>;
+
+/// One way a user comes to hold a role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AccessPath {
+    /// `direct` or `group`.
+    pub kind: String,
+    #[schema(value_type = String, format = Uuid)]
+    pub grant_id: GrantId,
+    /// The role the grant names (the first link of `chain` when inherited).
+    #[schema(value_type = Object)]
+    pub granted_role: RoleRef,
+    /// For `group`: the group the user is a member of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub member_group: Option<GroupRef>,
+    /// For `group`: the group holding the grant (the member group or one of its ancestors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub ancestor_group: Option<GroupRef>,
+    /// For `group`: `primary` or `secondary` membership.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membership: Option<String>,
+    /// Parent roles from the granted role down to the held role, excluded (empty when the
+    /// held role is the granted one).
+    #[schema(value_type = Vec<Object>)]
+    pub chain: Vec<RoleRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EffectiveRoleView {
+    #[schema(value_type = String, format = Uuid)]
+    pub role_id: RoleId,
+    pub role_name: String,
+    #[schema(value_type = String, format = Uuid)]
+    pub system_id: SystemId,
+    pub system_name: String,
+    pub scope: Option<String>,
+    pub paths: Vec<AccessPath>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EffectiveRoles {
+    #[schema(value_type = String, format = Uuid)]
+    pub user_id: UserId,
+    pub user_name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub roles: Vec<EffectiveRoleView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HolderView {
+    #[schema(value_type = String, format = Uuid)]
+    pub user_id: UserId,
+    pub user_name: String,
+    pub scope: Option<String>,
+    pub paths: Vec<AccessPath>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RoleHolders {
+    #[schema(value_type = String, format = Uuid)]
+    pub role_id: RoleId,
+    pub role_name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub holders: Vec<HolderView>,
+}
+
+/// Who the caller is and what they may do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WhoAmI {
+    #[schema(value_type = String, format = Uuid)]
+    pub user_id: UserId,
+    pub user_name: String,
+    #[schema(value_type = String, format = Uuid)]
+    pub org_id: OrgId,
+    pub org_slug: String,
+    pub installation_admin: bool,
+    /// Permissions held everywhere.
+    pub permissions: Vec<String>,
+    /// Permissions held for some groups or systems only, with their scope values.
+    #[schema(value_type = Object)]
+    pub scoped_permissions: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// The answer to creating an organisation: it and its first administrator's token, shown
+/// once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OrganisationCreated {
+    #[schema(value_type = Object)]
+    pub organisation: latchkey_model::Organisation,
+    #[schema(value_type = String, format = Uuid)]
+    pub admin_user_id: UserId,
+    pub admin_user_name: String,
+    /// The administrator's API token. It is not stored and cannot be shown again.
+    pub admin_token: String,
+}
+
+/// A new API token: the secret is shown once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TokenCreated {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: TokenId,
+    pub name: String,
+    pub token: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AuditVerification {
+    pub ok: bool,
+    /// Entries checked.
+    pub entries: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broken_at_seq: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The outcome of a CSV import (or of its dry run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ImportReport {
+    pub kind: String,
+    pub dry_run: bool,
+    /// False when any row failed; then nothing was written.
+    pub ok: bool,
+    pub rows: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub errors: Vec<ImportError>,
+    /// What each row would do or did: `create`, `update` or `unchanged`.
+    pub actions: Vec<ImportAction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ImportError {
+    /// 1-based data row (the header is row 0).
+    pub row: u64,
+    pub column: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ImportAction {
+    pub row: u64,
+    pub action: String,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PermissionInfo {
+    pub name: String,
+    pub description: String,
+    pub privileged: bool,
+}

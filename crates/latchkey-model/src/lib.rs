@@ -1,0 +1,19 @@
+//! The domain vocabulary of Latchkey: identifiers, validated names, the directory's
+//! aggregates and the product permissions. No I/O happens here; every other crate speaks
+//! in these types.
+
+pub mod audit;
+pub mod clock;
+pub mod entities;
+pub mod ids;
+pub mod names;
+pub mod permission;
+pub mod validation;
+
+pub use audit::{AuditEntry, AuditHash, ChainBreak, NewAuditEntry, verify_chain};
+pub use clock::{Clock, FixedClock, IdGenerator, SystemClock, UuidV7Generator};
+pub use entities::*;
+pub use ids::*;
+pub use names::{Email, Name, Slug, UserName};
+pub use permission::{Permission, UnknownPermission};
+pub use validation::{FieldError, ValidationErrors};

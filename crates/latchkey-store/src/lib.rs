@@ -1,0 +1,235 @@
+//! The storage contract. One trait per aggregate, all reached through a transaction
+//! (`Tx`), so that a use case's reads, writes, audit entry and revision bump commit or
+//! roll back together. Backends (`latchkey-store-sqlite`, `latchkey-store-postgres`)
+//! implement it; nothing outside them names a database type.
+//!
+//! Architecture invariant: every method takes the organisation and every query is scoped
+//! to it; a row of another organisation is never returned, updated or deleted.
+
+mod error;
+mod query;
+
+pub mod conformance;
+
+use async_trait::async_trait;
+use latchkey_model::{
+    ApiToken, AttributeDefinition, AttributeId, AuditEntry, Domain, DomainId, Grant, GrantId,
+    Group, GroupId, InheritanceId, MailDomain, MailDomainId, Membership, MembershipId,
+    NewAuditEntry, ObjectType, OrgId, Organisation, Role, RoleId, RoleInheritance, System,
+    SystemId, TokenId, User, UserId, UserType, UserTypeId,
+};
+use time::OffsetDateTime;
+
+pub use error::StoreError;
+pub use query::*;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A database holding every organisation.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Starts a read-write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`) so that concurrent writers queue instead of failing.
+    async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
+    /// Starts a transaction meant for reads only; dropping it rolls back.
+    async fn read(&self) -> StoreResult<Box<dyn Tx>>;
+    /// Succeeds when the database answers and every migration is applied.
+    async fn ready(&self) -> StoreResult<()>;
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// Connections open and idle in the pool, for `/metrics`.
+    fn pool_state(&self) -> PoolState;
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolState {
+    pub size: u32,
+    pub idle: u32,
+}
+
+/// A transaction. Dropping it without `commit` rolls everything back.
+#[async_trait]
+pub trait Tx:
+    OrgStore
+    + TokenStore
+    + UserStore
+    + GroupStore
+    + MembershipStore
+    + SystemStore
+    + DomainStore
+    + RoleStore
+    + InheritanceStore
+    + GrantStore
+    + MetadataStore
+    + MailDomainStore
+    + AuditStore
+    + Send
+{
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait OrgStore {
+    async fn insert_org(&mut self, org: &Organisation) -> StoreResult<()>;
+    async fn get_org(&mut self, id: OrgId) -> StoreResult<Option<Organisation>>;
+    async fn get_org_by_slug(&mut self, slug: &str) -> StoreResult<Option<Organisation>>;
+    async fn list_orgs(&mut self) -> StoreResult<Vec<Organisation>>;
+    /// Increments the organisation's revision and returns the new value. On PostgreSQL this
+    /// locks the organisation's row until the transaction ends, which serialises writers of
+    /// one organisation; services call it first in every write.
+    async fn bump_revision(&mut self, org: OrgId) -> StoreResult<i64>;
+    async fn revision(&mut self, org: OrgId) -> StoreResult<Option<i64>>;
+}
+
+#[async_trait]
+pub trait TokenStore {
+    async fn insert_token(&mut self, token: &ApiToken) -> StoreResult<()>;
+    /// Looks a token up by the SHA-256 of its secret, across organisations (the token
+    /// names its organisation). Revoked tokens are returned too; the caller decides.
+    async fn find_token_by_hash(&mut self, token_hash: &str) -> StoreResult<Option<ApiToken>>;
+    async fn list_tokens(&mut self, org: OrgId, user: UserId) -> StoreResult<Vec<ApiToken>>;
+    /// Sets `revoked_at`; `Ok(false)` when no such token exists in the organisation.
+    async fn revoke_token(&mut self, org: OrgId, id: TokenId, at: OffsetDateTime) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait UserStore {
+    async fn insert_user(&mut self, user: &User) -> StoreResult<()>;
+    /// Replaces every column of the row with `user`'s values (id and org unchanged).
+    async fn update_user(&mut self, user: &User) -> StoreResult<()>;
+    async fn get_user(&mut self, org: OrgId, id: UserId) -> StoreResult<Option<User>>;
+    async fn get_user_by_name(&mut self, org: OrgId, user_name: &str) -> StoreResult<Option<User>>;
+    /// Case-insensitive.
+    async fn get_user_by_email(&mut self, org: OrgId, email: &str) -> StoreResult<Option<User>>;
+    async fn list_users(&mut self, org: OrgId, query: &UserQuery) -> StoreResult<Page<User>>;
+    async fn delete_user(&mut self, org: OrgId, id: UserId) -> StoreResult<bool>;
+    /// Users whose primary group is `group`.
+    async fn count_users_in_primary_group(&mut self, org: OrgId, group: GroupId) -> StoreResult<i64>;
+    /// The engine's view of every user.
+    async fn all_user_heads(&mut self, org: OrgId) -> StoreResult<Vec<UserHead>>;
+}
+
+#[async_trait]
+pub trait GroupStore {
+    async fn insert_group(&mut self, group: &Group) -> StoreResult<()>;
+    async fn update_group(&mut self, group: &Group) -> StoreResult<()>;
+    async fn get_group(&mut self, org: OrgId, id: GroupId) -> StoreResult<Option<Group>>;
+    async fn get_group_by_name(&mut self, org: OrgId, name: &str) -> StoreResult<Option<Group>>;
+    async fn list_groups(&mut self, org: OrgId, query: &GroupQuery) -> StoreResult<Page<Group>>;
+    async fn delete_group(&mut self, org: OrgId, id: GroupId) -> StoreResult<bool>;
+    async fn count_child_groups(&mut self, org: OrgId, id: GroupId) -> StoreResult<i64>;
+    async fn all_groups(&mut self, org: OrgId) -> StoreResult<Vec<Group>>;
+}
+
+#[async_trait]
+pub trait MembershipStore {
+    async fn insert_membership(&mut self, m: &Membership) -> StoreResult<()>;
+    async fn update_membership(&mut self, m: &Membership) -> StoreResult<()>;
+    async fn get_membership(&mut self, org: OrgId, id: MembershipId) -> StoreResult<Option<Membership>>;
+    async fn list_memberships(&mut self, org: OrgId, query: &MembershipQuery) -> StoreResult<Page<Membership>>;
+    async fn delete_membership(&mut self, org: OrgId, id: MembershipId) -> StoreResult<bool>;
+    /// Deletes every membership of a user or of a group; returns how many.
+    async fn delete_memberships_of(&mut self, org: OrgId, user: Option<UserId>, group: Option<GroupId>) -> StoreResult<u64>;
+    async fn all_memberships(&mut self, org: OrgId) -> StoreResult<Vec<Membership>>;
+}
+
+#[async_trait]
+pub trait SystemStore {
+    async fn insert_system(&mut self, system: &System) -> StoreResult<()>;
+    async fn update_system(&mut self, system: &System) -> StoreResult<()>;
+    async fn get_system(&mut self, org: OrgId, id: SystemId) -> StoreResult<Option<System>>;
+    async fn get_system_by_name(&mut self, org: OrgId, name: &str) -> StoreResult<Option<System>>;
+    async fn list_systems(&mut self, org: OrgId, query: &SystemQuery) -> StoreResult<Page<System>>;
+    async fn delete_system(&mut self, org: OrgId, id: SystemId) -> StoreResult<bool>;
+    async fn all_systems(&mut self, org: OrgId) -> StoreResult<Vec<System>>;
+}
+
+#[async_trait]
+pub trait DomainStore {
+    async fn insert_domain(&mut self, domain: &Domain) -> StoreResult<()>;
+    async fn update_domain(&mut self, domain: &Domain) -> StoreResult<()>;
+    async fn get_domain(&mut self, org: OrgId, id: DomainId) -> StoreResult<Option<Domain>>;
+    /// Ordered by name.
+    async fn list_domains(&mut self, org: OrgId, system: SystemId) -> StoreResult<Vec<Domain>>;
+    async fn delete_domain(&mut self, org: OrgId, id: DomainId) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait RoleStore {
+    async fn insert_role(&mut self, role: &Role) -> StoreResult<()>;
+    async fn update_role(&mut self, role: &Role) -> StoreResult<()>;
+    async fn get_role(&mut self, org: OrgId, id: RoleId) -> StoreResult<Option<Role>>;
+    async fn get_role_by_name(&mut self, org: OrgId, system: SystemId, name: &str) -> StoreResult<Option<Role>>;
+    async fn list_roles(&mut self, org: OrgId, query: &RoleQuery) -> StoreResult<Page<Role>>;
+    async fn delete_role(&mut self, org: OrgId, id: RoleId) -> StoreResult<bool>;
+    async fn count_roles_using_domain(&mut self, org: OrgId, domain: DomainId) -> StoreResult<i64>;
+    async fn all_roles(&mut self, org: OrgId) -> StoreResult<Vec<Role>>;
+}
+
+#[async_trait]
+pub trait InheritanceStore {
+    async fn insert_inheritance(&mut self, edge: &RoleInheritance) -> StoreResult<()>;
+    async fn get_inheritance(&mut self, org: OrgId, id: InheritanceId) -> StoreResult<Option<RoleInheritance>>;
+    /// Edges whose parent (`as_parent`) or child is `role`, ordered by id.
+    async fn list_inheritance(&mut self, org: OrgId, role: RoleId, as_parent: bool) -> StoreResult<Vec<RoleInheritance>>;
+    async fn delete_inheritance(&mut self, org: OrgId, id: InheritanceId) -> StoreResult<bool>;
+    async fn all_inheritance(&mut self, org: OrgId) -> StoreResult<Vec<RoleInheritance>>;
+}
+
+#[async_trait]
+pub trait GrantStore {
+    async fn insert_grant(&mut self, grant: &Grant) -> StoreResult<()>;
+    async fn update_grant(&mut self, grant: &Grant) -> StoreResult<()>;
+    async fn get_grant(&mut self, org: OrgId, id: GrantId) -> StoreResult<Option<Grant>>;
+    async fn list_grants(&mut self, org: OrgId, query: &GrantQuery) -> StoreResult<Page<Grant>>;
+    async fn delete_grant(&mut self, org: OrgId, id: GrantId) -> StoreResult<bool>;
+    async fn all_grants(&mut self, org: OrgId) -> StoreResult<Vec<Grant>>;
+}
+
+#[async_trait]
+pub trait MetadataStore {
+    async fn insert_attribute(&mut self, def: &AttributeDefinition) -> StoreResult<()>;
+    async fn update_attribute(&mut self, def: &AttributeDefinition) -> StoreResult<()>;
+    async fn get_attribute(&mut self, org: OrgId, id: AttributeId) -> StoreResult<Option<AttributeDefinition>>;
+    /// Ordered by position, then name. `None` lists every object type.
+    async fn list_attributes(&mut self, org: OrgId, object_type: Option<ObjectType>) -> StoreResult<Vec<AttributeDefinition>>;
+    async fn delete_attribute(&mut self, org: OrgId, id: AttributeId) -> StoreResult<bool>;
+    /// Replaces the indexed custom-attribute values of one object (used for `unique`
+    /// checks and attribute filters). Values are the JSON values rendered as text
+    /// (strings without quotes).
+    async fn index_attributes(&mut self, org: OrgId, object_type: ObjectType, object_id: uuid::Uuid, values: &[(String, String)]) -> StoreResult<()>;
+    /// Whether another object of the type has `value` for attribute `name`.
+    async fn attribute_value_taken(&mut self, org: OrgId, object_type: ObjectType, name: &str, value: &str, except: Option<uuid::Uuid>) -> StoreResult<bool>;
+
+    async fn insert_user_type(&mut self, t: &UserType) -> StoreResult<()>;
+    async fn update_user_type(&mut self, t: &UserType) -> StoreResult<()>;
+    async fn get_user_type(&mut self, org: OrgId, id: UserTypeId) -> StoreResult<Option<UserType>>;
+    async fn get_user_type_by_code(&mut self, org: OrgId, code: &str) -> StoreResult<Option<UserType>>;
+    /// Ordered by code.
+    async fn list_user_types(&mut self, org: OrgId) -> StoreResult<Vec<UserType>>;
+    async fn delete_user_type(&mut self, org: OrgId, id: UserTypeId) -> StoreResult<bool>;
+    async fn count_users_of_type(&mut self, org: OrgId, code: &str) -> StoreResult<i64>;
+}
+
+#[async_trait]
+pub trait MailDomainStore {
+    async fn insert_mail_domain(&mut self, d: &MailDomain) -> StoreResult<()>;
+    async fn update_mail_domain(&mut self, d: &MailDomain) -> StoreResult<()>;
+    async fn get_mail_domain(&mut self, org: OrgId, id: MailDomainId) -> StoreResult<Option<MailDomain>>;
+    async fn get_mail_domain_by_code(&mut self, org: OrgId, code: &str) -> StoreResult<Option<MailDomain>>;
+    /// Ordered by code.
+    async fn list_mail_domains(&mut self, org: OrgId) -> StoreResult<Vec<MailDomain>>;
+    async fn delete_mail_domain(&mut self, org: OrgId, id: MailDomainId) -> StoreResult<bool>;
+    async fn count_mail_domains(&mut self, org: OrgId) -> StoreResult<i64>;
+}
+
+#[async_trait]
+pub trait AuditStore {
+    /// Appends to the organisation's hash chain: assigns `seq` (last + 1), `prev_hash`
+    /// (the last entry's hash, or `AuditHash::GENESIS`) and `hash`
+    /// (`AuditHash::compute`).
+    async fn append_audit(&mut self, entry: &NewAuditEntry) -> StoreResult<AuditEntry>;
+    async fn list_audit(&mut self, org: OrgId, query: &AuditQuery) -> StoreResult<Page<AuditEntry>>;
+    /// Entries with `seq > after_seq` in ascending order, at most `limit`.
+    async fn audit_chain(&mut self, org: OrgId, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+}
