@@ -1,0 +1,128 @@
+//! Answers about access: what a user holds and why, who holds a role, and who the caller
+//! is. Everything comes from the organisation's engine at the instant asked (now by
+//! default), and is rendered with names so that "why does Ana have Payments/approver?"
+//! reads as an answer.
+
+use std::collections::BTreeMap;
+
+use latchkey_api::{AccessPath, EffectiveRoleView, EffectiveRoles, HolderView, NamedRef, RoleHolders, WhoAmI};
+use latchkey_engine::{Provenance, Source};
+use latchkey_model::{Permission, RoleId, UserId};
+use time::OffsetDateTime;
+
+use crate::{OrgEngine, Principal, ServiceError, ServiceResult, Services};
+
+impl Services {
+    /// `users.view` over the user.
+    pub async fn effective_roles(&self, p: &Principal, user: UserId, at: Option<OffsetDateTime>) -> ServiceResult<EffectiveRoles> {
+        let scope = p.require(Permission::UsersView)?;
+        let u = {
+            let mut tx = self.read().await?;
+            Self::user_in_scope(&mut *tx, p.org_id, &scope, user).await?
+        };
+        let at = at.unwrap_or_else(|| self.now());
+        let engine = self.engine(p.org_id).await?;
+        let roles = engine
+            .engine
+            .effective_roles(user, at)
+            .into_iter()
+            .map(|r| EffectiveRoleView {
+                role_id: r.role,
+                role_name: engine.role_name(r.role),
+                system_id: r.system,
+                system_name: engine.system_name(r.system),
+                scope: r.scope,
+                paths: r.paths.iter().map(|path| render_path(&engine, path)).collect(),
+            })
+            .collect();
+        Ok(EffectiveRoles { user_id: u.id, user_name: u.user_name, at, roles })
+    }
+
+    /// Effective holders of a role: `systems.view` over the role; holders are listed
+    /// within the caller's `users.view` scope.
+    pub async fn role_holders(&self, p: &Principal, role: RoleId, at: Option<OffsetDateTime>) -> ServiceResult<RoleHolders> {
+        let scope = p.require(Permission::SystemsView)?;
+        let users = p.require(Permission::UsersView)?;
+        let mut tx = self.read().await?;
+        let r = Self::role_in_scope(&mut *tx, p.org_id, &scope, role).await?;
+        let at = at.unwrap_or_else(|| self.now());
+        let engine = self.engine(p.org_id).await?;
+        let mut holders = Vec::new();
+        for h in engine.engine.holders(role, at) {
+            let Some(u) = tx.get_user(p.org_id, h.user).await? else { continue };
+            if !users.covers_user_in(u.primary_group_id) {
+                continue;
+            }
+            holders.push(HolderView {
+                user_id: u.id,
+                user_name: u.user_name,
+                scope: h.scope,
+                paths: h.paths.iter().map(|path| render_path(&engine, path)).collect(),
+            });
+        }
+        Ok(RoleHolders { role_id: r.id, role_name: r.name, at, holders })
+    }
+
+    pub fn whoami(&self, p: &Principal) -> WhoAmI {
+        let perms = p.permissions();
+        let mut scoped = BTreeMap::new();
+        for perm in Permission::ALL {
+            if let Some(values) = perms.scopes(*perm)
+                && !values.is_empty()
+                && !perms.has_unscoped(*perm)
+            {
+                scoped.insert(perm.as_str().to_owned(), values.iter().cloned().collect());
+            }
+        }
+        WhoAmI {
+            user_id: p.user_id,
+            user_name: p.user_name.clone(),
+            org_id: p.org_id,
+            org_slug: p.org_slug.clone(),
+            installation_admin: p.installation_admin,
+            permissions: perms.unscoped.iter().map(|x| x.as_str().to_owned()).collect(),
+            scoped_permissions: scoped,
+        }
+    }
+
+    /// The catalogue of product permissions.
+    pub fn permission_catalogue(&self) -> Vec<latchkey_api::PermissionInfo> {
+        Permission::ALL
+            .iter()
+            .map(|p| latchkey_api::PermissionInfo { name: p.as_str().to_owned(), description: p.description().to_owned(), privileged: p.is_privileged() })
+            .collect()
+    }
+
+    /// Fails with not found unless the user exists and is within `users.view` scope; used by
+    /// handlers that need only the check.
+    pub async fn require_user_visible(&self, p: &Principal, user: UserId) -> ServiceResult<()> {
+        let scope = p.require(Permission::UsersView)?;
+        let mut tx = self.read().await?;
+        Self::user_in_scope(&mut *tx, p.org_id, &scope, user).await.map(|_| ()).map_err(|_| ServiceError::not_found("user", user))
+    }
+}
+
+fn render_path(engine: &OrgEngine, path: &Provenance) -> AccessPath {
+    let role_ref = |id: RoleId| NamedRef { id, name: engine.role_name(id) };
+    let chain = path.chain.iter().map(|r| role_ref(*r)).collect();
+    match &path.source {
+        Source::Direct { grant, role } => AccessPath {
+            kind: "direct".to_owned(),
+            grant_id: *grant,
+            granted_role: role_ref(*role),
+            member_group: None,
+            ancestor_group: None,
+            membership: None,
+            chain,
+        },
+        Source::Group { grant, role, member_group, ancestor, primary } => AccessPath {
+            kind: "group".to_owned(),
+            grant_id: *grant,
+            granted_role: role_ref(*role),
+            member_group: Some(NamedRef { id: *member_group, name: engine.group_name(*member_group) }),
+            ancestor_group: Some(NamedRef { id: *ancestor, name: engine.group_name(*ancestor) }),
+            membership: Some(if *primary { "primary" } else { "secondary" }.to_owned()),
+            chain,
+        },
+    }
+}

@@ -1,0 +1,139 @@
+//! Use cases. Each public function authorises the caller, validates its input, consults
+//! the engine where a rule needs the entitlement graph, writes through the store in one
+//! transaction together with its audit entry and revision bump, and returns typed errors.
+//! REST handlers, the CLI (through REST) and later the console all call these functions,
+//! so authorisation lives here and only here.
+
+mod access;
+mod audit;
+mod bootstrap;
+mod engines;
+mod error;
+mod grants;
+mod groups;
+mod list;
+mod metadata;
+mod principal;
+mod roles;
+mod systems;
+mod tokens;
+mod users;
+mod validate;
+
+use std::sync::Arc;
+
+use latchkey_model::{Clock, IdGenerator, NewAuditEntry, OrgId};
+use latchkey_store::{Store, Tx};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+pub use bootstrap::Bootstrapped;
+pub use engines::OrgEngine;
+pub use error::{ServiceError, ServiceResult};
+pub use list::{AuditFilter, GrantFilter, GroupFilter, ListParams, RoleFilter, SystemFilter, UserFilter, MembershipFilter};
+pub use principal::{Principal, Scope};
+pub use tokens::hash_token;
+
+/// The use cases over one store.
+#[derive(Clone)]
+pub struct Services {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+    engines: engines::EngineCache,
+}
+
+impl Services {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, ids: Arc<dyn IdGenerator>) -> Self {
+        Self { inner: Arc::new(Inner { store, clock, ids, engines: engines::EngineCache::default() }) }
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        &*self.inner.store
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        // Microsecond precision: what the store keeps, so values read back compare equal.
+        let now = self.inner.clock.now();
+        let micros = now.nanosecond() / 1_000 * 1_000;
+        now.replace_nanosecond(micros).unwrap_or(now)
+    }
+
+    fn uuid(&self) -> uuid::Uuid {
+        self.inner.ids.new_uuid()
+    }
+
+    /// The organisation's engine at its current revision.
+    pub async fn engine(&self, org: OrgId) -> ServiceResult<Arc<OrgEngine>> {
+        self.inner.engines.get(&*self.inner.store, org).await
+    }
+
+    /// Starts a write in `org`: a transaction whose first statement bumps the revision
+    /// (serialising writers of the organisation).
+    async fn begin(&self, org: OrgId) -> ServiceResult<Box<dyn Tx>> {
+        let mut tx = self.inner.store.begin().await?;
+        tx.bump_revision(org).await?;
+        Ok(tx)
+    }
+
+    async fn read(&self) -> ServiceResult<Box<dyn Tx>> {
+        Ok(self.inner.store.read().await?)
+    }
+
+    /// Records a change in the same transaction as the change itself.
+    #[expect(clippy::too_many_arguments, reason = "an audit entry has this many parts")]
+    async fn audit<B: Serialize + Sync, A: Serialize + Sync>(
+        &self,
+        tx: &mut dyn Tx,
+        p: Option<&Principal>,
+        org: OrgId,
+        action: &str,
+        object_type: &str,
+        object_id: impl ToString,
+        before: Option<&B>,
+        after: Option<&A>,
+    ) -> ServiceResult<()> {
+        let to_json = |v: &dyn erased::Ser| v.to_json();
+        let entry = NewAuditEntry {
+            id: latchkey_model::AuditId::from_uuid(self.uuid()),
+            org_id: org,
+            at: self.now(),
+            actor_id: p.map(|p| p.user_id),
+            action: action.to_owned(),
+            object_type: object_type.to_owned(),
+            object_id: object_id.to_string(),
+            before: before.map(|b| to_json(b)),
+            after: after.map(|a| to_json(a)),
+            request_id: p.and_then(|p| p.request_id.clone()),
+        };
+        tx.append_audit(&entry).await?;
+        Ok(())
+    }
+}
+
+mod erased {
+    //! Lets `audit` take any serialisable before/after without naming their types twice.
+    pub trait Ser {
+        fn to_json(&self) -> serde_json::Value;
+    }
+
+    impl<T: serde::Serialize> Ser for T {
+        fn to_json(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+        }
+    }
+}
+
+/// Checks `If-Match` against the stored version.
+fn check_version(expected: Option<i64>, actual: i64, what: &str) -> ServiceResult<()> {
+    match expected {
+        Some(v) if v != actual => Err(ServiceError::PreconditionFailed(format!(
+            "the {what} changed since it was read (version {v}, now {actual}); read it again and retry"
+        ))),
+        _ => Ok(()),
+    }
+}

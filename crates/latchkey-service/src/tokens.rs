@@ -1,0 +1,117 @@
+//! API tokens: `lk_` followed by 32 random bytes in base64url. Only the SHA-256 of a token is
+//! stored (a random 256-bit secret needs no slow hash), so a stolen database yields no usable
+//! token. Authentication turns a token into a `Principal`.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use latchkey_api::{CreateToken, TokenCreated};
+use latchkey_model::{ApiToken, Name, OrgId, TokenId, UserId};
+use rand::Rng as _;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::{Principal, ServiceError, ServiceResult, Services};
+
+pub const TOKEN_PREFIX: &str = "lk_";
+
+/// The stored form of a token.
+pub fn hash_token(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+pub(crate) fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+impl Services {
+    pub(crate) fn make_token(
+        &self,
+        org: OrgId,
+        user: UserId,
+        name: &str,
+        expires_at: Option<OffsetDateTime>,
+    ) -> (ApiToken, String) {
+        let secret = new_secret();
+        let token = ApiToken {
+            id: TokenId::from_uuid(self.uuid()),
+            org_id: org,
+            user_id: user,
+            name: name.to_owned(),
+            token_hash: hash_token(&secret),
+            created_at: self.now(),
+            expires_at,
+            revoked_at: None,
+        };
+        (token, secret)
+    }
+
+    /// Resolves a bearer token. Every failure reads the same, so that a caller cannot tell
+    /// an unknown token from a revoked one or one of a disabled user.
+    pub async fn authenticate(&self, secret: &str) -> ServiceResult<Principal> {
+        let denied = || ServiceError::Unauthenticated("the token is missing, invalid, expired or revoked".to_owned());
+        if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 200 {
+            return Err(denied());
+        }
+        let now = self.now();
+        let mut tx = self.read().await?;
+        let token = tx.find_token_by_hash(&hash_token(secret)).await?.ok_or_else(denied)?;
+        if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= now) {
+            return Err(denied());
+        }
+        let user = tx.get_user(token.org_id, token.user_id).await?.ok_or_else(denied)?;
+        if !user.enabled {
+            return Err(denied());
+        }
+        let org = tx.get_org(token.org_id).await?.ok_or_else(denied)?;
+        drop(tx);
+        let engine = self.engine(org.id).await?;
+        let permissions = engine.engine.permissions(user.id, now);
+        Ok(Principal {
+            org_id: org.id,
+            org_slug: org.slug,
+            user_id: user.id,
+            user_name: user.user_name,
+            installation_admin: user.installation_admin,
+            token_id: token.id,
+            request_id: None,
+            permissions,
+            engine,
+        })
+    }
+
+    /// Creates a personal API token for the caller; the secret is returned once.
+    pub async fn create_token(&self, p: &Principal, req: CreateToken) -> ServiceResult<TokenCreated> {
+        let name = Name::parse("name", &req.name)?;
+        if let Some(e) = req.expires_at
+            && e <= self.now()
+        {
+            return Err(ServiceError::invalid("expires_at", "future", "`expires_at` must be in the future"));
+        }
+        let (token, secret) = self.make_token(p.org_id, p.user_id, name.as_str(), req.expires_at);
+        let mut tx = self.begin(p.org_id).await?;
+        tx.insert_token(&token).await?;
+        self.audit(&mut *tx, Some(p), p.org_id, "token.create", "api_token", token.id, None::<&()>, Some(&token)).await?;
+        tx.commit().await?;
+        Ok(TokenCreated { id: token.id, name: token.name, token: secret, expires_at: token.expires_at })
+    }
+
+    pub async fn list_tokens(&self, p: &Principal) -> ServiceResult<Vec<ApiToken>> {
+        let mut tx = self.read().await?;
+        Ok(tx.list_tokens(p.org_id, p.user_id).await?)
+    }
+
+    /// Revokes one of the caller's own tokens.
+    pub async fn revoke_token(&self, p: &Principal, id: TokenId) -> ServiceResult<()> {
+        let mut tx = self.begin(p.org_id).await?;
+        let mine = tx.list_tokens(p.org_id, p.user_id).await?;
+        let Some(token) = mine.into_iter().find(|t| t.id == id) else {
+            return Err(ServiceError::not_found("api token", id));
+        };
+        tx.revoke_token(p.org_id, id, self.now()).await?;
+        self.audit(&mut *tx, Some(p), p.org_id, "token.revoke", "api_token", id, Some(&token), None::<&()>).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
