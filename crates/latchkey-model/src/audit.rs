@@ -66,27 +66,53 @@ pub struct ChainBreak {
     pub reason: String,
 }
 
-/// Verifies entries given in ascending `seq` order, from the first of the organisation.
-pub fn verify_chain<'a>(entries: impl IntoIterator<Item = &'a AuditEntry>) -> Result<i64, ChainBreak> {
-    let mut prev = AuditHash::GENESIS.to_owned();
-    let mut expected_seq = 1;
-    let mut count = 0;
-    for e in entries {
-        if e.seq != expected_seq {
-            return Err(ChainBreak { seq: e.seq, reason: format!("expected entry {expected_seq}, found {}", e.seq) });
-        }
-        if e.prev_hash != prev {
-            return Err(ChainBreak { seq: e.seq, reason: "previous hash does not match".to_owned() });
-        }
-        let recomputed = AuditHash::compute(&e.prev_hash, e.seq, &e.entry);
-        if recomputed != e.hash {
-            return Err(ChainBreak { seq: e.seq, reason: "content does not match its hash".to_owned() });
-        }
-        prev = e.hash.clone();
-        expected_seq += 1;
-        count += 1;
+/// Checks a chain entry by entry, so that a long chain can be read in batches.
+#[derive(Debug, Clone)]
+pub struct ChainVerifier {
+    prev_hash: String,
+    next_seq: i64,
+}
+
+impl Default for ChainVerifier {
+    fn default() -> Self {
+        Self { prev_hash: AuditHash::GENESIS.to_owned(), next_seq: 1 }
     }
-    Ok(count)
+}
+
+impl ChainVerifier {
+    /// Entries accepted so far.
+    pub fn verified(&self) -> i64 {
+        self.next_seq - 1
+    }
+
+    /// Accepts the next entry, or says why the chain breaks there.
+    pub fn push(&mut self, e: &AuditEntry) -> Result<(), ChainBreak> {
+        let reason = if e.seq != self.next_seq {
+            Some(format!("entry {} is missing", self.next_seq))
+        } else if e.prev_hash != self.prev_hash {
+            Some("its previous hash does not match the entry before it".to_owned())
+        } else if AuditHash::compute(&e.prev_hash, e.seq, &e.entry) != e.hash {
+            Some("its content does not match its hash".to_owned())
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return Err(ChainBreak { seq: e.seq, reason });
+        }
+        self.prev_hash = e.hash.clone();
+        self.next_seq += 1;
+        Ok(())
+    }
+}
+
+/// Verifies entries given in ascending `seq` order, from the first of the organisation;
+/// returns how many there were.
+pub fn verify_chain<'a>(entries: impl IntoIterator<Item = &'a AuditEntry>) -> Result<i64, ChainBreak> {
+    let mut verifier = ChainVerifier::default();
+    for e in entries {
+        verifier.push(e)?;
+    }
+    Ok(verifier.verified())
 }
 
 #[cfg(test)]

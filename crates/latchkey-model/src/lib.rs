@@ -10,7 +10,7 @@ pub mod names;
 pub mod permission;
 pub mod validation;
 
-pub use audit::{AuditEntry, AuditHash, ChainBreak, NewAuditEntry, verify_chain};
+pub use audit::{AuditEntry, AuditHash, ChainBreak, ChainVerifier, NewAuditEntry, verify_chain};
 pub use clock::{Clock, FixedClock, IdGenerator, SystemClock, UuidV7Generator};
 pub use entities::*;
 pub use ids::*;
