@@ -2,7 +2,7 @@
 //! grant of it does not let anyone read the whole trail).
 
 use latchkey_api::{AuditVerification, ListResponse};
-use latchkey_model::{AuditEntry, Permission};
+use latchkey_model::{AuditEntry, ChainVerifier, Permission};
 use latchkey_store::AuditQuery;
 
 use crate::{AuditFilter, Principal, ServiceError, ServiceResult, Services};
@@ -48,36 +48,23 @@ impl Services {
             return Err(ServiceError::forbidden(Permission::AuditView));
         }
         let mut tx = self.read().await?;
-        let mut checked = 0;
-        let mut after = 0;
-        let mut prev_hash = latchkey_model::AuditHash::GENESIS.to_owned();
+        let mut verifier = ChainVerifier::default();
         loop {
-            let batch = tx.audit_chain(p.org_id, after, VERIFY_BATCH).await?;
-            let Some(last) = batch.last() else { break };
-            // Verify the batch as a continuation of the chain so far.
-            let mut expected_seq = after + 1;
+            let batch = tx.audit_chain(p.org_id, verifier.verified(), VERIFY_BATCH).await?;
             for e in &batch {
-                let broken = if e.seq != expected_seq {
-                    Some(format!("entry {expected_seq} is missing"))
-                } else if e.prev_hash != prev_hash {
-                    Some("its previous hash does not match the entry before it".to_owned())
-                } else if latchkey_model::AuditHash::compute(&e.prev_hash, e.seq, &e.entry) != e.hash {
-                    Some("its content does not match its hash".to_owned())
-                } else {
-                    None
-                };
-                if let Some(reason) = broken {
-                    return Ok(AuditVerification { ok: false, entries: checked, broken_at_seq: Some(e.seq), reason: Some(reason) });
+                if let Err(broken) = verifier.push(e) {
+                    return Ok(AuditVerification {
+                        ok: false,
+                        entries: verifier.verified(),
+                        broken_at_seq: Some(broken.seq),
+                        reason: Some(broken.reason),
+                    });
                 }
-                prev_hash = e.hash.clone();
-                expected_seq += 1;
-                checked += 1;
             }
-            after = last.seq;
             if batch.len() < VERIFY_BATCH as usize {
                 break;
             }
         }
-        Ok(AuditVerification { ok: true, entries: checked, broken_at_seq: None, reason: None })
+        Ok(AuditVerification { ok: true, entries: verifier.verified(), broken_at_seq: None, reason: None })
     }
 }
