@@ -21,8 +21,14 @@ use crate::{GrantFilter, Principal, ServiceError, ServiceResult, Services, check
 
 impl Services {
     pub async fn create_grant(&self, p: &Principal, req: CreateGrant) -> ServiceResult<Grant> {
-        let scope = p.require(Permission::RolesGrant)?;
         let mut tx = self.begin(p.org_id).await?;
+        let out = self.create_grant_in(&mut *tx, p, req).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub(crate) async fn create_grant_in(&self, tx: &mut dyn Tx, p: &Principal, req: CreateGrant) -> ServiceResult<Grant> {
+        let scope = p.require(Permission::RolesGrant)?;
         let mut errors = ValidationErrors::new();
         let role = tx.get_role(p.org_id, req.role_id).await?;
         let Some(role) = role else {
@@ -102,7 +108,6 @@ impl Services {
         tx.insert_grant(&grant).await?;
         self.audit(&mut *tx, Some(p), p.org_id, "grant.create", "grant", grant.id, None::<&()>, Some(&grant)).await?;
         self.materialise_optional_children(&mut *tx, p, &grant).await?;
-        tx.commit().await?;
         Ok(grant)
     }
 

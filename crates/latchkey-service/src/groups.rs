@@ -16,19 +16,24 @@ use crate::{GroupFilter, MembershipFilter, Principal, Scope, ServiceError, Servi
 
 impl Services {
     pub async fn create_group(&self, p: &Principal, req: CreateGroup) -> ServiceResult<Group> {
-        let scope = p.require(Permission::GroupsManage)?;
         let mut tx = self.begin(p.org_id).await?;
+        let out = self.create_group_in(&mut *tx, p, req).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub(crate) async fn create_group_in(&self, tx: &mut dyn Tx, p: &Principal, req: CreateGroup) -> ServiceResult<Group> {
+        let scope = p.require(Permission::GroupsManage)?;
         let id = GroupId::from_uuid(self.uuid());
         let mut errors = ValidationErrors::new();
         let name = errors.check(Name::parse("name", &req.name));
         let description = validate::text("description", req.description.as_deref(), 4000, &mut errors);
         let group_type = validate::text("group_type", req.group_type.as_deref(), Name::MAX, &mut errors);
         match req.parent_id {
-            Some(parent) => {
-                if !matches!(tx.get_group(p.org_id, parent).await?, Some(_) if scope.covers_group(parent)) {
-                    errors.push(FieldError::new("parent_id", "exists", format!("group `{parent}` does not exist or is outside your scope")));
-                }
+            Some(parent) if !(tx.get_group(p.org_id, parent).await?.is_some() && scope.covers_group(parent)) => {
+                errors.push(FieldError::new("parent_id", "exists", format!("group `{parent}` does not exist or is outside your scope")));
             }
+            Some(_) => {}
             None if !scope.is_global() => errors.push(FieldError::new(
                 "parent_id",
                 "scope",
@@ -62,7 +67,6 @@ impl Services {
         tx.insert_group(&group).await?;
         tx.index_attributes(p.org_id, ObjectType::Group, id.as_uuid(), &index).await?;
         self.audit(&mut *tx, Some(p), p.org_id, "group.create", "group", id, None::<&()>, Some(&group)).await?;
-        tx.commit().await?;
         Ok(group)
     }
 
@@ -95,8 +99,14 @@ impl Services {
     }
 
     pub async fn update_group(&self, p: &Principal, id: GroupId, req: UpdateGroup, if_match: Option<i64>) -> ServiceResult<Group> {
-        let scope = p.require(Permission::GroupsManage)?;
         let mut tx = self.begin(p.org_id).await?;
+        let out = self.update_group_in(&mut *tx, p, id, req, if_match).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub(crate) async fn update_group_in(&self, tx: &mut dyn Tx, p: &Principal, id: GroupId, req: UpdateGroup, if_match: Option<i64>) -> ServiceResult<Group> {
+        let scope = p.require(Permission::GroupsManage)?;
         let before = Self::group_in_scope(&mut *tx, p.org_id, &scope, id).await?;
         check_version(if_match, before.stamps.version, "group")?;
         let mut g = before.clone();
@@ -173,7 +183,6 @@ impl Services {
         tx.index_attributes(p.org_id, ObjectType::Group, id.as_uuid(), &index).await?;
         let action = if before.parent_id != g.parent_id { "group.move" } else { "group.update" };
         self.audit(&mut *tx, Some(p), p.org_id, action, "group", id, Some(&before), Some(&g)).await?;
-        tx.commit().await?;
         Ok(g)
     }
 
@@ -214,9 +223,15 @@ impl Services {
     // ---- memberships ----
 
     pub async fn create_membership(&self, p: &Principal, req: CreateMembership) -> ServiceResult<Membership> {
+        let mut tx = self.begin(p.org_id).await?;
+        let out = self.create_membership_in(&mut *tx, p, req).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub(crate) async fn create_membership_in(&self, tx: &mut dyn Tx, p: &Principal, req: CreateMembership) -> ServiceResult<Membership> {
         let scope = p.require(Permission::UsersManage)?;
         let view = p.require(Permission::GroupsView).ok();
-        let mut tx = self.begin(p.org_id).await?;
         let id = MembershipId::from_uuid(self.uuid());
         let mut errors = ValidationErrors::new();
         let user = Self::user_in_scope(&mut *tx, p.org_id, &scope, req.user_id).await.ok();
@@ -260,7 +275,6 @@ impl Services {
         tx.insert_membership(&m).await?;
         tx.index_attributes(p.org_id, ObjectType::Membership, id.as_uuid(), &index).await?;
         self.audit(&mut *tx, Some(p), p.org_id, "membership.create", "membership", id, None::<&()>, Some(&m)).await?;
-        tx.commit().await?;
         Ok(m)
     }
 

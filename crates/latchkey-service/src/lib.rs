@@ -11,6 +11,7 @@ mod engines;
 mod error;
 mod grants;
 mod groups;
+mod import;
 mod list;
 mod metadata;
 mod principal;
@@ -30,7 +31,8 @@ use time::OffsetDateTime;
 pub use bootstrap::Bootstrapped;
 pub use engines::OrgEngine;
 pub use error::{ServiceError, ServiceResult};
-pub use list::{AuditFilter, GrantFilter, GroupFilter, ListParams, RoleFilter, SystemFilter, UserFilter, MembershipFilter};
+pub use import::ImportKind;
+pub use list::{AuditFilter, GrantFilter, GroupFilter, ListParams, MAX_LIMIT, MembershipFilter, RoleFilter, SystemFilter, UserFilter};
 pub use principal::{Principal, Scope};
 pub use tokens::hash_token;
 

@@ -16,8 +16,14 @@ use crate::{Principal, RoleFilter, Scope, ServiceError, ServiceResult, Services,
 
 impl Services {
     pub async fn create_role(&self, p: &Principal, req: CreateRole) -> ServiceResult<Role> {
-        let scope = p.require(Permission::RolesManage)?;
         let mut tx = self.begin(p.org_id).await?;
+        let out = self.create_role_in(&mut *tx, p, req).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub(crate) async fn create_role_in(&self, tx: &mut dyn Tx, p: &Principal, req: CreateRole) -> ServiceResult<Role> {
+        let scope = p.require(Permission::RolesManage)?;
         let mut errors = ValidationErrors::new();
         let system = match tx.get_system(p.org_id, req.system_id).await? {
             Some(s) if scope.covers_system(s.id) => Some(s),
@@ -92,7 +98,6 @@ impl Services {
         };
         tx.insert_role(&role).await?;
         self.audit(&mut *tx, Some(p), p.org_id, "role.create", "role", role.id, None::<&()>, Some(&role)).await?;
-        tx.commit().await?;
         Ok(role)
     }
 
@@ -117,8 +122,14 @@ impl Services {
     }
 
     pub async fn update_role(&self, p: &Principal, id: RoleId, req: UpdateRole, if_match: Option<i64>) -> ServiceResult<Role> {
-        let scope = p.require(Permission::RolesManage)?;
         let mut tx = self.begin(p.org_id).await?;
+        let out = self.update_role_in(&mut *tx, p, id, req, if_match).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub(crate) async fn update_role_in(&self, tx: &mut dyn Tx, p: &Principal, id: RoleId, req: UpdateRole, if_match: Option<i64>) -> ServiceResult<Role> {
+        let scope = p.require(Permission::RolesManage)?;
         let before = Self::role_in_scope(&mut *tx, p.org_id, &scope, id).await?;
         check_version(if_match, before.stamps.version, "role")?;
         let system = tx.get_system(p.org_id, before.system_id).await?.ok_or_else(|| ServiceError::not_found("role", id))?;
@@ -183,7 +194,6 @@ impl Services {
         r.stamps.touch(self.now(), Some(p.user_id));
         tx.update_role(&r).await?;
         self.audit(&mut *tx, Some(p), p.org_id, "role.update", "role", id, Some(&before), Some(&r)).await?;
-        tx.commit().await?;
         Ok(r)
     }
 

@@ -22,11 +22,10 @@ impl Services {
         let description = validate::text("description", req.description.as_deref(), 4000, &mut errors);
         let system_type = system_type(req.system_type.as_deref(), &mut errors).unwrap_or(SystemType::Application);
         match req.parent_id {
-            Some(parent) => {
-                if !matches!(tx.get_system(p.org_id, parent).await?, Some(_) if scope.covers_system(parent)) {
-                    errors.push(FieldError::new("parent_id", "exists", format!("information system `{parent}` does not exist or is outside your scope")));
-                }
+            Some(parent) if !(tx.get_system(p.org_id, parent).await?.is_some() && scope.covers_system(parent)) => {
+                errors.push(FieldError::new("parent_id", "exists", format!("information system `{parent}` does not exist or is outside your scope")));
             }
+            Some(_) => {}
             None if !scope.is_global() => errors.push(FieldError::new(
                 "parent_id",
                 "scope",

@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_api::{CreateToken, TokenCreated};
-use latchkey_model::{ApiToken, Name, OrgId, TokenId, UserId};
+use latchkey_model::{ApiToken, Name, OrgId, Permission, TokenId, UserId};
 use rand::Rng as _;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -113,5 +113,38 @@ impl Services {
         self.audit(&mut *tx, Some(p), p.org_id, "token.revoke", "api_token", id, Some(&token), None::<&()>).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Issues a token for another user (a service account, or a user who cannot sign in
+    /// yet). Needs `users.manage` over the user, and, because the token acts as that user,
+    /// every permission the user holds must be held everywhere by the caller.
+    pub async fn issue_token_for(&self, p: &Principal, user: UserId, req: CreateToken) -> ServiceResult<TokenCreated> {
+        let scope = p.require(Permission::UsersManage)?;
+        let name = Name::parse("name", &req.name)?;
+        if let Some(e) = req.expires_at
+            && e <= self.now()
+        {
+            return Err(ServiceError::invalid("expires_at", "future", "`expires_at` must be in the future"));
+        }
+        let mut tx = self.begin(p.org_id).await?;
+        let target = Self::user_in_scope(&mut *tx, p.org_id, &scope, user).await?;
+        if !target.enabled {
+            return Err(ServiceError::conflict("disabled", format!("`{}` is disabled", target.user_name)));
+        }
+        let theirs = p.engine.engine.permissions(user, self.now());
+        let mut missing: Vec<&str> = theirs.unscoped.iter().chain(theirs.scoped.keys()).filter(|perm| !p.permissions().has_unscoped(**perm)).map(|perm| perm.as_str()).collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if !missing.is_empty() {
+            return Err(ServiceError::Forbidden {
+                permission: None,
+                message: format!("`{}` holds {} which you do not hold everywhere; you cannot act as them", target.user_name, missing.join(", ")),
+            });
+        }
+        let (token, secret) = self.make_token(p.org_id, user, name.as_str(), req.expires_at);
+        tx.insert_token(&token).await?;
+        self.audit(&mut *tx, Some(p), p.org_id, "token.issue", "api_token", token.id, None::<&()>, Some(&token)).await?;
+        tx.commit().await?;
+        Ok(TokenCreated { id: token.id, name: token.name, token: secret, expires_at: token.expires_at })
     }
 }

@@ -15,8 +15,14 @@ use crate::{Principal, Scope, ServiceError, ServiceResult, Services, UserFilter,
 
 impl Services {
     pub async fn create_user(&self, p: &Principal, req: CreateUser) -> ServiceResult<User> {
-        let scope = p.require(Permission::UsersManage)?;
         let mut tx = self.begin(p.org_id).await?;
+        let out = self.create_user_in(&mut *tx, p, req).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub(crate) async fn create_user_in(&self, tx: &mut dyn Tx, p: &Principal, req: CreateUser) -> ServiceResult<User> {
+        let scope = p.require(Permission::UsersManage)?;
         let id = UserId::from_uuid(self.uuid());
         let mut errors = ValidationErrors::new();
         let user_name = errors.check(UserName::parse("user_name", &req.user_name));
@@ -72,7 +78,6 @@ impl Services {
         tx.insert_user(&user).await?;
         tx.index_attributes(p.org_id, ObjectType::User, user.id.as_uuid(), &index).await?;
         self.audit(&mut *tx, Some(p), p.org_id, "user.create", "user", user.id, None::<&()>, Some(&user)).await?;
-        tx.commit().await?;
         Ok(user)
     }
 
@@ -131,8 +136,14 @@ impl Services {
     }
 
     pub async fn update_user(&self, p: &Principal, id: UserId, req: UpdateUser, if_match: Option<i64>) -> ServiceResult<User> {
-        let scope = p.require(Permission::UsersManage)?;
         let mut tx = self.begin(p.org_id).await?;
+        let out = self.update_user_in(&mut *tx, p, id, req, if_match).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub(crate) async fn update_user_in(&self, tx: &mut dyn Tx, p: &Principal, id: UserId, req: UpdateUser, if_match: Option<i64>) -> ServiceResult<User> {
+        let scope = p.require(Permission::UsersManage)?;
         let before = Self::user_in_scope(&mut *tx, p.org_id, &scope, id).await?;
         check_version(if_match, before.stamps.version, "user")?;
         let mut user = before.clone();
@@ -228,7 +239,6 @@ impl Services {
             _ => "user.update",
         };
         self.audit(&mut *tx, Some(p), p.org_id, action, "user", id, Some(&before), Some(&user)).await?;
-        tx.commit().await?;
         Ok(user)
     }
 
