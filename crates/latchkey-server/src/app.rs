@@ -1,0 +1,117 @@
+//! The application: shared state, every route, and the middleware around them (request ids,
+//! request logs, metrics, body limits, the problem+json fallback).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use latchkey_service::Services;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::openapi::ApiRouter;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub metrics: Arc<Metrics>,
+    pub openapi: Arc<String>,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Builds the whole HTTP application over `services`.
+pub fn build(services: Services, max_body_bytes: usize) -> Router {
+    let (api, openapi) = crate::routes::api(ApiRouter::default()).finish();
+    let openapi_json = openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
+    let state = AppState { services, metrics: Arc::new(Metrics::default()), openapi: Arc::new(openapi_json) };
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/api/v1/openapi.json", get(openapi_document))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(fallback)
+        .layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let request_id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %request_id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().to_string();
+    let request_id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let started = Instant::now();
+    let mut response = next.run(req).await;
+    state.metrics.observe(&route, &method, response.status().as_u16(), started.elapsed());
+    // Problems carry the request id so a user can quote it to an operator.
+    if let Some(id) = request_id
+        && response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v == "application/problem+json")
+    {
+        response = with_request_id(response, &id).await;
+    }
+    response
+}
+
+async fn with_request_id(response: Response, id: &str) -> Response {
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1024 * 1024).await else {
+        return (parts.status, "").into_response();
+    };
+    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(mut v) => {
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("request_id".to_owned(), serde_json::Value::String(id.to_owned()));
+            }
+            serde_json::to_vec(&v).unwrap_or_else(|_| bytes.to_vec())
+        }
+        Err(_) => bytes.to_vec(),
+    };
+    let mut parts = parts;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
+
+async fn fallback() -> ApiError {
+    ApiError::NoRoute
+}
+
+async fn openapi_document(State(state): State<AppState>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], state.openapi.as_str().to_owned()).into_response()
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Ready when the store answers and its migrations are applied.
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.services.store().ready().await {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready: the store is unreachable or not migrated\n").into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let store = state.services.store();
+    let body = state.metrics.render(store.pool_state(), store.backend());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}

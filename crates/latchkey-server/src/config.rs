@@ -1,0 +1,87 @@
+//! Configuration: built-in defaults, then a TOML file (`--config`, `LATCHKEY_CONFIG`), then
+//! `LATCHKEY_*` environment variables, then command-line flags. With nothing given the
+//! server listens on 127.0.0.1:8080 and keeps SQLite in `./latchkey-data/`.
+
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Folder for the SQLite database and the bootstrap token.
+    pub data_dir: PathBuf,
+    /// `postgres://…` or `sqlite://…`; empty means SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// `text` or `json` log lines.
+    pub log_format: String,
+    /// A tracing filter such as `info` or `latchkey=debug,info`.
+    pub log_level: String,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Seconds to let requests in flight finish after SIGTERM.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".to_owned(),
+            data_dir: PathBuf::from("latchkey-data"),
+            database_url: None,
+            log_format: "text".to_owned(),
+            log_level: "info".to_owned(),
+            max_body_bytes: 16 * 1024 * 1024,
+            shutdown_grace_seconds: 30,
+        }
+    }
+}
+
+/// What `latchkey serve` was given on its command line.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub config: Option<PathBuf>,
+}
+
+impl Config {
+    pub fn load(opts: &ServeOptions) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let file = opts.config.clone().or_else(|| std::env::var_os("LATCHKEY_CONFIG").map(PathBuf::from));
+        if let Some(path) = file {
+            if !path.exists() {
+                anyhow::bail!("configuration file `{}` does not exist", path.display());
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(Env::prefixed("LATCHKEY_").only(&[
+            "listen",
+            "data_dir",
+            "database_url",
+            "log_format",
+            "log_level",
+            "max_body_bytes",
+            "shutdown_grace_seconds",
+        ]));
+        let mut config: Config = figment.extract().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        if let Some(l) = &opts.listen {
+            config.listen = l.clone();
+        }
+        if let Some(d) = &opts.data_dir {
+            config.data_dir = d.clone();
+        }
+        if let Some(u) = &opts.database_url {
+            config.database_url = Some(u.clone());
+        }
+        if config.database_url.as_deref().is_some_and(str::is_empty) {
+            config.database_url = None;
+        }
+        Ok(config)
+    }
+}

@@ -1,0 +1,113 @@
+//! `ApiError`: every failure a handler can return, mapped to HTTP in one place
+//! (`status_code`) and rendered as `application/problem+json` with a stable `code`. A 5xx
+//! says nothing internal; its cause is logged with the request id.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use latchkey_api::{Problem, ProblemField};
+use latchkey_model::FieldError;
+use latchkey_service::ServiceError;
+
+#[derive(Debug)]
+pub enum ApiError {
+    Service(ServiceError),
+    /// The body or query could not be read (400 for malformed syntax, 422 for wrong fields).
+    BadRequest { status: StatusCode, code: &'static str, detail: String, fields: Vec<FieldError> },
+    /// 405 and 404 for unknown routes are produced by the router fallback.
+    NoRoute,
+    PayloadTooLarge,
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        Self::Service(e)
+    }
+}
+
+impl ApiError {
+    pub fn unprocessable(field: &str, rule: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::BadRequest {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "validation_failed",
+            detail: message.clone(),
+            fields: vec![FieldError::new(field, rule, message)],
+        }
+    }
+
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Service(e) => match e {
+                ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+                ServiceError::Forbidden { .. } => StatusCode::FORBIDDEN,
+                ServiceError::NotFound { .. } => StatusCode::NOT_FOUND,
+                ServiceError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                ServiceError::Conflict { .. } => StatusCode::CONFLICT,
+                ServiceError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+                ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            Self::BadRequest { status, .. } => *status,
+            Self::NoRoute => StatusCode::NOT_FOUND,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        }
+    }
+
+    fn parts(&self) -> (&'static str, String, Vec<FieldError>) {
+        match self {
+            Self::Service(e) => match e {
+                ServiceError::Unauthenticated(m) => ("unauthenticated", m.clone(), vec![]),
+                ServiceError::Forbidden { message, .. } => ("forbidden", message.clone(), vec![]),
+                ServiceError::NotFound { .. } => ("not_found", e.to_string(), vec![]),
+                ServiceError::Validation(errors) => {
+                    let detail = if errors.errors().len() == 1 {
+                        errors.to_string()
+                    } else {
+                        format!("{} fields are invalid: {errors}", errors.errors().len())
+                    };
+                    ("validation_failed", detail, errors.errors().to_vec())
+                }
+                ServiceError::Conflict { code, message, field } => (
+                    code,
+                    message.clone(),
+                    field.iter().map(|f| FieldError::new(f, *code, message.clone())).collect(),
+                ),
+                ServiceError::PreconditionFailed(m) => ("precondition_failed", m.clone(), vec![]),
+                ServiceError::Unavailable(_) => ("unavailable", "the service is temporarily unavailable; retry shortly".to_owned(), vec![]),
+                ServiceError::Internal(_) => ("internal", "an internal error occurred; it has been logged".to_owned(), vec![]),
+            },
+            Self::BadRequest { code, detail, fields, .. } => (code, detail.clone(), fields.clone()),
+            Self::NoRoute => ("not_found", "no such endpoint".to_owned(), vec![]),
+            Self::PayloadTooLarge => ("payload_too_large", "the request body is too large".to_owned(), vec![]),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        if status.is_server_error() {
+            // The cause stays in the logs (with the request id of the current span).
+            tracing::error!(error = ?self, "request failed");
+        }
+        let (code, detail, fields) = self.parts();
+        let problem = Problem {
+            type_uri: format!("https://latchkey.dev/problems/{code}"),
+            title: status.canonical_reason().unwrap_or("error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            code: code.to_owned(),
+            errors: fields.into_iter().map(|f| ProblemField { field: f.field, rule: f.rule, message: f.message }).collect(),
+            request_id: None,
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,202 @@
+//! Request extractors whose failures are problems, not axum's plain-text rejections: the
+//! caller (`Auth`), a JSON body (`ApiJson`), a query string (`ApiQuery`), path ids
+//! (`ApiPath`), `If-Match` and the wanted representation (`Format`).
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use latchkey_model::FieldError;
+use latchkey_service::{Principal, ServiceError};
+use serde::de::DeserializeOwned;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// The authenticated caller, from `Authorization: Bearer <token>`.
+pub struct Auth(pub Principal);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or_else(|| {
+                ApiError::from(ServiceError::Unauthenticated("send an API token as `Authorization: Bearer <token>`".to_owned()))
+            })?;
+        let request_id = parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let principal = state.services.authenticate(token).await?;
+        Ok(Auth(principal.with_request_id(request_id)))
+    }
+}
+
+/// A JSON body. Syntax errors answer 400; a missing, unknown or mistyped field 422 naming it.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::JsonDataError(e) => {
+            let message = serde_source(&e);
+            let field = field_in(&message).unwrap_or_else(|| "body".to_owned());
+            let rule = if message.starts_with("missing field") {
+                "required"
+            } else if message.starts_with("unknown field") {
+                "unknown_field"
+            } else {
+                "type"
+            };
+            ApiError::BadRequest {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "validation_failed",
+                detail: format!("the body does not fit: {message}"),
+                fields: vec![FieldError::new(field, rule, message)],
+            }
+        }
+        JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest {
+            status: StatusCode::BAD_REQUEST,
+            code: "malformed_json",
+            detail: format!("the body is not valid JSON: {}", serde_source(&e)),
+            fields: vec![],
+        },
+        JsonRejection::MissingJsonContentType(_) => ApiError::BadRequest {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code: "unsupported_media_type",
+            detail: "send the body as `Content-Type: application/json`".to_owned(),
+            fields: vec![],
+        },
+        JsonRejection::BytesRejection(_) => ApiError::PayloadTooLarge,
+        other => ApiError::BadRequest { status: StatusCode::BAD_REQUEST, code: "bad_request", detail: other.body_text(), fields: vec![] },
+    }
+}
+
+/// serde's own message, without axum's prefix.
+fn serde_source(e: &dyn std::error::Error) -> String {
+    let mut cur: &dyn std::error::Error = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+/// The field a serde message names: "missing field `x`", "unknown field `x`", or the path
+/// prefix serde_path_to_error-style messages carry (`x: invalid type`).
+fn field_in(message: &str) -> Option<String> {
+    if let Some(rest) = message.strip_prefix("missing field `").or_else(|| message.strip_prefix("unknown field `")) {
+        return rest.split('`').next().map(str::to_owned);
+    }
+    None
+}
+
+/// A query string.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(Self(v)),
+            Err(rejection) => Err(query_rejection(rejection)),
+        }
+    }
+}
+
+fn query_rejection(rejection: QueryRejection) -> ApiError {
+    let message = serde_source(&rejection);
+    let field = field_in(&message).unwrap_or_else(|| "query".to_owned());
+    ApiError::BadRequest {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        code: "validation_failed",
+        detail: format!("the query string does not fit: {message}"),
+        fields: vec![FieldError::new(field, "type", message)],
+    }
+}
+
+/// Path parameters; an id that is not a UUID answers 404 like any unknown id.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(Self(v)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                Err(ServiceError::NotFound { what: "object", id: e.body_text().chars().take(80).collect() }.into())
+            }
+            Err(other) => Err(ApiError::BadRequest { status: StatusCode::BAD_REQUEST, code: "bad_request", detail: other.body_text(), fields: vec![] }),
+        }
+    }
+}
+
+/// `If-Match: "<version>"`. `*` or no header means "any version".
+pub struct IfMatch(pub Option<i64>);
+
+impl FromRequestParts<AppState> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(raw) = parts.headers.get(header::IF_MATCH) else { return Ok(Self(None)) };
+        let raw = raw.to_str().unwrap_or_default().trim();
+        if raw == "*" {
+            return Ok(Self(None));
+        }
+        let tag = raw.trim_start_matches("W/").trim_matches('"');
+        match tag.parse::<i64>() {
+            Ok(v) => Ok(Self(Some(v))),
+            // A tag this server never issued cannot match the current version.
+            Err(_) => Err(ServiceError::PreconditionFailed(format!("`If-Match` {raw} does not name a version of this object")).into()),
+        }
+    }
+}
+
+/// JSON unless the client asks for CSV (`?format=csv` or `Accept: text/csv`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Csv,
+}
+
+impl FromRequestParts<AppState> for Format {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        for pair in query.split('&') {
+            if let Some(v) = pair.strip_prefix("format=") {
+                return match v {
+                    "csv" => Ok(Self::Csv),
+                    "json" => Ok(Self::Json),
+                    other => Err(ApiError::unprocessable("format", "one_of", format!("`format` must be `json` or `csv`, not `{other}`"))),
+                };
+            }
+        }
+        let accepts_csv = parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/csv"));
+        Ok(if accepts_csv { Self::Csv } else { Self::Json })
+    }
+}

@@ -1,0 +1,17 @@
+//! The HTTP server: the REST API under `/api/v1` (with its OpenAPI document), health,
+//! readiness and metrics endpoints, configuration and `serve`. Handlers convert between
+//! the wire and the service layer; they hold no SQL and no policy.
+
+mod app;
+mod config;
+mod error;
+mod extract;
+mod metrics;
+mod openapi;
+mod respond;
+mod routes;
+mod serve;
+
+pub use app::build as build_app;
+pub use config::{Config, ServeOptions};
+pub use serve::{open_store, serve};

@@ -1,0 +1,23 @@
+//! The REST API under `/api/v1`. Handlers hold no SQL and no policy: they extract, call one
+//! service function and shape the answer. The table here is also the OpenAPI document.
+
+mod admin;
+mod catalog;
+mod directory;
+mod settings;
+
+use crate::openapi::ApiRouter;
+
+pub fn api(r: ApiRouter) -> ApiRouter {
+    let r = admin::routes(r);
+    let r = directory::routes(r);
+    let r = catalog::routes(r);
+    settings::routes(r)
+}
+
+/// Pages for CSV downloads are as large as allowed: fewer round trips to the store.
+pub(crate) fn csv_page(format: crate::extract::Format, list: &mut latchkey_service::ListParams) {
+    if format == crate::extract::Format::Csv {
+        list.limit = Some(latchkey_service::MAX_LIMIT.to_string());
+    }
+}
