@@ -4,7 +4,8 @@
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A unique or foreign-key constraint refused the write. `constraint` names it as the
-    /// schema does (`users_org_user_name_key`, ...), so services can say which field.
+    /// canonical `table.column` of the distinguishing column (`users.user_name`, ...), or
+    /// `foreign_key`, so services can say which field.
     #[error("conflict on `{constraint}`")]
     Conflict { constraint: String },
     /// The database could not be reached or timed out.

@@ -1,0 +1,130 @@
+//! The SQLite storage backend: a file (or in-memory) database in WAL mode behind a small
+//! sqlx pool, implementing `latchkey_store::Store`. The SQL itself is shared with the
+//! PostgreSQL backend (`latchkey-store/sql`, mounted below as `sql`); this crate adds the
+//! connection settings, the embedded migrations and how transactions begin.
+//!
+//! Write transactions start with `BEGIN IMMEDIATE`, taking SQLite's single write lock at
+//! once: a second writer then waits (up to `busy_timeout`, 5 s) instead of failing with
+//! `SQLITE_BUSY` when its read lock cannot be upgraded halfway through.
+
+mod backend;
+#[path = "../../latchkey-store/sql/mod.rs"]
+mod sql;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use latchkey_store::{PoolState, Store, StoreError, StoreResult, Tx};
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+/// The embedded migrations, by file name. `latchkey-store-postgres` has files of the
+/// same names; a test checks both lists against the folders.
+pub const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_directory.sql",
+    include_str!("../migrations/0001_directory.sql"),
+)];
+
+/// Connections in the pool. Writers queue on SQLite's lock anyway; readers (WAL) run in
+/// parallel with the writer.
+const MAX_CONNECTIONS: u32 = 8;
+
+/// A SQLite database holding every organisation. Cloning shares the pool.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    latest_migration: i64,
+}
+
+impl SqliteStore {
+    /// Opens (creating it, and its folder, if missing) the database file at `path` and
+    /// applies pending migrations.
+    pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            tokio::fs::create_dir_all(parent).await.map_err(|e| {
+                StoreError::Unavailable(format!("cannot create folder `{}`: {e}", parent.display()))
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true);
+        Self::connect(options, false).await
+    }
+
+    /// Opens a database given as a URL: `sqlite://path/to/file.db`, `sqlite:file.db`,
+    /// `sqlite::memory:`. The file is created if missing unless the URL says a `mode`.
+    /// An in-memory database lives as long as the store and uses one connection.
+    pub async fn open_url(url: &str) -> Result<SqliteStore, StoreError> {
+        let mut options = SqliteConnectOptions::from_str(url)
+            .map_err(|_| StoreError::Backend("invalid sqlite database url".to_owned()))?;
+        if !url.contains("mode=") {
+            options = options.create_if_missing(true);
+        }
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        Self::connect(options, in_memory).await
+    }
+
+    async fn connect(
+        options: SqliteConnectOptions,
+        in_memory: bool,
+    ) -> Result<SqliteStore, StoreError> {
+        let options = options
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5))
+            .synchronous(SqliteSynchronous::Normal);
+        let pool_options = if in_memory {
+            // Every connection to a shared-cache memory database would lock whole tables
+            // (SQLITE_LOCKED, which busy_timeout does not wait on), and the database
+            // vanishes with its last connection: keep exactly one, forever.
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS)
+        };
+        let pool = pool_options
+            .connect_with(options)
+            .await
+            .map_err(sql::map_err)?;
+        let migrator = sql::migrator(MIGRATIONS)?;
+        sql::migrate(&pool, &migrator).await?;
+        Ok(SqliteStore {
+            pool,
+            latest_migration: sql::latest_version(&migrator),
+        })
+    }
+
+    /// Closes every connection; later calls fail with `Unavailable`.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn begin(&self) -> StoreResult<Box<dyn Tx>> {
+        sql::begin(&self.pool, "BEGIN IMMEDIATE").await
+    }
+
+    async fn read(&self) -> StoreResult<Box<dyn Tx>> {
+        // Deferred: a WAL read snapshot, no lock held against writers.
+        sql::begin(&self.pool, "BEGIN").await
+    }
+
+    async fn ready(&self) -> StoreResult<()> {
+        sql::ready(&self.pool, self.latest_migration).await
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn pool_state(&self) -> PoolState {
+        sql::pool_state(&self.pool)
+    }
+}

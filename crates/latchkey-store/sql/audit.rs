@@ -1,0 +1,185 @@
+//! The audit trail: an append-only hash chain per organisation. The store assigns `seq`,
+//! `prev_hash` and `hash`; the entry is hashed exactly as it will be read back (UTC,
+//! whole microseconds, JSON re-read from its text), so `latchkey_model::verify_chain`
+//! recomputes the same hashes from stored rows.
+
+use async_trait::async_trait;
+use latchkey_model::{AuditEntry, AuditHash, AuditId, NewAuditEntry, OrgId, UserId};
+use latchkey_store::{AuditQuery, AuditStore, Page, StoreError, StoreResult};
+use sqlx::QueryBuilder;
+
+use super::convert::{Cols, DbRow, micros, opt_json, truncate};
+use super::error::FOREIGN_KEY;
+use super::paging::clamp;
+use super::{SqlTx, map_err};
+use crate::backend::Db;
+
+macro_rules! audit_cols {
+    () => {
+        concat!(
+            "id, org_id, seq, at, actor_id, action, object_type, object_id, \"before\", ",
+            "\"after\", request_id, prev_hash, hash"
+        )
+    };
+}
+
+fn entry(row: &DbRow) -> StoreResult<AuditEntry> {
+    let c = Cols(row);
+    Ok(AuditEntry {
+        seq: c.int("seq")?,
+        entry: NewAuditEntry {
+            id: AuditId::from_uuid(c.uuid("id")?),
+            org_id: OrgId::from_uuid(c.uuid("org_id")?),
+            at: c.instant("at")?,
+            actor_id: c.opt_uuid("actor_id")?.map(UserId::from_uuid),
+            action: c.text("action")?,
+            object_type: c.text("object_type")?,
+            object_id: c.text("object_id")?,
+            before: c.opt_json("before")?,
+            after: c.opt_json("after")?,
+            request_id: c.opt_text("request_id")?,
+        },
+        prev_hash: c.text("prev_hash")?,
+        hash: c.text("hash")?,
+    })
+}
+
+#[async_trait]
+impl AuditStore for SqlTx {
+    async fn append_audit(&mut self, new: &NewAuditEntry) -> StoreResult<AuditEntry> {
+        let org = new.org_id.as_uuid();
+        // Take the organisation's row lock (PostgreSQL) so that appenders of one
+        // organisation queue here instead of racing for the same `seq`. SQLite write
+        // transactions are already exclusive.
+        let locked = sqlx::query("UPDATE organisations SET revision = revision WHERE id = $1")
+            .bind(org)
+            .execute(self.conn())
+            .await
+            .map_err(map_err)?;
+        if locked.rows_affected() == 0 {
+            return Err(StoreError::Conflict {
+                constraint: FOREIGN_KEY.to_owned(),
+            });
+        }
+        let last =
+            sqlx::query("SELECT seq, hash FROM audit WHERE org_id = $1 ORDER BY seq DESC LIMIT 1")
+                .bind(org)
+                .fetch_optional(self.conn())
+                .await
+                .map_err(map_err)?;
+        let (seq, prev_hash) = match &last {
+            Some(row) => {
+                let c = Cols(row);
+                (c.int("seq")? + 1, c.text("hash")?)
+            }
+            None => (1, AuditHash::GENESIS.to_owned()),
+        };
+
+        let mut stored = new.clone();
+        stored.at = truncate(new.at)?;
+        let hash = AuditHash::compute(&prev_hash, seq, &stored);
+
+        sqlx::query(concat!(
+            "INSERT INTO audit (",
+            audit_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ))
+        .bind(stored.id.as_uuid())
+        .bind(org)
+        .bind(seq)
+        .bind(micros(stored.at))
+        .bind(stored.actor_id.map(|a| a.as_uuid()))
+        .bind(&stored.action)
+        .bind(&stored.object_type)
+        .bind(&stored.object_id)
+        .bind(opt_json(stored.before.as_ref())?)
+        .bind(opt_json(stored.after.as_ref())?)
+        .bind(&stored.request_id)
+        .bind(&prev_hash)
+        .bind(&hash)
+        .execute(self.conn())
+        .await
+        .map_err(map_err)?;
+
+        Ok(AuditEntry {
+            seq,
+            entry: stored,
+            prev_hash,
+            hash,
+        })
+    }
+
+    /// Filters are exact matches; `from` is inclusive and `to` exclusive.
+    async fn list_audit(
+        &mut self,
+        org: OrgId,
+        query: &AuditQuery,
+    ) -> StoreResult<Page<AuditEntry>> {
+        let mut qb = QueryBuilder::<Db>::new(concat!(
+            "SELECT ",
+            audit_cols!(),
+            " FROM audit WHERE org_id = "
+        ));
+        qb.push_bind(org.as_uuid());
+        if let Some(object_type) = &query.object_type {
+            qb.push(" AND object_type = ");
+            qb.push_bind(object_type.clone());
+        }
+        if let Some(object_id) = &query.object_id {
+            qb.push(" AND object_id = ");
+            qb.push_bind(object_id.clone());
+        }
+        if let Some(actor) = query.actor {
+            qb.push(" AND actor_id = ");
+            qb.push_bind(actor.as_uuid());
+        }
+        if let Some(action) = &query.action {
+            qb.push(" AND action = ");
+            qb.push_bind(action.clone());
+        }
+        if let Some(from) = query.from {
+            qb.push(" AND at >= ");
+            qb.push_bind(micros(from));
+        }
+        if let Some(to) = query.to {
+            qb.push(" AND at < ");
+            qb.push_bind(micros(to));
+        }
+        let (cmp, dir) = if query.descending {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        if let Some(after) = query.after_seq {
+            qb.push(format!(" AND seq {cmp} "));
+            qb.push_bind(after);
+        }
+        qb.push(format!(" ORDER BY seq {dir} LIMIT "));
+        qb.push_bind(i64::from(clamp(query.limit)) + 1);
+        let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+        super::paging::page(rows, query.limit, entry)
+    }
+
+    async fn audit_chain(
+        &mut self,
+        org: OrgId,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            audit_cols!(),
+            " FROM audit WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        ))
+        .bind(org.as_uuid())
+        .bind(after_seq)
+        .bind(i64::from(limit))
+        .fetch_all(self.conn())
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(entry).collect()
+    }
+}

@@ -1,0 +1,141 @@
+//! The SQL of both storage backends, written once so that SQLite and PostgreSQL never
+//! drift. This folder is not a module of `latchkey-store` (which must not depend on sqlx):
+//! each backend crate mounts it with `#[path = "../../latchkey-store/sql/mod.rs"] mod sql;`
+//! beside a module `backend` that defines `Db` (`sqlx::Sqlite` or `sqlx::Postgres`) and the
+//! little that differs (how transactions begin, which error codes mean "unavailable").
+//!
+//! The statements use only what both databases accept: `$N` placeholders (sqlx's SQLite
+//! driver maps `$N` to the N-th argument), `RETURNING`, row-value comparisons for keyset
+//! pagination, `WITH RECURSIVE` sub-queries and `LIKE ... ESCAPE`. Dynamic lists are built
+//! with `sqlx::QueryBuilder<Db>`, which writes each backend's own placeholders.
+//!
+//! Architecture invariant: every statement that reads or writes an organisation's rows has
+//! `org_id = ...` in its `WHERE` clause (the only exception is `find_token_by_hash`, which
+//! the contract makes cross-organisation); the schema's composite foreign keys
+//! `(org_id, x_id)` make cross-organisation references impossible as well.
+
+/// The columns of `latchkey_model::Stamps`, in the order `convert::bind_stamps` binds them.
+macro_rules! stamp_cols {
+    () => {
+        "created_at, created_by, updated_at, updated_by, version"
+    };
+}
+
+mod audit;
+mod catalog;
+mod convert;
+mod directory;
+mod error;
+mod metadata;
+mod orgs;
+mod paging;
+
+use async_trait::async_trait;
+use latchkey_store::{PoolState, StoreError, StoreResult, Tx};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{Pool, SqlSafeStr};
+
+use crate::backend::Db;
+
+pub(crate) use error::map_err;
+
+/// A transaction of either backend. Dropping it rolls back (sqlx queues the `ROLLBACK`
+/// and the pool flushes it before the connection is reused).
+pub(crate) struct SqlTx {
+    tx: sqlx::Transaction<'static, Db>,
+}
+
+impl SqlTx {
+    fn conn(&mut self) -> &mut <Db as sqlx::Database>::Connection {
+        &mut self.tx
+    }
+}
+
+#[async_trait]
+impl Tx for SqlTx {
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await.map_err(map_err)
+    }
+}
+
+/// An `UPDATE ... WHERE id = $1 AND org_id = $2` that matched no row is refused with
+/// `Conflict { constraint: "not_found" }`: the row was deleted meanwhile or belongs to
+/// another organisation.
+fn updated(done: <Db as sqlx::Database>::QueryResult) -> StoreResult<()> {
+    if done.rows_affected() == 0 {
+        return Err(StoreError::Conflict {
+            constraint: orgs::NOT_FOUND.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Starts a transaction with `statement` (`BEGIN`, `BEGIN IMMEDIATE`, ...).
+pub(crate) async fn begin(pool: &Pool<Db>, statement: &'static str) -> StoreResult<Box<dyn Tx>> {
+    let tx = pool.begin_with(statement).await.map_err(map_err)?;
+    Ok(Box::new(SqlTx { tx }))
+}
+
+/// The database answers and has applied every migration up to `latest`.
+pub(crate) async fn ready(pool: &Pool<Db>, latest: i64) -> StoreResult<()> {
+    let applied: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = $1")
+            .bind(true)
+            .fetch_one(pool)
+            .await
+            .map_err(map_err)?;
+    match applied {
+        Some(v) if v >= latest => Ok(()),
+        Some(v) => Err(StoreError::Schema(format!(
+            "migration {latest} expected, the database is at {v}"
+        ))),
+        None => Err(StoreError::Schema("no migration applied".to_owned())),
+    }
+}
+
+pub(crate) fn pool_state(pool: &Pool<Db>) -> PoolState {
+    let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+    PoolState {
+        size: pool.size(),
+        idle,
+    }
+}
+
+/// Builds the migrator from the backend's embedded migration files, named like sqlx's own
+/// (`0001_directory.sql`: version 1, description `directory`), so the `_sqlx_migrations`
+/// rows are the ones `sqlx::migrate!` would write.
+pub(crate) fn migrator(files: &[(&'static str, &'static str)]) -> StoreResult<Migrator> {
+    let mut migrations = Vec::with_capacity(files.len());
+    for &(file, sql) in files {
+        let stem = file.strip_suffix(".sql").unwrap_or(file);
+        let (version, description) = stem.split_once('_').unwrap_or((stem, ""));
+        let version: i64 = version
+            .parse()
+            .map_err(|_| StoreError::Schema(format!("migration file `{file}` has no version")))?;
+        migrations.push(Migration::new(
+            version,
+            description.replace('_', " ").into(),
+            MigrationType::Simple,
+            sql.into_sql_str(),
+            false,
+        ));
+    }
+    Ok(Migrator::with_migrations(migrations))
+}
+
+/// Applies the pending migrations. On PostgreSQL sqlx holds an advisory lock meanwhile, so
+/// processes starting together apply each migration once.
+pub(crate) async fn migrate(pool: &Pool<Db>, migrator: &Migrator) -> StoreResult<()> {
+    migrator.run(pool).await.map_err(|e| match e {
+        sqlx::migrate::MigrateError::Execute(inner) => match map_err(inner) {
+            StoreError::Unavailable(m) => StoreError::Unavailable(m),
+            other => StoreError::Schema(other.to_string()),
+        },
+        other => StoreError::Schema(other.to_string()),
+    })
+}
+
+/// The highest version among the embedded migrations.
+pub(crate) fn latest_version(migrator: &Migrator) -> i64 {
+    migrator.iter().map(|m| m.version).max().unwrap_or(0)
+}
