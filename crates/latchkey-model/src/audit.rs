@@ -44,9 +44,10 @@ impl AuditHash {
     /// The `prev_hash` of an organisation's first entry.
     pub const GENESIS: &'static str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-    /// SHA-256 over the previous hash, the sequence number and a canonical JSON encoding of
-    /// the entry (serde_json writes struct fields in declaration order and `Value` maps in
-    /// key order, so the encoding is stable).
+    /// SHA-256 over the previous hash, the sequence number and the JSON encoding of the
+    /// entry. The encoding is stable: struct fields in declaration order, and `before` and
+    /// `after` in the key order they were stored with (stored as text, read back as
+    /// written; maps keep their order).
     pub fn compute(prev_hash: &str, seq: i64, entry: &NewAuditEntry) -> String {
         let body = serde_json::to_string(entry).unwrap_or_default();
         let mut hasher = Sha256::new();

@@ -502,7 +502,7 @@ pub struct ApiToken {
     pub org_id: OrgId,
     pub user_id: UserId,
     pub name: String,
-    #[serde(skip_serializing)]
+    #[serde(skip_serializing, default)]
     pub token_hash: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -59,9 +59,9 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         JsonRejection::JsonDataError(e) => {
             let message = serde_source(&e);
             let field = field_in(&message).unwrap_or_else(|| "body".to_owned());
-            let rule = if message.starts_with("missing field") {
+            let rule = if message.contains("missing field") {
                 "required"
-            } else if message.starts_with("unknown field") {
+            } else if message.contains("unknown field") {
                 "unknown_field"
             } else {
                 "type"
@@ -99,13 +99,27 @@ fn serde_source(e: &dyn std::error::Error) -> String {
     cur.to_string()
 }
 
-/// The field a serde message names: "missing field `x`", "unknown field `x`", or the path
-/// prefix serde_path_to_error-style messages carry (`x: invalid type`).
+/// The field a serde message names. Messages look like "missing field `x` at line…",
+/// "unknown field `x`, expected …", or carry the path first ("parent.x: invalid type…").
 fn field_in(message: &str) -> Option<String> {
-    if let Some(rest) = message.strip_prefix("missing field `").or_else(|| message.strip_prefix("unknown field `")) {
-        return rest.split('`').next().map(str::to_owned);
+    for marker in ["missing field `", "unknown field `"] {
+        if let Some(at) = message.find(marker) {
+            let rest = &message[at + marker.len()..];
+            let name = rest.split('`').next()?;
+            let prefix = message[..at].trim_end_matches(": ").trim();
+            // For an unknown field the path already ends with it; for a missing one it is
+            // the parent's.
+            return Some(if prefix.is_empty() || prefix == "." {
+                name.to_owned()
+            } else if prefix == name || prefix.ends_with(&format!(".{name}")) {
+                prefix.to_owned()
+            } else {
+                format!("{prefix}.{name}")
+            });
+        }
     }
-    None
+    let (path, _) = message.split_once(": ")?;
+    (!path.is_empty() && path != "." && !path.contains(' ')).then(|| path.to_owned())
 }
 
 /// A query string.

@@ -124,8 +124,9 @@ pub fn plain_list<T: Serialize>(format: crate::extract::Format, items: Vec<T>) -
     }
 }
 
-/// Renders objects as CSV: one column per top-level field, nested objects flattened with
-/// dots (`attributes.cost_center`), lists and deeper values as JSON text.
+/// Renders objects as CSV: one column per top-level field in field order, custom
+/// attributes one column each (`attributes.cost_center`), lists of plain values joined by
+/// `;` (as the import reads them), anything else nested as JSON text.
 pub fn csv_response(rows: &[Value]) -> ApiResult<Response> {
     let mut columns: Vec<String> = Vec::new();
     let mut flat_rows = Vec::with_capacity(rows.len());
@@ -134,7 +135,7 @@ pub fn csv_response(rows: &[Value]) -> ApiResult<Response> {
         if let Value::Object(map) = row {
             for (k, v) in map {
                 match v {
-                    Value::Object(inner) => {
+                    Value::Object(inner) if k == "attributes" => {
                         for (ik, iv) in inner {
                             flat.push((format!("{k}.{ik}"), cell(iv)));
                         }
@@ -172,6 +173,9 @@ fn cell(v: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
+        Value::Array(items) if items.iter().all(|i| !i.is_array() && !i.is_object()) => {
+            items.iter().map(cell).collect::<Vec<_>>().join(";")
+        }
         other => other.to_string(),
     }
 }

@@ -22,7 +22,7 @@ impl Services {
         };
         let at = at.unwrap_or_else(|| self.now());
         let engine = self.engine(p.org_id).await?;
-        let roles = engine
+        let mut roles: Vec<EffectiveRoleView> = engine
             .engine
             .effective_roles(user, at)
             .into_iter()
@@ -35,6 +35,8 @@ impl Services {
                 paths: r.paths.iter().map(|path| render_path(&engine, path)).collect(),
             })
             .collect();
+        // Read by people: by system, then role, then scope.
+        roles.sort_by(|a, b| (&a.system_name, &a.role_name, &a.scope).cmp(&(&b.system_name, &b.role_name, &b.scope)));
         Ok(EffectiveRoles { user_id: u.id, user_name: u.user_name, at, roles })
     }
 

@@ -221,11 +221,22 @@ impl Services {
         Ok(())
     }
 
+    /// Deletes a grant and every grant its non-mandatory granted roles made, children
+    /// before their parent (they reference it).
     async fn revoke_with_children(&self, tx: &mut dyn Tx, p: &Principal, grant: Grant, action: &str) -> ServiceResult<()> {
-        let mut queue = vec![grant];
-        while let Some(g) = queue.pop() {
-            let children = tx.list_grants(p.org_id, &GrantQuery { parent_grant: Some(g.id), paging: latchkey_store::Paging { limit: 1000, ..Default::default() }, ..Default::default() }).await?;
-            queue.extend(children.items);
+        let mut order = vec![grant];
+        let mut i = 0;
+        while i < order.len() {
+            let query = GrantQuery {
+                parent_grant: Some(order[i].id),
+                paging: latchkey_store::Paging { limit: 1000, ..Default::default() },
+                ..Default::default()
+            };
+            let children = tx.list_grants(p.org_id, &query).await?;
+            order.extend(children.items);
+            i += 1;
+        }
+        for g in order.into_iter().rev() {
             tx.delete_grant(p.org_id, g.id).await?;
             self.audit(tx, Some(p), p.org_id, action, "grant", g.id, Some(&g), None::<&()>).await?;
         }

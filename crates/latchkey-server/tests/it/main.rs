@@ -1,0 +1,28 @@
+//! End-to-end tests of the REST API, in process (`tower::ServiceExt::oneshot`) against a
+//! real store. Every scenario runs once on SQLite and once on PostgreSQL.
+
+#![expect(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail by panicking")]
+
+mod access;
+mod admin;
+mod directory;
+mod harness;
+mod validation;
+
+/// Declares `name_sqlite` and `name_postgres` tests running `scenario(backend)`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(latchkey_testkit::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(latchkey_testkit::Backend::Postgres).await;
+            }
+        }
+    };
+}
