@@ -42,7 +42,8 @@ pub struct AuditHash;
 
 impl AuditHash {
     /// The `prev_hash` of an organisation's first entry.
-    pub const GENESIS: &'static str = "0000000000000000000000000000000000000000000000000000000000000000";
+    pub const GENESIS: &'static str =
+        "0000000000000000000000000000000000000000000000000000000000000000";
 
     /// SHA-256 over the previous hash, the sequence number and the JSON encoding of the
     /// entry. The encoding is stable: struct fields in declaration order, and `before` and
@@ -76,7 +77,10 @@ pub struct ChainVerifier {
 
 impl Default for ChainVerifier {
     fn default() -> Self {
-        Self { prev_hash: AuditHash::GENESIS.to_owned(), next_seq: 1 }
+        Self {
+            prev_hash: AuditHash::GENESIS.to_owned(),
+            next_seq: 1,
+        }
     }
 }
 
@@ -108,7 +112,9 @@ impl ChainVerifier {
 
 /// Verifies entries given in ascending `seq` order, from the first of the organisation;
 /// returns how many there were.
-pub fn verify_chain<'a>(entries: impl IntoIterator<Item = &'a AuditEntry>) -> Result<i64, ChainBreak> {
+pub fn verify_chain<'a>(
+    entries: impl IntoIterator<Item = &'a AuditEntry>,
+) -> Result<i64, ChainBreak> {
     let mut verifier = ChainVerifier::default();
     for e in entries {
         verifier.push(e)?;
@@ -143,7 +149,12 @@ mod tests {
             let seq = i as i64 + 1;
             let e = entry(a);
             let hash = AuditHash::compute(&prev, seq, &e);
-            out.push(AuditEntry { seq, entry: e, prev_hash: prev.clone(), hash: hash.clone() });
+            out.push(AuditEntry {
+                seq,
+                entry: e,
+                prev_hash: prev.clone(),
+                hash: hash.clone(),
+            });
             prev = hash;
         }
         out

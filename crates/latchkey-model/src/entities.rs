@@ -46,7 +46,13 @@ pub struct Stamps {
 
 impl Stamps {
     pub fn new(at: OffsetDateTime, by: Actor) -> Self {
-        Self { created_at: at, created_by: by, updated_at: at, updated_by: by, version: 1 }
+        Self {
+            created_at: at,
+            created_by: by,
+            updated_at: at,
+            updated_by: by,
+            version: 1,
+        }
     }
 
     pub fn touch(&mut self, at: OffsetDateTime, by: Actor) {
@@ -288,8 +294,24 @@ pub struct RoleInheritance {
     pub stamps: Stamps,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "grantee_type", content = "grantee_id", rename_all = "snake_case")]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(
+    tag = "grantee_type",
+    content = "grantee_id",
+    rename_all = "snake_case"
+)]
 pub enum Grantee {
     User(UserId),
     Group(GroupId),
@@ -519,14 +541,20 @@ mod tests {
     #[test]
     fn full_name_skips_missing_parts() {
         assert_eq!(User::derive_full_name("Ana", None, "Diaz"), "Ana Diaz");
-        assert_eq!(User::derive_full_name("Ana", Some(" María "), "Diaz"), "Ana María Diaz");
+        assert_eq!(
+            User::derive_full_name("Ana", Some(" María "), "Diaz"),
+            "Ana María Diaz"
+        );
         assert_eq!(User::derive_full_name("Ana", Some(""), "Diaz"), "Ana Diaz");
     }
 
     #[test]
     fn scope_mapping() {
         assert_eq!(ScopeMapping::Same.apply(Some("x")), Some("x".to_owned()));
-        assert_eq!(ScopeMapping::Fixed("y".into()).apply(Some("x")), Some("y".to_owned()));
+        assert_eq!(
+            ScopeMapping::Fixed("y".into()).apply(Some("x")),
+            Some("y".to_owned())
+        );
         assert_eq!(ScopeMapping::None.apply(Some("x")), None);
     }
 }

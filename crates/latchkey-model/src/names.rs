@@ -22,7 +22,11 @@ impl Name {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
-            return Err(FieldError::new(field, "required", format!("`{field}` must not be empty")));
+            return Err(FieldError::new(
+                field,
+                "required",
+                format!("`{field}` must not be empty"),
+            ));
         }
         if trimmed.chars().count() > Self::MAX {
             return Err(FieldError::new(
@@ -74,7 +78,11 @@ impl UserName {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
-            return Err(FieldError::new(field, "required", format!("`{field}` must not be empty")));
+            return Err(FieldError::new(
+                field,
+                "required",
+                format!("`{field}` must not be empty"),
+            ));
         }
         if trimmed.chars().count() > Self::MAX {
             return Err(FieldError::new(
@@ -127,7 +135,9 @@ impl Slug {
         let s = raw.trim();
         let ok_len = (2..=63).contains(&s.len());
         let ok_start = s.chars().next().is_some_and(|c| c.is_ascii_lowercase());
-        let ok_chars = s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        let ok_chars = s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !(ok_len && ok_start && ok_chars) {
             return Err(FieldError::new(
                 field,
@@ -160,7 +170,11 @@ impl Email {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         let s = raw.trim();
         let invalid = || {
-            FieldError::new(field, "email", format!("`{field}` must be an email address like `ana@example.com`, not `{s}`"))
+            FieldError::new(
+                field,
+                "email",
+                format!("`{field}` must be an email address like `ana@example.com`, not `{s}`"),
+            )
         };
         if s.len() > 254 || has_control(s) || s.chars().any(char::is_whitespace) {
             return Err(invalid());
@@ -172,7 +186,9 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
         if local.is_empty() || local.contains('@') || !domain_ok {
             return Err(invalid());
         }
@@ -207,16 +223,31 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(Name::parse("name", "  Sales ").map(Name::into_string), Ok("Sales".to_owned()));
-        assert_eq!(Name::parse("name", "   ").map_err(|e| e.rule), Err("required".to_owned()));
+        assert_eq!(
+            Name::parse("name", "  Sales ").map(Name::into_string),
+            Ok("Sales".to_owned())
+        );
+        assert_eq!(
+            Name::parse("name", "   ").map_err(|e| e.rule),
+            Err("required".to_owned())
+        );
         let long = "x".repeat(201);
-        assert_eq!(Name::parse("name", &long).map_err(|e| e.rule), Err("max_length".to_owned()));
-        assert_eq!(Name::parse("name", "a\u{7}b").map_err(|e| e.rule), Err("no_control_characters".to_owned()));
+        assert_eq!(
+            Name::parse("name", &long).map_err(|e| e.rule),
+            Err("max_length".to_owned())
+        );
+        assert_eq!(
+            Name::parse("name", "a\u{7}b").map_err(|e| e.rule),
+            Err("no_control_characters".to_owned())
+        );
     }
 
     #[test]
     fn user_names_are_lower_case_and_restricted() {
-        assert_eq!(UserName::parse("user_name", "Ana.Diaz").map(|u| u.0), Ok("ana.diaz".to_owned()));
+        assert_eq!(
+            UserName::parse("user_name", "Ana.Diaz").map(|u| u.0),
+            Ok("ana.diaz".to_owned())
+        );
         let err = UserName::parse("user_name", "ana diaz").unwrap_err();
         assert_eq!(err.rule, "pattern");
         assert!(err.message.contains("` `"), "{}", err.message);
@@ -224,11 +255,17 @@ mod tests {
 
     #[test]
     fn emails_need_a_dotted_domain() {
-        assert_eq!(Email::parse("email", "Ana@Example.COM").map(|e| e.0), Ok("Ana@example.com".to_owned()));
+        assert_eq!(
+            Email::parse("email", "Ana@Example.COM").map(|e| e.0),
+            Ok("Ana@example.com".to_owned())
+        );
         assert!(Email::parse("email", "ana@localhost").is_err());
         assert!(Email::parse("email", "ana").is_err());
         assert!(Email::parse("email", "@example.com").is_err());
-        assert_eq!(Email::parse("email", "a@b.io").map(|e| e.domain().to_owned()), Ok("b.io".to_owned()));
+        assert_eq!(
+            Email::parse("email", "a@b.io").map(|e| e.domain().to_owned()),
+            Ok("b.io".to_owned())
+        );
     }
 
     #[test]

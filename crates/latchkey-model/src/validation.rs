@@ -14,8 +14,16 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, rule: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), rule: rule.into(), message: message.into() }
+    pub fn new(
+        field: impl Into<String>,
+        rule: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            field: field.into(),
+            rule: rule.into(),
+            message: message.into(),
+        }
     }
 
     pub fn required(field: &str) -> Self {

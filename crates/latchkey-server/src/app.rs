@@ -31,7 +31,11 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn build(services: Services, max_body_bytes: usize) -> Router {
     let (api, openapi) = crate::routes::api(ApiRouter::default()).finish();
     let openapi_json = openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
-    let state = AppState { services, metrics: Arc::new(Metrics::default()), openapi: Arc::new(openapi_json) };
+    let state = AppState {
+        services,
+        metrics: Arc::new(Metrics::default()),
+        openapi: Arc::new(openapi_json),
+    };
     Router::new()
         .nest("/api/v1", api)
         .route("/api/v1/openapi.json", get(openapi_document))
@@ -53,15 +57,31 @@ pub fn build(services: Services, max_body_bytes: usize) -> Router {
 }
 
 async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_else(|| "unmatched".to_owned());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
     let method = req.method().to_string();
-    let request_id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let started = Instant::now();
     let mut response = next.run(req).await;
-    state.metrics.observe(&route, &method, response.status().as_u16(), started.elapsed());
+    state.metrics.observe(
+        &route,
+        &method,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     // Problems carry the request id so a user can quote it to an operator.
     if let Some(id) = request_id
-        && response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v == "application/problem+json")
+        && response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v == "application/problem+json")
     {
         response = with_request_id(response, &id).await;
     }
@@ -76,7 +96,10 @@ async fn with_request_id(response: Response, id: &str) -> Response {
     let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
         Ok(mut v) => {
             if let Some(obj) = v.as_object_mut() {
-                obj.insert("request_id".to_owned(), serde_json::Value::String(id.to_owned()));
+                obj.insert(
+                    "request_id".to_owned(),
+                    serde_json::Value::String(id.to_owned()),
+                );
             }
             serde_json::to_vec(&v).unwrap_or_else(|_| bytes.to_vec())
         }
@@ -92,7 +115,11 @@ async fn fallback() -> ApiError {
 }
 
 async fn openapi_document(State(state): State<AppState>) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], state.openapi.as_str().to_owned()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.openapi.as_str().to_owned(),
+    )
+        .into_response()
 }
 
 async fn healthz() -> &'static str {
@@ -105,7 +132,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "not ready: the store is unreachable or not migrated\n").into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: the store is unreachable or not migrated\n",
+            )
+                .into_response()
         }
     }
 }

@@ -53,7 +53,10 @@ pub struct ServeOptions {
 impl Config {
     pub fn load(opts: &ServeOptions) -> anyhow::Result<Self> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
-        let file = opts.config.clone().or_else(|| std::env::var_os("LATCHKEY_CONFIG").map(PathBuf::from));
+        let file = opts
+            .config
+            .clone()
+            .or_else(|| std::env::var_os("LATCHKEY_CONFIG").map(PathBuf::from));
         if let Some(path) = file {
             if !path.exists() {
                 anyhow::bail!("configuration file `{}` does not exist", path.display());
@@ -69,7 +72,9 @@ impl Config {
             "max_body_bytes",
             "shutdown_grace_seconds",
         ]));
-        let mut config: Config = figment.extract().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        let mut config: Config = figment
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         if let Some(l) = &opts.listen {
             config.listen = l.clone();
         }

@@ -12,7 +12,12 @@ use latchkey_service::ServiceError;
 pub enum ApiError {
     Service(ServiceError),
     /// The body or query could not be read (400 for malformed syntax, 422 for wrong fields).
-    BadRequest { status: StatusCode, code: &'static str, detail: String, fields: Vec<FieldError> },
+    BadRequest {
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
+        fields: Vec<FieldError>,
+    },
     /// 405 and 404 for unknown routes are produced by the router fallback.
     NoRoute,
     PayloadTooLarge,
@@ -67,18 +72,42 @@ impl ApiError {
                     };
                     ("validation_failed", detail, errors.errors().to_vec())
                 }
-                ServiceError::Conflict { code, message, field } => (
+                ServiceError::Conflict {
+                    code,
+                    message,
+                    field,
+                } => (
                     code,
                     message.clone(),
-                    field.iter().map(|f| FieldError::new(f, *code, message.clone())).collect(),
+                    field
+                        .iter()
+                        .map(|f| FieldError::new(f, *code, message.clone()))
+                        .collect(),
                 ),
                 ServiceError::PreconditionFailed(m) => ("precondition_failed", m.clone(), vec![]),
-                ServiceError::Unavailable(_) => ("unavailable", "the service is temporarily unavailable; retry shortly".to_owned(), vec![]),
-                ServiceError::Internal(_) => ("internal", "an internal error occurred; it has been logged".to_owned(), vec![]),
+                ServiceError::Unavailable(_) => (
+                    "unavailable",
+                    "the service is temporarily unavailable; retry shortly".to_owned(),
+                    vec![],
+                ),
+                ServiceError::Internal(_) => (
+                    "internal",
+                    "an internal error occurred; it has been logged".to_owned(),
+                    vec![],
+                ),
             },
-            Self::BadRequest { code, detail, fields, .. } => (code, detail.clone(), fields.clone()),
+            Self::BadRequest {
+                code,
+                detail,
+                fields,
+                ..
+            } => (code, detail.clone(), fields.clone()),
             Self::NoRoute => ("not_found", "no such endpoint".to_owned(), vec![]),
-            Self::PayloadTooLarge => ("payload_too_large", "the request body is too large".to_owned(), vec![]),
+            Self::PayloadTooLarge => (
+                "payload_too_large",
+                "the request body is too large".to_owned(),
+                vec![],
+            ),
         }
     }
 }
@@ -97,14 +126,26 @@ impl IntoResponse for ApiError {
             status: status.as_u16(),
             detail,
             code: code.to_owned(),
-            errors: fields.into_iter().map(|f| ProblemField { field: f.field, rule: f.rule, message: f.message }).collect(),
+            errors: fields
+                .into_iter()
+                .map(|f| ProblemField {
+                    field: f.field,
+                    rule: f.rule,
+                    message: f.message,
+                })
+                .collect(),
             request_id: None,
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (status, body).into_response();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

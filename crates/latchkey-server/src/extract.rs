@@ -4,9 +4,9 @@
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::StatusCode;
 use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::StatusCode;
 use latchkey_model::FieldError;
 use latchkey_service::{Principal, ServiceError};
 use serde::de::DeserializeOwned;
@@ -20,15 +20,23 @@ pub struct Auth(pub Principal);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .ok_or_else(|| {
-                ApiError::from(ServiceError::Unauthenticated("send an API token as `Authorization: Bearer <token>`".to_owned()))
+                ApiError::from(ServiceError::Unauthenticated(
+                    "send an API token as `Authorization: Bearer <token>`".to_owned(),
+                ))
             })?;
         let request_id = parts
             .headers
@@ -86,7 +94,12 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             fields: vec![],
         },
         JsonRejection::BytesRejection(_) => ApiError::PayloadTooLarge,
-        other => ApiError::BadRequest { status: StatusCode::BAD_REQUEST, code: "bad_request", detail: other.body_text(), fields: vec![] },
+        other => ApiError::BadRequest {
+            status: StatusCode::BAD_REQUEST,
+            code: "bad_request",
+            detail: other.body_text(),
+            fields: vec![],
+        },
     }
 }
 
@@ -128,7 +141,10 @@ pub struct ApiQuery<T>(pub T);
 impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiQuery<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(v)) => Ok(Self(v)),
             Err(rejection) => Err(query_rejection(rejection)),
@@ -153,13 +169,23 @@ pub struct ApiPath<T>(pub T);
 impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiPath<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(v)) => Ok(Self(v)),
-            Err(PathRejection::FailedToDeserializePathParams(e)) => {
-                Err(ServiceError::NotFound { what: "object", id: e.body_text().chars().take(80).collect() }.into())
+            Err(PathRejection::FailedToDeserializePathParams(e)) => Err(ServiceError::NotFound {
+                what: "object",
+                id: e.body_text().chars().take(80).collect(),
             }
-            Err(other) => Err(ApiError::BadRequest { status: StatusCode::BAD_REQUEST, code: "bad_request", detail: other.body_text(), fields: vec![] }),
+            .into()),
+            Err(other) => Err(ApiError::BadRequest {
+                status: StatusCode::BAD_REQUEST,
+                code: "bad_request",
+                detail: other.body_text(),
+                fields: vec![],
+            }),
         }
     }
 }
@@ -170,8 +196,13 @@ pub struct IfMatch(pub Option<i64>);
 impl FromRequestParts<AppState> for IfMatch {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
-        let Some(raw) = parts.headers.get(header::IF_MATCH) else { return Ok(Self(None)) };
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(raw) = parts.headers.get(header::IF_MATCH) else {
+            return Ok(Self(None));
+        };
         let raw = raw.to_str().unwrap_or_default().trim();
         if raw == "*" {
             return Ok(Self(None));
@@ -180,7 +211,10 @@ impl FromRequestParts<AppState> for IfMatch {
         match tag.parse::<i64>() {
             Ok(v) => Ok(Self(Some(v))),
             // A tag this server never issued cannot match the current version.
-            Err(_) => Err(ServiceError::PreconditionFailed(format!("`If-Match` {raw} does not name a version of this object")).into()),
+            Err(_) => Err(ServiceError::PreconditionFailed(format!(
+                "`If-Match` {raw} does not name a version of this object"
+            ))
+            .into()),
         }
     }
 }
@@ -195,14 +229,21 @@ pub enum Format {
 impl FromRequestParts<AppState> for Format {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
         for pair in query.split('&') {
             if let Some(v) = pair.strip_prefix("format=") {
                 return match v {
                     "csv" => Ok(Self::Csv),
                     "json" => Ok(Self::Json),
-                    other => Err(ApiError::unprocessable("format", "one_of", format!("`format` must be `json` or `csv`, not `{other}`"))),
+                    other => Err(ApiError::unprocessable(
+                        "format",
+                        "one_of",
+                        format!("`format` must be `json` or `csv`, not `{other}`"),
+                    )),
                 };
             }
         }

@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
-const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
 
 #[derive(Default)]
 struct Histogram {
@@ -25,7 +27,8 @@ pub struct Metrics {
 impl Metrics {
     pub fn observe(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
         if let Ok(mut r) = self.requests.lock() {
-            *r.entry((route.to_owned(), method.to_owned(), status)).or_default() += 1;
+            *r.entry((route.to_owned(), method.to_owned(), status))
+                .or_default() += 1;
         }
         if let Ok(mut l) = self.latency.lock() {
             let h = l.entry(route.to_owned()).or_default();
@@ -42,29 +45,68 @@ impl Metrics {
 
     pub fn render(&self, pool: latchkey_store::PoolState, backend: &str) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP latchkey_http_requests_total HTTP requests by route, method and status.");
+        let _ = writeln!(
+            out,
+            "# HELP latchkey_http_requests_total HTTP requests by route, method and status."
+        );
         let _ = writeln!(out, "# TYPE latchkey_http_requests_total counter");
         if let Ok(r) = self.requests.lock() {
             for ((route, method, status), n) in r.iter() {
-                let _ = writeln!(out, "latchkey_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}");
+                let _ = writeln!(
+                    out,
+                    "latchkey_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
+                );
             }
         }
-        let _ = writeln!(out, "# HELP latchkey_http_request_duration_seconds HTTP request latency by route.");
-        let _ = writeln!(out, "# TYPE latchkey_http_request_duration_seconds histogram");
+        let _ = writeln!(
+            out,
+            "# HELP latchkey_http_request_duration_seconds HTTP request latency by route."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE latchkey_http_request_duration_seconds histogram"
+        );
         if let Ok(l) = self.latency.lock() {
             for (route, h) in l.iter() {
                 for (i, bound) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(out, "latchkey_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {}", h.counts[i]);
+                    let _ = writeln!(
+                        out,
+                        "latchkey_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {}",
+                        h.counts[i]
+                    );
                 }
-                let _ = writeln!(out, "latchkey_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}", h.count);
-                let _ = writeln!(out, "latchkey_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
-                let _ = writeln!(out, "latchkey_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count);
+                let _ = writeln!(
+                    out,
+                    "latchkey_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                    h.count
+                );
+                let _ = writeln!(
+                    out,
+                    "latchkey_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                    h.sum
+                );
+                let _ = writeln!(
+                    out,
+                    "latchkey_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                    h.count
+                );
             }
         }
-        let _ = writeln!(out, "# HELP latchkey_store_pool_connections Connections in the store's pool.");
+        let _ = writeln!(
+            out,
+            "# HELP latchkey_store_pool_connections Connections in the store's pool."
+        );
         let _ = writeln!(out, "# TYPE latchkey_store_pool_connections gauge");
-        let _ = writeln!(out, "latchkey_store_pool_connections{{backend=\"{backend}\",state=\"open\"}} {}", pool.size);
-        let _ = writeln!(out, "latchkey_store_pool_connections{{backend=\"{backend}\",state=\"idle\"}} {}", pool.idle);
+        let _ = writeln!(
+            out,
+            "latchkey_store_pool_connections{{backend=\"{backend}\",state=\"open\"}} {}",
+            pool.size
+        );
+        let _ = writeln!(
+            out,
+            "latchkey_store_pool_connections{{backend=\"{backend}\",state=\"idle\"}} {}",
+            pool.idle
+        );
         out
     }
 }

@@ -2,7 +2,6 @@
 //! the document is generated from the same table that serves requests and cannot list a
 //! route that does not exist (or miss one that does).
 
-
 use axum::Router;
 use axum::handler::Handler;
 use axum::routing::{MethodFilter, on};
@@ -84,7 +83,10 @@ impl Doc {
 
     pub fn ok_array<T: ToSchema>(mut self) -> Self {
         let name = self.register::<T>();
-        self.response = Response::Json(200, Box::new(ArrayBuilder::new().items(schema_ref(&name)).into()));
+        self.response = Response::Json(
+            200,
+            Box::new(ArrayBuilder::new().items(schema_ref(&name)).into()),
+        );
         self
     }
 
@@ -122,12 +124,22 @@ pub struct ApiRouter {
 
 impl Default for ApiRouter {
     fn default() -> Self {
-        Self { router: Router::new(), paths: Paths::new(), schemas: Vec::new() }
+        Self {
+            router: Router::new(),
+            paths: Paths::new(),
+            schemas: Vec::new(),
+        }
     }
 }
 
 impl ApiRouter {
-    pub fn route<H, X>(mut self, method: HttpMethod, path: &'static str, handler: H, doc: Doc) -> Self
+    pub fn route<H, X>(
+        mut self,
+        method: HttpMethod,
+        path: &'static str,
+        handler: H,
+        doc: Doc,
+    ) -> Self
     where
         H: Handler<X, AppState>,
         X: 'static,
@@ -147,19 +159,39 @@ impl ApiRouter {
         self
     }
 
-    pub fn get<H: Handler<X, AppState>, X: 'static>(self, path: &'static str, h: H, doc: Doc) -> Self {
+    pub fn get<H: Handler<X, AppState>, X: 'static>(
+        self,
+        path: &'static str,
+        h: H,
+        doc: Doc,
+    ) -> Self {
         self.route(HttpMethod::Get, path, h, doc)
     }
 
-    pub fn post<H: Handler<X, AppState>, X: 'static>(self, path: &'static str, h: H, doc: Doc) -> Self {
+    pub fn post<H: Handler<X, AppState>, X: 'static>(
+        self,
+        path: &'static str,
+        h: H,
+        doc: Doc,
+    ) -> Self {
         self.route(HttpMethod::Post, path, h, doc)
     }
 
-    pub fn patch<H: Handler<X, AppState>, X: 'static>(self, path: &'static str, h: H, doc: Doc) -> Self {
+    pub fn patch<H: Handler<X, AppState>, X: 'static>(
+        self,
+        path: &'static str,
+        h: H,
+        doc: Doc,
+    ) -> Self {
         self.route(HttpMethod::Patch, path, h, doc)
     }
 
-    pub fn delete<H: Handler<X, AppState>, X: 'static>(self, path: &'static str, h: H, doc: Doc) -> Self {
+    pub fn delete<H: Handler<X, AppState>, X: 'static>(
+        self,
+        path: &'static str,
+        h: H,
+        doc: Doc,
+    ) -> Self {
         self.route(HttpMethod::Delete, path, h, doc)
     }
 
@@ -179,7 +211,10 @@ impl ApiRouter {
             .summary(Some(doc.summary))
             .tag(doc.tag)
             .operation_id(Some(op_id))
-            .description(doc.permission.map(|p| format!("Requires the `{p}` permission (within its scope).")));
+            .description(
+                doc.permission
+                    .map(|p| format!("Requires the `{p}` permission (within its scope).")),
+            );
         for segment in path.split('/') {
             if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                 op = op.parameter(
@@ -187,7 +222,11 @@ impl ApiRouter {
                         .name(name)
                         .parameter_in(ParameterIn::Path)
                         .required(Required::True)
-                        .schema(Some(ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))))),
+                        .schema(Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+                        )),
                 );
             }
         }
@@ -201,11 +240,17 @@ impl ApiRouter {
             );
         }
         if let Some((name, content_type)) = &doc.body {
-            let schema: RefOr<Schema> =
-                if name.is_empty() { ObjectBuilder::new().schema_type(Type::String).into() } else { schema_ref(name) };
+            let schema: RefOr<Schema> = if name.is_empty() {
+                ObjectBuilder::new().schema_type(Type::String).into()
+            } else {
+                schema_ref(name)
+            };
             op = op.request_body(Some(
                 RequestBodyBuilder::new()
-                    .content(*content_type, ContentBuilder::new().schema(Some(schema)).build())
+                    .content(
+                        *content_type,
+                        ContentBuilder::new().schema(Some(schema)).build(),
+                    )
                     .required(Some(Required::True))
                     .build(),
             ));
@@ -213,13 +258,21 @@ impl ApiRouter {
         op = match &doc.response {
             Response::Json(status, schema) => op.response(
                 status.to_string(),
-                ResponseBuilder::new().description("success").content("application/json", ContentBuilder::new().schema(Some((**schema).clone())).build()),
+                ResponseBuilder::new().description("success").content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some((**schema).clone()))
+                        .build(),
+                ),
             ),
             Response::Page(name) => {
                 let page = ObjectBuilder::new()
                     .property("items", ArrayBuilder::new().items(schema_ref(name)))
                     .required("items")
-                    .property("next_cursor", ObjectBuilder::new().schema_type(Type::String))
+                    .property(
+                        "next_cursor",
+                        ObjectBuilder::new().schema_type(Type::String),
+                    )
                     .into();
                 let page: RefOr<Schema> = page;
                 op.response(
@@ -230,36 +283,59 @@ impl ApiRouter {
                         .content("text/csv", ContentBuilder::new().build()),
                 )
             }
-            Response::Empty(status) => op.response(status.to_string(), ResponseBuilder::new().description("done")),
+            Response::Empty(status) => op.response(
+                status.to_string(),
+                ResponseBuilder::new().description("done"),
+            ),
         };
         let problem = || {
             ResponseBuilder::new()
                 .description("a problem (RFC 9457) with a stable `code` and the fields at fault")
-                .content("application/problem+json", ContentBuilder::new().schema(Some(schema_ref("Problem"))).build())
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(schema_ref("Problem")))
+                        .build(),
+                )
         };
         op = op
             .response("401", problem())
             .response("403", problem())
             .security(SecurityRequirement::new("bearer", Vec::<String>::new()));
         op = op.response("404", problem()).response("422", problem());
-        if matches!(method, HttpMethod::Post | HttpMethod::Patch | HttpMethod::Delete) {
+        if matches!(
+            method,
+            HttpMethod::Post | HttpMethod::Patch | HttpMethod::Delete
+        ) {
             op = op.response("409", problem());
         }
         if matches!(method, HttpMethod::Patch | HttpMethod::Delete) {
             op = op.response("412", problem());
         }
-        self.paths.add_path_operation(path, vec![method], op.build());
+        self.paths
+            .add_path_operation(path, vec![method], op.build());
         self.schemas.append(&mut doc.schemas);
     }
 
     pub fn finish(mut self) -> (Router<AppState>, OpenApi) {
-        self.schemas.push((latchkey_api::Problem::name().into_owned(), latchkey_api::Problem::schema()));
+        self.schemas.push((
+            latchkey_api::Problem::name().into_owned(),
+            latchkey_api::Problem::schema(),
+        ));
         latchkey_api::Problem::schemas(&mut self.schemas);
         let mut seen = std::collections::HashSet::new();
         self.schemas.retain(|(n, _)| seen.insert(n.clone()));
         let components = ComponentsBuilder::new()
             .schemas_from_iter(self.schemas)
-            .security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("lk_ token").build()))
+            .security_scheme(
+                "bearer",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("lk_ token")
+                        .build(),
+                ),
+            )
             .build();
         let api = OpenApiBuilder::new()
             .info(
@@ -274,4 +350,3 @@ impl ApiRouter {
         (self.router, api)
     }
 }
-

@@ -89,7 +89,11 @@ impl IntoResponse for NoContent {
 const CSV_MAX_ROWS: usize = 1_000_000;
 
 /// A list endpoint's answer: one JSON page, or every page as CSV. `fetch` takes a cursor.
-pub async fn list<T, F, Fut>(format: crate::extract::Format, first: Option<String>, mut fetch: F) -> ApiResult<Response>
+pub async fn list<T, F, Fut>(
+    format: crate::extract::Format,
+    first: Option<String>,
+    mut fetch: F,
+) -> ApiResult<Response>
 where
     T: Serialize,
     F: FnMut(Option<String>) -> Fut,
@@ -102,7 +106,11 @@ where
             let mut cursor = first;
             loop {
                 let page = fetch(cursor).await?;
-                rows.extend(page.items.iter().map(|i| serde_json::to_value(i).unwrap_or(Value::Null)));
+                rows.extend(
+                    page.items
+                        .iter()
+                        .map(|i| serde_json::to_value(i).unwrap_or(Value::Null)),
+                );
                 match page.next_cursor {
                     Some(next) if rows.len() < CSV_MAX_ROWS => cursor = Some(next),
                     _ => break,
@@ -114,11 +122,17 @@ where
 }
 
 /// A plain (unpaged) list as JSON or CSV.
-pub fn plain_list<T: Serialize>(format: crate::extract::Format, items: Vec<T>) -> ApiResult<Response> {
+pub fn plain_list<T: Serialize>(
+    format: crate::extract::Format,
+    items: Vec<T>,
+) -> ApiResult<Response> {
     match format {
         crate::extract::Format::Json => Ok(axum::Json(items).into_response()),
         crate::extract::Format::Csv => {
-            let rows: Vec<Value> = items.iter().map(|i| serde_json::to_value(i).unwrap_or(Value::Null)).collect();
+            let rows: Vec<Value> = items
+                .iter()
+                .map(|i| serde_json::to_value(i).unwrap_or(Value::Null))
+                .collect();
             csv_response(&rows)
         }
     }
@@ -152,18 +166,29 @@ pub fn csv_response(rows: &[Value]) -> ApiResult<Response> {
         flat_rows.push(flat);
     }
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let internal = |e: csv::Error| ApiError::Service(latchkey_service::ServiceError::Internal(e.to_string()));
+    let internal =
+        |e: csv::Error| ApiError::Service(latchkey_service::ServiceError::Internal(e.to_string()));
     writer.write_record(&columns).map_err(internal)?;
     for flat in &flat_rows {
         let record: Vec<&str> = columns
             .iter()
-            .map(|c| flat.iter().find(|(k, _)| k == c).map(|(_, v)| v.as_str()).unwrap_or(""))
+            .map(|c| {
+                flat.iter()
+                    .find(|(k, _)| k == c)
+                    .map(|(_, v)| v.as_str())
+                    .unwrap_or("")
+            })
             .collect();
         writer.write_record(&record).map_err(internal)?;
     }
-    let bytes = writer.into_inner().map_err(|e| ApiError::Service(latchkey_service::ServiceError::Internal(e.to_string())))?;
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| ApiError::Service(latchkey_service::ServiceError::Internal(e.to_string())))?;
     let mut r = (StatusCode::OK, bytes).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
     Ok(r)
 }
 

@@ -21,19 +21,32 @@ use crate::config::{Config, ServeOptions};
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     match config.database_url.as_deref() {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            let store = PostgresStore::connect(url).await.context("could not open the PostgreSQL store")?;
+            let store = PostgresStore::connect(url)
+                .await
+                .context("could not open the PostgreSQL store")?;
             Ok(Arc::new(store))
         }
         Some(url) if url.starts_with("sqlite:") => {
-            let store = SqliteStore::open_url(url).await.context("could not open the SQLite store")?;
+            let store = SqliteStore::open_url(url)
+                .await
+                .context("could not open the SQLite store")?;
             Ok(Arc::new(store))
         }
-        Some(other) => anyhow::bail!("database_url must start with `postgres://` or `sqlite:`, not `{}`", other.split(':').next().unwrap_or_default()),
+        Some(other) => anyhow::bail!(
+            "database_url must start with `postgres://` or `sqlite:`, not `{}`",
+            other.split(':').next().unwrap_or_default()
+        ),
         None => {
-            std::fs::create_dir_all(&config.data_dir)
-                .with_context(|| format!("could not create the data folder `{}`", config.data_dir.display()))?;
+            std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                format!(
+                    "could not create the data folder `{}`",
+                    config.data_dir.display()
+                )
+            })?;
             let path = config.data_dir.join("latchkey.db");
-            let store = SqliteStore::open(&path).await.with_context(|| format!("could not open `{}`", path.display()))?;
+            let store = SqliteStore::open(&path)
+                .await
+                .with_context(|| format!("could not open `{}`", path.display()))?;
             Ok(Arc::new(store))
         }
     }
@@ -43,14 +56,21 @@ fn init_logs(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.log_level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     // A second initialisation (tests) is harmless and ignored.
-    let _ = if config.log_format == "json" { builder.json().try_init() } else { builder.try_init() };
+    let _ = if config.log_format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// Writes the bootstrap token readable by its owner only.
 fn write_token_file(dir: &Path, token: &str) -> anyhow::Result<std::path::PathBuf> {
-    std::fs::create_dir_all(dir).with_context(|| format!("could not create `{}`", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("could not create `{}`", dir.display()))?;
     let path = dir.join("bootstrap-token");
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -59,7 +79,9 @@ fn write_token_file(dir: &Path, token: &str) -> anyhow::Result<std::path::PathBu
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
-    let mut file = options.open(&path).with_context(|| format!("could not write `{}`", path.display()))?;
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("could not write `{}`", path.display()))?;
     writeln!(file, "{token}")?;
     Ok(path)
 }
@@ -69,7 +91,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     init_logs(&config);
     let store = open_store(&config).await?;
     let services = Services::new(store, Arc::new(SystemClock), Arc::new(UuidV7Generator));
-    if let Some(boot) = services.bootstrap().await.context("could not create the first organisation")? {
+    if let Some(boot) = services
+        .bootstrap()
+        .await
+        .context("could not create the first organisation")?
+    {
         let path = write_token_file(&config.data_dir, &boot.token)?;
         // Printed once, on the start that created the organisation; never logged.
         println!(
@@ -88,7 +114,10 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     println!("Latchkey listening on http://{addr}");
     tracing::info!(%addr, backend = ?config.database_url.as_deref().map(|u| u.split(':').next().unwrap_or_default()).unwrap_or("sqlite"), "serving");
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal(grace)).await.context("server failed")?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal(grace))
+        .await
+        .context("server failed")?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -112,7 +141,10 @@ async fn shutdown_signal(grace: Duration) {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!(grace_seconds = grace.as_secs(), "shutting down: finishing requests in flight");
+    tracing::info!(
+        grace_seconds = grace.as_secs(),
+        "shutting down: finishing requests in flight"
+    );
     // After the grace period, stop waiting for stragglers.
     tokio::spawn(async move {
         tokio::time::sleep(grace).await;

@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use latchkey_api::{AccessPath, EffectiveRoleView, EffectiveRoles, HolderView, NamedRef, RoleHolders, WhoAmI};
+use latchkey_api::{
+    AccessPath, EffectiveRoleView, EffectiveRoles, HolderView, NamedRef, RoleHolders, WhoAmI,
+};
 use latchkey_engine::{Provenance, Source};
 use latchkey_model::{Permission, RoleId, UserId};
 use time::OffsetDateTime;
@@ -14,7 +16,12 @@ use crate::{OrgEngine, Principal, ServiceError, ServiceResult, Services};
 
 impl Services {
     /// `users.view` over the user.
-    pub async fn effective_roles(&self, p: &Principal, user: UserId, at: Option<OffsetDateTime>) -> ServiceResult<EffectiveRoles> {
+    pub async fn effective_roles(
+        &self,
+        p: &Principal,
+        user: UserId,
+        at: Option<OffsetDateTime>,
+    ) -> ServiceResult<EffectiveRoles> {
         let scope = p.require(Permission::UsersView)?;
         let u = {
             let mut tx = self.read().await?;
@@ -32,17 +39,33 @@ impl Services {
                 system_id: r.system,
                 system_name: engine.system_name(r.system),
                 scope: r.scope,
-                paths: r.paths.iter().map(|path| render_path(&engine, path)).collect(),
+                paths: r
+                    .paths
+                    .iter()
+                    .map(|path| render_path(&engine, path))
+                    .collect(),
             })
             .collect();
         // Read by people: by system, then role, then scope.
-        roles.sort_by(|a, b| (&a.system_name, &a.role_name, &a.scope).cmp(&(&b.system_name, &b.role_name, &b.scope)));
-        Ok(EffectiveRoles { user_id: u.id, user_name: u.user_name, at, roles })
+        roles.sort_by(|a, b| {
+            (&a.system_name, &a.role_name, &a.scope).cmp(&(&b.system_name, &b.role_name, &b.scope))
+        });
+        Ok(EffectiveRoles {
+            user_id: u.id,
+            user_name: u.user_name,
+            at,
+            roles,
+        })
     }
 
     /// Effective holders of a role: `systems.view` over the role; holders are listed
     /// within the caller's `users.view` scope.
-    pub async fn role_holders(&self, p: &Principal, role: RoleId, at: Option<OffsetDateTime>) -> ServiceResult<RoleHolders> {
+    pub async fn role_holders(
+        &self,
+        p: &Principal,
+        role: RoleId,
+        at: Option<OffsetDateTime>,
+    ) -> ServiceResult<RoleHolders> {
         let scope = p.require(Permission::SystemsView)?;
         let users = p.require(Permission::UsersView)?;
         let mut tx = self.read().await?;
@@ -51,7 +74,9 @@ impl Services {
         let engine = self.engine(p.org_id).await?;
         let mut holders = Vec::new();
         for h in engine.engine.holders(role, at) {
-            let Some(u) = tx.get_user(p.org_id, h.user).await? else { continue };
+            let Some(u) = tx.get_user(p.org_id, h.user).await? else {
+                continue;
+            };
             if !users.covers_user_in(u.primary_group_id) {
                 continue;
             }
@@ -59,10 +84,19 @@ impl Services {
                 user_id: u.id,
                 user_name: u.user_name,
                 scope: h.scope,
-                paths: h.paths.iter().map(|path| render_path(&engine, path)).collect(),
+                paths: h
+                    .paths
+                    .iter()
+                    .map(|path| render_path(&engine, path))
+                    .collect(),
             });
         }
-        Ok(RoleHolders { role_id: r.id, role_name: r.name, at, holders })
+        Ok(RoleHolders {
+            role_id: r.id,
+            role_name: r.name,
+            at,
+            holders,
+        })
     }
 
     pub fn whoami(&self, p: &Principal) -> WhoAmI {
@@ -82,7 +116,11 @@ impl Services {
             org_id: p.org_id,
             org_slug: p.org_slug.clone(),
             installation_admin: p.installation_admin,
-            permissions: perms.unscoped.iter().map(|x| x.as_str().to_owned()).collect(),
+            permissions: perms
+                .unscoped
+                .iter()
+                .map(|x| x.as_str().to_owned())
+                .collect(),
             scoped_permissions: scoped,
         }
     }
@@ -91,7 +129,11 @@ impl Services {
     pub fn permission_catalogue(&self) -> Vec<latchkey_api::PermissionInfo> {
         Permission::ALL
             .iter()
-            .map(|p| latchkey_api::PermissionInfo { name: p.as_str().to_owned(), description: p.description().to_owned(), privileged: p.is_privileged() })
+            .map(|p| latchkey_api::PermissionInfo {
+                name: p.as_str().to_owned(),
+                description: p.description().to_owned(),
+                privileged: p.is_privileged(),
+            })
             .collect()
     }
 
@@ -100,12 +142,18 @@ impl Services {
     pub async fn require_user_visible(&self, p: &Principal, user: UserId) -> ServiceResult<()> {
         let scope = p.require(Permission::UsersView)?;
         let mut tx = self.read().await?;
-        Self::user_in_scope(&mut *tx, p.org_id, &scope, user).await.map(|_| ()).map_err(|_| ServiceError::not_found("user", user))
+        Self::user_in_scope(&mut *tx, p.org_id, &scope, user)
+            .await
+            .map(|_| ())
+            .map_err(|_| ServiceError::not_found("user", user))
     }
 }
 
 fn render_path(engine: &OrgEngine, path: &Provenance) -> AccessPath {
-    let role_ref = |id: RoleId| NamedRef { id, name: engine.role_name(id) };
+    let role_ref = |id: RoleId| NamedRef {
+        id,
+        name: engine.role_name(id),
+    };
     let chain = path.chain.iter().map(|r| role_ref(*r)).collect();
     match &path.source {
         Source::Direct { grant, role } => AccessPath {
@@ -117,12 +165,24 @@ fn render_path(engine: &OrgEngine, path: &Provenance) -> AccessPath {
             membership: None,
             chain,
         },
-        Source::Group { grant, role, member_group, ancestor, primary } => AccessPath {
+        Source::Group {
+            grant,
+            role,
+            member_group,
+            ancestor,
+            primary,
+        } => AccessPath {
             kind: "group".to_owned(),
             grant_id: *grant,
             granted_role: role_ref(*role),
-            member_group: Some(NamedRef { id: *member_group, name: engine.group_name(*member_group) }),
-            ancestor_group: Some(NamedRef { id: *ancestor, name: engine.group_name(*ancestor) }),
+            member_group: Some(NamedRef {
+                id: *member_group,
+                name: engine.group_name(*member_group),
+            }),
+            ancestor_group: Some(NamedRef {
+                id: *ancestor,
+                name: engine.group_name(*ancestor),
+            }),
             membership: Some(if *primary { "primary" } else { "secondary" }.to_owned()),
             chain,
         },

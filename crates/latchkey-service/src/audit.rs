@@ -10,7 +10,11 @@ use crate::{AuditFilter, Principal, ServiceError, ServiceResult, Services};
 const VERIFY_BATCH: u32 = 1000;
 
 impl Services {
-    pub async fn list_audit(&self, p: &Principal, f: &AuditFilter) -> ServiceResult<ListResponse<AuditEntry>> {
+    pub async fn list_audit(
+        &self,
+        p: &Principal,
+        f: &AuditFilter,
+    ) -> ServiceResult<ListResponse<AuditEntry>> {
         if !p.require(Permission::AuditView)?.is_global() {
             return Err(ServiceError::forbidden(Permission::AuditView));
         }
@@ -19,7 +23,13 @@ impl Services {
         let after_seq = match &paging.after {
             Some(after) => match after.key {
                 latchkey_store::SortValue::Int(n) => Some(n),
-                _ => return Err(ServiceError::invalid("cursor", "cursor", "`cursor` is not an audit cursor")),
+                _ => {
+                    return Err(ServiceError::invalid(
+                        "cursor",
+                        "cursor",
+                        "`cursor` is not an audit cursor",
+                    ));
+                }
             },
             None => None,
         };
@@ -36,9 +46,11 @@ impl Services {
         };
         let mut tx = self.read().await?;
         let page = tx.list_audit(p.org_id, &query).await?;
-        Ok(crate::list::respond(page, |e: &AuditEntry| latchkey_store::After {
-            key: latchkey_store::SortValue::Int(e.seq),
-            id: e.entry.id.as_uuid(),
+        Ok(crate::list::respond(page, |e: &AuditEntry| {
+            latchkey_store::After {
+                key: latchkey_store::SortValue::Int(e.seq),
+                id: e.entry.id.as_uuid(),
+            }
         }))
     }
 
@@ -50,7 +62,9 @@ impl Services {
         let mut tx = self.read().await?;
         let mut verifier = ChainVerifier::default();
         loop {
-            let batch = tx.audit_chain(p.org_id, verifier.verified(), VERIFY_BATCH).await?;
+            let batch = tx
+                .audit_chain(p.org_id, verifier.verified(), VERIFY_BATCH)
+                .await?;
             for e in &batch {
                 if let Err(broken) = verifier.push(e) {
                     return Ok(AuditVerification {
@@ -65,6 +79,11 @@ impl Services {
                 break;
             }
         }
-        Ok(AuditVerification { ok: true, entries: verifier.verified(), broken_at_seq: None, reason: None })
+        Ok(AuditVerification {
+            ok: true,
+            entries: verifier.verified(),
+            broken_at_seq: None,
+            reason: None,
+        })
     }
 }

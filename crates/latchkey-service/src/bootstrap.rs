@@ -17,23 +17,55 @@ use crate::{Principal, ServiceError, ServiceResult, Services};
 pub(crate) const SYSTEM_ROLES: &[(&str, &str, RoleDomain, &[Permission])] = {
     use Permission::*;
     &[
-        ("Administrator", "every product permission in the organisation", RoleDomain::None, Permission::ALL),
+        (
+            "Administrator",
+            "every product permission in the organisation",
+            RoleDomain::None,
+            Permission::ALL,
+        ),
         (
             "User manager",
             "manages the users of the groups it is granted for",
             RoleDomain::Groups,
-            &[UsersView, UsersInvite, UsersManage, UsersDelete, GroupsView, RolesGrant],
+            &[
+                UsersView,
+                UsersInvite,
+                UsersManage,
+                UsersDelete,
+                GroupsView,
+                RolesGrant,
+            ],
         ),
-        ("Group manager", "manages the groups it is granted for", RoleDomain::Groups, &[GroupsView, GroupsManage, UsersView]),
+        (
+            "Group manager",
+            "manages the groups it is granted for",
+            RoleDomain::Groups,
+            &[GroupsView, GroupsManage, UsersView],
+        ),
         (
             "Role manager",
             "manages the roles of the information systems it is granted for",
             RoleDomain::Systems,
             &[SystemsView, SystemsManage, RolesManage, RolesGrant],
         ),
-        ("Auditor", "reads the directory, the audit trail and the Security Center", RoleDomain::None, &[UsersView, GroupsView, SystemsView, AuditView, SecurityView]),
-        ("Publisher", "shares and publishes owned orchestrations", RoleDomain::None, &[OrchestrationsShare, OrchestrationsPublish]),
-        ("Member", "signs in; no administrative permission", RoleDomain::None, &[]),
+        (
+            "Auditor",
+            "reads the directory, the audit trail and the Security Center",
+            RoleDomain::None,
+            &[UsersView, GroupsView, SystemsView, AuditView, SecurityView],
+        ),
+        (
+            "Publisher",
+            "shares and publishes owned orchestrations",
+            RoleDomain::None,
+            &[OrchestrationsShare, OrchestrationsPublish],
+        ),
+        (
+            "Member",
+            "signs in; no administrative permission",
+            RoleDomain::None,
+            &[],
+        ),
     ]
 };
 
@@ -59,7 +91,13 @@ impl Services {
             return Ok(None);
         }
         let created = self
-            .seed_organisation(&mut *tx, None, "Default organisation", Slug::parse("slug", "default")?, true)
+            .seed_organisation(
+                &mut *tx,
+                None,
+                "Default organisation",
+                Slug::parse("slug", "default")?,
+                true,
+            )
             .await?;
         tx.commit().await?;
         Ok(Some(Bootstrapped {
@@ -70,23 +108,45 @@ impl Services {
     }
 
     /// `POST /organisations`: only the installation administrator.
-    pub async fn create_organisation(&self, p: &Principal, req: CreateOrganisation) -> ServiceResult<OrganisationCreated> {
+    pub async fn create_organisation(
+        &self,
+        p: &Principal,
+        req: CreateOrganisation,
+    ) -> ServiceResult<OrganisationCreated> {
         p.require_installation_admin()?;
         let mut errors = latchkey_model::ValidationErrors::new();
         let name = errors.check(Name::parse("name", &req.name));
         let slug = errors.check(Slug::parse("slug", &req.slug));
         errors.finish()?;
         let (Some(name), Some(slug)) = (name, slug) else {
-            return Err(ServiceError::Internal("validated fields missing".to_owned()));
+            return Err(ServiceError::Internal(
+                "validated fields missing".to_owned(),
+            ));
         };
         let mut tx = self.inner.store.begin().await?;
         if tx.get_org_by_slug(slug.as_str()).await?.is_some() {
-            return Err(ServiceError::field_conflict("already_exists", "slug", format!("an organisation with slug `{slug}` already exists")));
+            return Err(ServiceError::field_conflict(
+                "already_exists",
+                "slug",
+                format!("an organisation with slug `{slug}` already exists"),
+            ));
         }
-        let created = self.seed_organisation(&mut *tx, Some(p), name.as_str(), slug, false).await?;
+        let created = self
+            .seed_organisation(&mut *tx, Some(p), name.as_str(), slug, false)
+            .await?;
         // The creation is also recorded in the creator's organisation.
         tx.bump_revision(p.org_id).await?;
-        self.audit(&mut *tx, Some(p), p.org_id, "organisation.create", "organisation", created.organisation.id, None::<&()>, Some(&created.organisation)).await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "organisation.create",
+            "organisation",
+            created.organisation.id,
+            None::<&()>,
+            Some(&created.organisation),
+        )
+        .await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -120,7 +180,9 @@ impl Services {
             id: GroupId::from_uuid(self.uuid()),
             org_id: org.id,
             name: ROOT_GROUP.to_owned(),
-            description: Some("created with the organisation; holds its first administrator".to_owned()),
+            description: Some(
+                "created with the organisation; holds its first administrator".to_owned(),
+            ),
             group_type: None,
             parent_id: None,
             disabled: false,
@@ -130,7 +192,17 @@ impl Services {
             stamps: stamps.clone(),
         };
         tx.insert_group(&group).await?;
-        self.audit(tx, None, org.id, "group.create", "group", group.id, None::<&()>, Some(&group)).await?;
+        self.audit(
+            tx,
+            None,
+            org.id,
+            "group.create",
+            "group",
+            group.id,
+            None::<&()>,
+            Some(&group),
+        )
+        .await?;
         let admin = User {
             id: UserId::from_uuid(self.uuid()),
             org_id: org.id,
@@ -151,7 +223,17 @@ impl Services {
             stamps: stamps.clone(),
         };
         tx.insert_user(&admin).await?;
-        self.audit(tx, None, org.id, "user.create", "user", admin.id, None::<&()>, Some(&admin)).await?;
+        self.audit(
+            tx,
+            None,
+            org.id,
+            "user.create",
+            "user",
+            admin.id,
+            None::<&()>,
+            Some(&admin),
+        )
+        .await?;
         let system = System {
             id: SystemId::from_uuid(self.uuid()),
             org_id: org.id,
@@ -167,7 +249,17 @@ impl Services {
             stamps: stamps.clone(),
         };
         tx.insert_system(&system).await?;
-        self.audit(tx, None, org.id, "system.create", "system", system.id, None::<&()>, Some(&system)).await?;
+        self.audit(
+            tx,
+            None,
+            org.id,
+            "system.create",
+            "system",
+            system.id,
+            None::<&()>,
+            Some(&system),
+        )
+        .await?;
         let mut admin_role = None;
         for (role_name, description, domain, permissions) in SYSTEM_ROLES {
             let privileged = permissions.iter().any(|p| p.is_privileged());
@@ -187,12 +279,23 @@ impl Services {
                 stamps: stamps.clone(),
             };
             tx.insert_role(&role).await?;
-            self.audit(tx, None, org.id, "role.create", "role", role.id, None::<&()>, Some(&role)).await?;
+            self.audit(
+                tx,
+                None,
+                org.id,
+                "role.create",
+                "role",
+                role.id,
+                None::<&()>,
+                Some(&role),
+            )
+            .await?;
             if *role_name == ADMIN_ROLE {
                 admin_role = Some(role.id);
             }
         }
-        let admin_role = admin_role.ok_or_else(|| ServiceError::Internal("no administrator role seeded".to_owned()))?;
+        let admin_role = admin_role
+            .ok_or_else(|| ServiceError::Internal("no administrator role seeded".to_owned()))?;
         let grant = Grant {
             id: GrantId::from_uuid(self.uuid()),
             org_id: org.id,
@@ -207,12 +310,37 @@ impl Services {
             stamps,
         };
         tx.insert_grant(&grant).await?;
-        self.audit(tx, None, org.id, "grant.create", "grant", grant.id, None::<&()>, Some(&grant)).await?;
+        self.audit(
+            tx,
+            None,
+            org.id,
+            "grant.create",
+            "grant",
+            grant.id,
+            None::<&()>,
+            Some(&grant),
+        )
+        .await?;
         let (token, secret) = self.make_token(org.id, admin.id, "bootstrap", None);
         tx.insert_token(&token).await?;
-        self.audit(tx, None, org.id, "token.create", "api_token", token.id, None::<&()>, Some(&token)).await?;
+        self.audit(
+            tx,
+            None,
+            org.id,
+            "token.create",
+            "api_token",
+            token.id,
+            None::<&()>,
+            Some(&token),
+        )
+        .await?;
         let org = Organisation { revision, ..org };
         let _ = creator;
-        Ok(OrganisationCreated { organisation: org, admin_user_id: admin.id, admin_user_name: admin.user_name, admin_token: secret })
+        Ok(OrganisationCreated {
+            organisation: org,
+            admin_user_id: admin.id,
+            admin_user_name: admin.user_name,
+            admin_token: secret,
+        })
     }
 }

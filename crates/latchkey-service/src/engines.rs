@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use latchkey_engine::{
-    Engine, GrantEdge, GroupNode, InheritanceEdge, MembershipEdge, RoleNode, Snapshot,
-    SystemNode, UserNode,
+    Engine, GrantEdge, GroupNode, InheritanceEdge, MembershipEdge, RoleNode, Snapshot, SystemNode,
+    UserNode,
 };
 use latchkey_model::{GroupId, OrgId, RoleId, SystemId};
 use latchkey_store::{Store, Tx};
@@ -27,15 +27,24 @@ pub struct OrgEngine {
 
 impl OrgEngine {
     pub fn role_name(&self, role: RoleId) -> String {
-        self.roles.get(&role).map(|(n, _)| n.clone()).unwrap_or_else(|| role.to_string())
+        self.roles
+            .get(&role)
+            .map(|(n, _)| n.clone())
+            .unwrap_or_else(|| role.to_string())
     }
 
     pub fn group_name(&self, group: GroupId) -> String {
-        self.groups.get(&group).cloned().unwrap_or_else(|| group.to_string())
+        self.groups
+            .get(&group)
+            .cloned()
+            .unwrap_or_else(|| group.to_string())
     }
 
     pub fn system_name(&self, system: SystemId) -> String {
-        self.systems.get(&system).cloned().unwrap_or_else(|| system.to_string())
+        self.systems
+            .get(&system)
+            .cloned()
+            .unwrap_or_else(|| system.to_string())
     }
 }
 
@@ -54,7 +63,9 @@ impl EngineCache {
     pub async fn get(&self, store: &dyn Store, org: OrgId) -> ServiceResult<Arc<OrgEngine>> {
         let current = {
             let mut tx = store.read().await?;
-            tx.revision(org).await?.ok_or_else(|| ServiceError::not_found("organisation", org))?
+            tx.revision(org)
+                .await?
+                .ok_or_else(|| ServiceError::not_found("organisation", org))?
         };
         if let Some(e) = self.cached(org).filter(|e| e.revision >= current) {
             return Ok(e);
@@ -93,14 +104,29 @@ async fn load(tx: &mut dyn Tx, org: OrgId) -> ServiceResult<OrgEngine> {
                 active_until: g.active_until,
             })
             .collect(),
-        systems: systems.iter().map(|s| SystemNode { id: s.id, parent: s.parent_id }).collect(),
+        systems: systems
+            .iter()
+            .map(|s| SystemNode {
+                id: s.id,
+                parent: s.parent_id,
+            })
+            .collect(),
         users: users
             .iter()
-            .map(|u| UserNode { id: u.id, primary_group: u.primary_group_id, enabled: u.enabled })
+            .map(|u| UserNode {
+                id: u.id,
+                primary_group: u.primary_group_id,
+                enabled: u.enabled,
+            })
             .collect(),
         memberships: memberships
             .iter()
-            .map(|m| MembershipEdge { user: m.user_id, group: m.group_id, starts_at: m.starts_at, ends_at: m.ends_at })
+            .map(|m| MembershipEdge {
+                user: m.user_id,
+                group: m.group_id,
+                starts_at: m.starts_at,
+                ends_at: m.ends_at,
+            })
             .collect(),
         roles: roles
             .iter()
@@ -138,6 +164,9 @@ async fn load(tx: &mut dyn Tx, org: OrgId) -> ServiceResult<OrgEngine> {
         engine: Engine::build(&snapshot),
         groups: groups.into_iter().map(|g| (g.id, g.name)).collect(),
         systems: systems.into_iter().map(|s| (s.id, s.name)).collect(),
-        roles: roles.into_iter().map(|r| (r.id, (r.name, r.system_id))).collect(),
+        roles: roles
+            .into_iter()
+            .map(|r| (r.id, (r.name, r.system_id)))
+            .collect(),
     })
 }

@@ -11,7 +11,10 @@ pub enum ServiceError {
     Unauthenticated(String),
     /// Authenticated, but the permission is not held at all (403).
     #[error("{message}")]
-    Forbidden { permission: Option<Permission>, message: String },
+    Forbidden {
+        permission: Option<Permission>,
+        message: String,
+    },
     /// The object does not exist in the caller's organisation, or is outside the caller's
     /// administrative scope (404; existence never leaks).
     #[error("{what} `{id}` not found")]
@@ -21,7 +24,11 @@ pub enum ServiceError {
     Validation(ValidationErrors),
     /// The request is valid but contradicts the current state (409).
     #[error("{message}")]
-    Conflict { code: &'static str, message: String, field: Option<String> },
+    Conflict {
+        code: &'static str,
+        message: String,
+        field: Option<String>,
+    },
     /// `If-Match` names an older version (412).
     #[error("{0}")]
     PreconditionFailed(String),
@@ -37,15 +44,26 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 
 impl ServiceError {
     pub fn not_found(what: &'static str, id: impl ToString) -> Self {
-        Self::NotFound { what, id: id.to_string() }
+        Self::NotFound {
+            what,
+            id: id.to_string(),
+        }
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::Conflict { code, message: message.into(), field: None }
+        Self::Conflict {
+            code,
+            message: message.into(),
+            field: None,
+        }
     }
 
     pub fn field_conflict(code: &'static str, field: &str, message: impl Into<String>) -> Self {
-        Self::Conflict { code, message: message.into(), field: Some(field.to_owned()) }
+        Self::Conflict {
+            code,
+            message: message.into(),
+            field: Some(field.to_owned()),
+        }
     }
 
     pub fn invalid(field: &str, rule: &str, message: impl Into<String>) -> Self {
@@ -80,24 +98,46 @@ impl From<StoreError> for ServiceError {
                     "users.user_name" => ("user_name", "a user with this user name already exists"),
                     "users.email" => ("email", "a user with this email already exists"),
                     "groups.name" => ("name", "a group with this name already exists"),
-                    "systems.name" => ("name", "an information system with this name already exists"),
-                    "roles.name" => ("name", "this information system already has a role with this name"),
-                    "domains.name" => ("name", "this information system already has a domain with this name"),
-                    "attribute_definitions.name" => ("name", "an attribute with this name already exists for this object type"),
+                    "systems.name" => (
+                        "name",
+                        "an information system with this name already exists",
+                    ),
+                    "roles.name" => (
+                        "name",
+                        "this information system already has a role with this name",
+                    ),
+                    "domains.name" => (
+                        "name",
+                        "this information system already has a domain with this name",
+                    ),
+                    "attribute_definitions.name" => (
+                        "name",
+                        "an attribute with this name already exists for this object type",
+                    ),
                     "user_types.code" => ("code", "a user type with this code already exists"),
                     "mail_domains.code" => ("code", "this mail domain already exists"),
-                    "organisations.slug" => ("slug", "an organisation with this slug already exists"),
-                    "role_inheritance.child_role_id" => ("role_id", "this role already grants that role"),
+                    "organisations.slug" => {
+                        ("slug", "an organisation with this slug already exists")
+                    }
+                    "role_inheritance.child_role_id" => {
+                        ("role_id", "this role already grants that role")
+                    }
                     "foreign_key" => ("", "the object is still referenced by others"),
                     _ => ("", "the change conflicts with existing data"),
                 };
                 Self::Conflict {
-                    code: if constraint == "foreign_key" { "in_use" } else { "already_exists" },
+                    code: if constraint == "foreign_key" {
+                        "in_use"
+                    } else {
+                        "already_exists"
+                    },
                     message: message.to_owned(),
                     field: (!field.is_empty()).then(|| field.to_owned()),
                 }
             }
-            StoreError::Unavailable(m) => Self::Unavailable(format!("the database is unavailable: {m}")),
+            StoreError::Unavailable(m) => {
+                Self::Unavailable(format!("the database is unavailable: {m}"))
+            }
             other => Self::Internal(other.to_string()),
         }
     }

@@ -11,13 +11,15 @@ use std::collections::HashSet;
 
 use latchkey_api::{CreateGrant, ListResponse, UpdateGrant};
 use latchkey_model::{
-    FieldError, Grant, GrantId, GrantOrigin, GrantStatus, Grantee, OrgId, Permission, Role,
-    Stamps, ValidationErrors,
+    FieldError, Grant, GrantId, GrantOrigin, GrantStatus, Grantee, OrgId, Permission, Role, Stamps,
+    ValidationErrors,
 };
 use latchkey_store::{After, GrantQuery, SortValue, Tx};
 
 use crate::list::respond;
-use crate::{GrantFilter, Principal, ServiceError, ServiceResult, Services, check_version, validate};
+use crate::{
+    GrantFilter, Principal, ServiceError, ServiceResult, Services, check_version, validate,
+};
 
 impl Services {
     pub async fn create_grant(&self, p: &Principal, req: CreateGrant) -> ServiceResult<Grant> {
@@ -27,57 +29,116 @@ impl Services {
         Ok(out)
     }
 
-    pub(crate) async fn create_grant_in(&self, tx: &mut dyn Tx, p: &Principal, req: CreateGrant) -> ServiceResult<Grant> {
+    pub(crate) async fn create_grant_in(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        req: CreateGrant,
+    ) -> ServiceResult<Grant> {
         let scope = p.require(Permission::RolesGrant)?;
         let mut errors = ValidationErrors::new();
         let role = tx.get_role(p.org_id, req.role_id).await?;
         let Some(role) = role else {
-            return Err(ServiceError::invalid("role_id", "exists", format!("role `{}` does not exist", req.role_id)));
+            return Err(ServiceError::invalid(
+                "role_id",
+                "exists",
+                format!("role `{}` does not exist", req.role_id),
+            ));
         };
         let grantee = match (req.user_id, req.group_id) {
             (Some(u), None) => match tx.get_user(p.org_id, u).await? {
                 Some(user) => Some((Grantee::User(u), user.primary_group_id)),
                 None => {
-                    errors.push(FieldError::new("user_id", "exists", format!("user `{u}` does not exist or is outside your scope")));
+                    errors.push(FieldError::new(
+                        "user_id",
+                        "exists",
+                        format!("user `{u}` does not exist or is outside your scope"),
+                    ));
                     None
                 }
             },
             (None, Some(g)) => match tx.get_group(p.org_id, g).await? {
                 Some(_) => Some((Grantee::Group(g), g)),
                 None => {
-                    errors.push(FieldError::new("group_id", "exists", format!("group `{g}` does not exist or is outside your scope")));
+                    errors.push(FieldError::new(
+                        "group_id",
+                        "exists",
+                        format!("group `{g}` does not exist or is outside your scope"),
+                    ));
                     None
                 }
             },
             _ => {
-                errors.push(FieldError::new("user_id", "one_of", "give exactly one of `user_id` and `group_id`"));
+                errors.push(FieldError::new(
+                    "user_id",
+                    "one_of",
+                    "give exactly one of `user_id` and `group_id`",
+                ));
                 None
             }
         };
         if let Some((grantee, group)) = grantee
             && !(scope.covers_group(group) || scope.covers_system(role.system_id))
         {
-            let field = if matches!(grantee, Grantee::User(_)) { "user_id" } else { "group_id" };
-            errors.push(FieldError::new(field, "exists", "the grantee does not exist or is outside your scope"));
+            let field = if matches!(grantee, Grantee::User(_)) {
+                "user_id"
+            } else {
+                "group_id"
+            };
+            errors.push(FieldError::new(
+                field,
+                "exists",
+                "the grantee does not exist or is outside your scope",
+            ));
         }
         for perm in &role.permissions {
             if !p.permissions().has_unscoped(*perm) {
-                errors.push(FieldError::new("role_id", "not_held", format!("`{}` carries `{perm}`, which you do not hold for the whole organisation", role.name)));
+                errors.push(FieldError::new(
+                    "role_id",
+                    "not_held",
+                    format!(
+                        "`{}` carries `{perm}`, which you do not hold for the whole organisation",
+                        role.name
+                    ),
+                ));
             }
         }
-        let scope_value = self.grant_scope(&mut *tx, p.org_id, &role, req.scope.as_deref(), &mut errors).await?;
-        validate::window("starts_at", req.starts_at, "ends_at", req.ends_at, &mut errors);
+        let scope_value = self
+            .grant_scope(&mut *tx, p.org_id, &role, req.scope.as_deref(), &mut errors)
+            .await?;
+        validate::window(
+            "starts_at",
+            req.starts_at,
+            "ends_at",
+            req.ends_at,
+            &mut errors,
+        );
         errors.finish()?;
-        let Some((grantee, _)) = grantee else { return Err(ServiceError::Internal("validated grantee missing".to_owned())) };
+        let Some((grantee, _)) = grantee else {
+            return Err(ServiceError::Internal(
+                "validated grantee missing".to_owned(),
+            ));
+        };
 
-        let existing = tx.list_grants(p.org_id, &grantee_query(grantee, Some(role.id))).await?;
+        let existing = tx
+            .list_grants(p.org_id, &grantee_query(grantee, Some(role.id)))
+            .await?;
         if existing.items.iter().any(|g| {
-            g.scope == scope_value && g.status.confers() && overlaps(g.starts_at, g.ends_at, req.starts_at, req.ends_at)
+            g.scope == scope_value
+                && g.status.confers()
+                && overlaps(g.starts_at, g.ends_at, req.starts_at, req.ends_at)
         }) {
             return Err(ServiceError::field_conflict(
                 "already_exists",
                 "role_id",
-                format!("the grantee already has `{}`{} for an overlapping period", role.name, scope_value.as_ref().map(|s| format!(" for `{s}`")).unwrap_or_default()),
+                format!(
+                    "the grantee already has `{}`{} for an overlapping period",
+                    role.name,
+                    scope_value
+                        .as_ref()
+                        .map(|s| format!(" for `{s}`"))
+                        .unwrap_or_default()
+                ),
             ));
         }
         let system = tx.get_system(p.org_id, role.system_id).await?;
@@ -85,10 +146,21 @@ impl Services {
             && system.single_role
         {
             // Single-role system: the new role replaces the user's other roles there.
-            let all = tx.list_grants(p.org_id, &grantee_query(grantee, None)).await?;
-            for old in all.items.into_iter().filter(|g| g.role_id != role.id && g.origin == GrantOrigin::Manual) {
-                if tx.get_role(p.org_id, old.role_id).await?.is_some_and(|r| r.system_id == system.id) {
-                    self.revoke_with_children(&mut *tx, p, old, "grant.replace").await?;
+            let all = tx
+                .list_grants(p.org_id, &grantee_query(grantee, None))
+                .await?;
+            for old in all
+                .items
+                .into_iter()
+                .filter(|g| g.role_id != role.id && g.origin == GrantOrigin::Manual)
+            {
+                if tx
+                    .get_role(p.org_id, old.role_id)
+                    .await?
+                    .is_some_and(|r| r.system_id == system.id)
+                {
+                    self.revoke_with_children(&mut *tx, p, old, "grant.replace")
+                        .await?;
                 }
             }
         }
@@ -106,19 +178,38 @@ impl Services {
             stamps: Stamps::new(self.now(), Some(p.user_id)),
         };
         tx.insert_grant(&grant).await?;
-        self.audit(&mut *tx, Some(p), p.org_id, "grant.create", "grant", grant.id, None::<&()>, Some(&grant)).await?;
-        self.materialise_optional_children(&mut *tx, p, &grant).await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "grant.create",
+            "grant",
+            grant.id,
+            None::<&()>,
+            Some(&grant),
+        )
+        .await?;
+        self.materialise_optional_children(&mut *tx, p, &grant)
+            .await?;
         Ok(grant)
     }
 
     /// Creates the separate grants that non-mandatory granted roles call for, down the
     /// inheritance graph (each role at most once).
-    async fn materialise_optional_children(&self, tx: &mut dyn Tx, p: &Principal, root: &Grant) -> ServiceResult<()> {
+    async fn materialise_optional_children(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        root: &Grant,
+    ) -> ServiceResult<()> {
         let edges = tx.all_inheritance(p.org_id).await?;
         let mut seen = HashSet::from([root.role_id]);
         let mut queue = vec![root.clone()];
         while let Some(parent) = queue.pop() {
-            for e in edges.iter().filter(|e| e.parent_role_id == parent.role_id && !e.mandatory) {
+            for e in edges
+                .iter()
+                .filter(|e| e.parent_role_id == parent.role_id && !e.mandatory)
+            {
                 if !seen.insert(e.child_role_id) {
                     continue;
                 }
@@ -131,7 +222,17 @@ impl Services {
                     ..parent.clone()
                 };
                 tx.insert_grant(&child).await?;
-                self.audit(tx, Some(p), p.org_id, "grant.create", "grant", child.id, None::<&()>, Some(&child)).await?;
+                self.audit(
+                    tx,
+                    Some(p),
+                    p.org_id,
+                    "grant.create",
+                    "grant",
+                    child.id,
+                    None::<&()>,
+                    Some(&child),
+                )
+                .await?;
                 queue.push(child);
             }
         }
@@ -143,7 +244,11 @@ impl Services {
         self.visible_grant(&mut *tx, p, id).await
     }
 
-    pub async fn list_grants(&self, p: &Principal, f: &GrantFilter) -> ServiceResult<ListResponse<Grant>> {
+    pub async fn list_grants(
+        &self,
+        p: &Principal,
+        f: &GrantFilter,
+    ) -> ServiceResult<ListResponse<Grant>> {
         let scope = p.require(Permission::UsersView)?;
         let mut tx = self.read().await?;
         if !scope.is_global() {
@@ -154,7 +259,11 @@ impl Services {
                 (None, Some(g)) if scope.covers_group(g) => {}
                 (None, Some(g)) => return Err(ServiceError::not_found("group", g)),
                 (None, None) => {
-                    return Err(ServiceError::invalid("user_id", "scope", "your permission covers some groups only: filter by `user_id` or `group_id`"));
+                    return Err(ServiceError::invalid(
+                        "user_id",
+                        "scope",
+                        "your permission covers some groups only: filter by `user_id` or `group_id`",
+                    ));
                 }
             }
         }
@@ -167,7 +276,11 @@ impl Services {
         let origin = match f.origin.as_deref() {
             None => None,
             Some(o) => Some(GrantOrigin::parse(o).ok_or_else(|| {
-                ServiceError::invalid("origin", "one_of", format!("`origin` must be `manual`, `rule` or `inheritance`, not `{o}`"))
+                ServiceError::invalid(
+                    "origin",
+                    "one_of",
+                    format!("`origin` must be `manual`, `rule` or `inheritance`, not `{o}`"),
+                )
             })?),
         };
         let query = GrantQuery {
@@ -180,10 +293,19 @@ impl Services {
             parent_grant: None,
         };
         let page = tx.list_grants(p.org_id, &query).await?;
-        Ok(respond(page, |g: &Grant| After { key: SortValue::None, id: g.id.as_uuid() }))
+        Ok(respond(page, |g: &Grant| After {
+            key: SortValue::None,
+            id: g.id.as_uuid(),
+        }))
     }
 
-    pub async fn update_grant(&self, p: &Principal, id: GrantId, req: UpdateGrant, if_match: Option<i64>) -> ServiceResult<Grant> {
+    pub async fn update_grant(
+        &self,
+        p: &Principal,
+        id: GrantId,
+        req: UpdateGrant,
+        if_match: Option<i64>,
+    ) -> ServiceResult<Grant> {
         p.require(Permission::RolesGrant)?;
         let mut tx = self.begin(p.org_id).await?;
         let before = self.grantable(&mut *tx, p, id).await?;
@@ -203,7 +325,17 @@ impl Services {
         }
         g.stamps.touch(self.now(), Some(p.user_id));
         tx.update_grant(&g).await?;
-        self.audit(&mut *tx, Some(p), p.org_id, "grant.update", "grant", id, Some(&before), Some(&g)).await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "grant.update",
+            "grant",
+            id,
+            Some(&before),
+            Some(&g),
+        )
+        .await?;
         tx.commit().await?;
         Ok(g)
     }
@@ -214,22 +346,35 @@ impl Services {
         let mut tx = self.begin(p.org_id).await?;
         let grant = self.grantable(&mut *tx, p, id).await?;
         if grant.origin == GrantOrigin::Rule {
-            return Err(ServiceError::conflict("rule_grant", "this grant comes from a role assignment rule and cannot be revoked by hand"));
+            return Err(ServiceError::conflict(
+                "rule_grant",
+                "this grant comes from a role assignment rule and cannot be revoked by hand",
+            ));
         }
-        self.revoke_with_children(&mut *tx, p, grant, "grant.revoke").await?;
+        self.revoke_with_children(&mut *tx, p, grant, "grant.revoke")
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Deletes a grant and every grant its non-mandatory granted roles made, children
     /// before their parent (they reference it).
-    async fn revoke_with_children(&self, tx: &mut dyn Tx, p: &Principal, grant: Grant, action: &str) -> ServiceResult<()> {
+    async fn revoke_with_children(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        grant: Grant,
+        action: &str,
+    ) -> ServiceResult<()> {
         let mut order = vec![grant];
         let mut i = 0;
         while i < order.len() {
             let query = GrantQuery {
                 parent_grant: Some(order[i].id),
-                paging: latchkey_store::Paging { limit: 1000, ..Default::default() },
+                paging: latchkey_store::Paging {
+                    limit: 1000,
+                    ..Default::default()
+                },
                 ..Default::default()
             };
             let children = tx.list_grants(p.org_id, &query).await?;
@@ -238,34 +383,64 @@ impl Services {
         }
         for g in order.into_iter().rev() {
             tx.delete_grant(p.org_id, g.id).await?;
-            self.audit(tx, Some(p), p.org_id, action, "grant", g.id, Some(&g), None::<&()>).await?;
+            self.audit(
+                tx,
+                Some(p),
+                p.org_id,
+                action,
+                "grant",
+                g.id,
+                Some(&g),
+                None::<&()>,
+            )
+            .await?;
         }
         Ok(())
     }
 
     /// A grant the caller may see: `users.view` over the grantee, or `systems.view` over
     /// the role's system.
-    async fn visible_grant(&self, tx: &mut dyn Tx, p: &Principal, id: GrantId) -> ServiceResult<Grant> {
+    async fn visible_grant(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        id: GrantId,
+    ) -> ServiceResult<Grant> {
         let users = p.require(Permission::UsersView).ok();
         let systems = p.require(Permission::SystemsView).ok();
         if users.is_none() && systems.is_none() {
             return Err(ServiceError::forbidden(Permission::UsersView));
         }
-        let g = tx.get_grant(p.org_id, id).await?.ok_or_else(|| ServiceError::not_found("grant", id))?;
+        let g = tx
+            .get_grant(p.org_id, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("grant", id))?;
         let group = self.grantee_group(tx, p.org_id, g.grantee).await?;
         let role_system = tx.get_role(p.org_id, g.role_id).await?.map(|r| r.system_id);
         let by_user = users.zip(group).is_some_and(|(s, grp)| s.covers_group(grp));
-        let by_system = systems.zip(role_system).is_some_and(|(s, sys)| s.covers_system(sys));
-        if by_user || by_system { Ok(g) } else { Err(ServiceError::not_found("grant", id)) }
+        let by_system = systems
+            .zip(role_system)
+            .is_some_and(|(s, sys)| s.covers_system(sys));
+        if by_user || by_system {
+            Ok(g)
+        } else {
+            Err(ServiceError::not_found("grant", id))
+        }
     }
 
     /// A grant the caller may change: `roles.grant` covering its grantee or role system.
     async fn grantable(&self, tx: &mut dyn Tx, p: &Principal, id: GrantId) -> ServiceResult<Grant> {
         let scope = p.require(Permission::RolesGrant)?;
-        let g = tx.get_grant(p.org_id, id).await?.ok_or_else(|| ServiceError::not_found("grant", id))?;
+        let g = tx
+            .get_grant(p.org_id, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("grant", id))?;
         let group = self.grantee_group(tx, p.org_id, g.grantee).await?;
         let role = tx.get_role(p.org_id, g.role_id).await?;
-        let ok = group.is_some_and(|grp| scope.covers_group(grp)) || role.as_ref().is_some_and(|r| scope.covers_system(r.system_id));
+        let ok = group.is_some_and(|grp| scope.covers_group(grp))
+            || role
+                .as_ref()
+                .is_some_and(|r| scope.covers_system(r.system_id));
         if !ok {
             return Err(ServiceError::not_found("grant", id));
         }
@@ -274,7 +449,10 @@ impl Services {
                 if !p.permissions().has_unscoped(*perm) {
                     return Err(ServiceError::Forbidden {
                         permission: Some(*perm),
-                        message: format!("`{}` carries `{perm}`, which you do not hold for the whole organisation", r.name),
+                        message: format!(
+                            "`{}` carries `{perm}`, which you do not hold for the whole organisation",
+                            r.name
+                        ),
                     });
                 }
             }
@@ -282,30 +460,50 @@ impl Services {
         Ok(g)
     }
 
-    async fn grantee_group(&self, tx: &mut dyn Tx, org: OrgId, grantee: Grantee) -> ServiceResult<Option<latchkey_model::GroupId>> {
+    async fn grantee_group(
+        &self,
+        tx: &mut dyn Tx,
+        org: OrgId,
+        grantee: Grantee,
+    ) -> ServiceResult<Option<latchkey_model::GroupId>> {
         Ok(match grantee {
             Grantee::User(u) => tx.get_user(org, u).await?.map(|u| u.primary_group_id),
             Grantee::Group(g) => Some(g),
         })
     }
 
-    async fn grant_scope(&self, tx: &mut dyn Tx, org: OrgId, role: &Role, raw: Option<&str>, errors: &mut ValidationErrors) -> ServiceResult<Option<String>> {
+    async fn grant_scope(
+        &self,
+        tx: &mut dyn Tx,
+        org: OrgId,
+        role: &Role,
+        raw: Option<&str>,
+        errors: &mut ValidationErrors,
+    ) -> ServiceResult<Option<String>> {
         let raw = raw.map(str::trim).filter(|s| !s.is_empty());
         Ok(match (role.domain.is_scoped(), raw) {
             (false, None) => None,
             (false, Some(_)) => {
-                errors.push(FieldError::new("scope", "unscoped_role", format!("`{}` is not a scoped role: leave `scope` out", role.name)));
+                errors.push(FieldError::new(
+                    "scope",
+                    "unscoped_role",
+                    format!("`{}` is not a scoped role: leave `scope` out", role.name),
+                ));
                 None
             }
             (true, None) => {
                 errors.push(FieldError::new(
                     "scope",
                     "required",
-                    format!("`{}` is scoped by {}: give a `scope` value", role.name, match role.domain {
-                        latchkey_model::RoleDomain::Groups => "group",
-                        latchkey_model::RoleDomain::Systems => "information system",
-                        _ => "domain value",
-                    }),
+                    format!(
+                        "`{}` is scoped by {}: give a `scope` value",
+                        role.name,
+                        match role.domain {
+                            latchkey_model::RoleDomain::Groups => "group",
+                            latchkey_model::RoleDomain::Systems => "information system",
+                            _ => "domain value",
+                        }
+                    ),
                 ));
                 None
             }
@@ -325,7 +523,16 @@ fn grantee_query(grantee: Grantee, role: Option<latchkey_model::RoleId>) -> Gran
         Grantee::User(u) => (Some(u), None),
         Grantee::Group(g) => (None, Some(g)),
     };
-    GrantQuery { role, user, group, paging: latchkey_store::Paging { limit: 1000, ..Default::default() }, ..Default::default() }
+    GrantQuery {
+        role,
+        user,
+        group,
+        paging: latchkey_store::Paging {
+            limit: 1000,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
 }
 
 pub(crate) fn overlaps(

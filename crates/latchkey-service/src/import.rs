@@ -62,25 +62,112 @@ impl ImportKind {
     pub const fn columns(self) -> &'static [&'static str] {
         match self {
             Self::Users => &[
-                "user_name", "first_name", "middle_name", "last_name", "email", "mail_aliases", "user_type",
-                "primary_group", "primary_group_id", "enabled", "multi_session", "comments",
+                "user_name",
+                "first_name",
+                "middle_name",
+                "last_name",
+                "email",
+                "mail_aliases",
+                "user_type",
+                "primary_group",
+                "primary_group_id",
+                "enabled",
+                "multi_session",
+                "comments",
             ],
-            Self::Groups => &["name", "description", "group_type", "parent", "parent_id", "disabled", "active_since", "active_until"],
-            Self::Memberships => &["user", "user_id", "group", "group_id", "starts_at", "ends_at", "comments"],
-            Self::Roles => &["system", "system_id", "name", "description", "category", "domain_type", "domain_id", "external_id", "privileged", "permissions"],
-            Self::Grants => &["role", "role_id", "system", "user", "user_id", "group", "group_id", "scope", "starts_at", "ends_at"],
+            Self::Groups => &[
+                "name",
+                "description",
+                "group_type",
+                "parent",
+                "parent_id",
+                "disabled",
+                "active_since",
+                "active_until",
+            ],
+            Self::Memberships => &[
+                "user",
+                "user_id",
+                "group",
+                "group_id",
+                "starts_at",
+                "ends_at",
+                "comments",
+            ],
+            Self::Roles => &[
+                "system",
+                "system_id",
+                "name",
+                "description",
+                "category",
+                "domain_type",
+                "domain_id",
+                "external_id",
+                "privileged",
+                "permissions",
+            ],
+            Self::Grants => &[
+                "role",
+                "role_id",
+                "system",
+                "user",
+                "user_id",
+                "group",
+                "group_id",
+                "scope",
+                "starts_at",
+                "ends_at",
+            ],
         }
     }
 
     /// Columns an export carries that the import leaves alone.
     const fn ignored(self) -> &'static [&'static str] {
         match self {
-            Self::Users => &["id", "org_id", "full_name", "installation_admin", "created_at", "created_by", "updated_at", "updated_by", "version"],
-            Self::Groups | Self::Memberships => &["id", "org_id", "created_at", "created_by", "updated_at", "updated_by", "version"],
-            Self::Roles => &["id", "org_id", "owner_id", "system_role", "created_at", "created_by", "updated_at", "updated_by", "version"],
+            Self::Users => &[
+                "id",
+                "org_id",
+                "full_name",
+                "installation_admin",
+                "created_at",
+                "created_by",
+                "updated_at",
+                "updated_by",
+                "version",
+            ],
+            Self::Groups | Self::Memberships => &[
+                "id",
+                "org_id",
+                "created_at",
+                "created_by",
+                "updated_at",
+                "updated_by",
+                "version",
+            ],
+            Self::Roles => &[
+                "id",
+                "org_id",
+                "owner_id",
+                "system_role",
+                "created_at",
+                "created_by",
+                "updated_at",
+                "updated_by",
+                "version",
+            ],
             Self::Grants => &[
-                "id", "org_id", "grantee_type", "grantee_id", "status", "origin", "parent_grant_id", "created_at", "created_by",
-                "updated_at", "updated_by", "version",
+                "id",
+                "org_id",
+                "grantee_type",
+                "grantee_id",
+                "status",
+                "origin",
+                "parent_grant_id",
+                "created_at",
+                "created_by",
+                "updated_at",
+                "updated_by",
+                "version",
             ],
         }
     }
@@ -119,7 +206,10 @@ fn parse_bool(column: &str, raw: Option<&str>) -> RowResult<Option<bool>> {
         None => Ok(None),
         Some("true" | "yes" | "1") => Ok(Some(true)),
         Some("false" | "no" | "0") => Ok(Some(false)),
-        Some(other) => Err(cell_error(column, format!("`{column}` must be `true` or `false`, not `{other}`"))),
+        Some(other) => Err(cell_error(
+            column,
+            format!("`{column}` must be `true` or `false`, not `{other}`"),
+        )),
     }
 }
 
@@ -133,7 +223,14 @@ fn parse_time(column: &str, raw: Option<&str>) -> RowResult<Option<OffsetDateTim
 }
 
 fn list(raw: Option<&str>) -> Vec<String> {
-    raw.map(|r| r.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()).unwrap_or_default()
+    raw.map(|r| {
+        r.split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 /// An attribute cell's JSON value: numbers and booleans as such, other text as a string.
@@ -153,7 +250,13 @@ fn attribute_value(raw: &str) -> Value {
 }
 
 impl Services {
-    pub async fn import_csv(&self, p: &Principal, kind: ImportKind, body: &str, dry_run: bool) -> ServiceResult<ImportReport> {
+    pub async fn import_csv(
+        &self,
+        p: &Principal,
+        kind: ImportKind,
+        body: &str,
+        dry_run: bool,
+    ) -> ServiceResult<ImportReport> {
         let mut report = ImportReport {
             kind: kind.as_str().to_owned(),
             dry_run,
@@ -164,23 +267,35 @@ impl Services {
             errors: Vec::new(),
             actions: Vec::new(),
         };
-        let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(body.as_bytes());
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .flexible(false)
+            .from_reader(body.as_bytes());
         let header: Vec<String> = match reader.headers() {
             Ok(h) => h.iter().map(str::to_owned).collect(),
             Err(e) => {
-                report.errors.push(ImportError { row: 0, column: String::new(), message: format!("the header cannot be read: {e}") });
+                report.errors.push(ImportError {
+                    row: 0,
+                    column: String::new(),
+                    message: format!("the header cannot be read: {e}"),
+                });
                 return Ok(report);
             }
         };
         for col in &header {
             let known = kind.columns().contains(&col.as_str())
                 || kind.ignored().contains(&col.as_str())
-                || (kind.has_attributes() && (col.starts_with("attributes.") || col.starts_with("attr.")));
+                || (kind.has_attributes()
+                    && (col.starts_with("attributes.") || col.starts_with("attr.")));
             if !known {
                 report.errors.push(ImportError {
                     row: 0,
                     column: col.clone(),
-                    message: format!("unknown column `{col}` for {}; the columns are {}", kind.as_str(), kind.columns().join(", ")),
+                    message: format!(
+                        "unknown column `{col}` for {}; the columns are {}",
+                        kind.as_str(),
+                        kind.columns().join(", ")
+                    ),
                 });
             }
         }
@@ -193,18 +308,29 @@ impl Services {
             let record = match record {
                 Ok(r) => r,
                 Err(e) => {
-                    report.errors.push(ImportError { row: row_no, column: String::new(), message: format!("the row cannot be read: {e}") });
+                    report.errors.push(ImportError {
+                        row: row_no,
+                        column: String::new(),
+                        message: format!("the row cannot be read: {e}"),
+                    });
                     continue;
                 }
             };
-            let mut row = Row { cells: BTreeMap::new(), attributes: Attributes::new(), attribute_columns: Vec::new() };
+            let mut row = Row {
+                cells: BTreeMap::new(),
+                attributes: Attributes::new(),
+                attribute_columns: Vec::new(),
+            };
             for (col, value) in header.iter().zip(record.iter()) {
-                let attr = col.strip_prefix("attributes.").or_else(|| col.strip_prefix("attr."));
+                let attr = col
+                    .strip_prefix("attributes.")
+                    .or_else(|| col.strip_prefix("attr."));
                 match attr {
                     Some(name) => {
                         row.attribute_columns.push(name.to_owned());
                         if !value.is_empty() {
-                            row.attributes.insert(name.to_owned(), attribute_value(value));
+                            row.attributes
+                                .insert(name.to_owned(), attribute_value(value));
                         }
                     }
                     None if !value.is_empty() => {
@@ -215,7 +341,11 @@ impl Services {
             }
             rows.push((row_no, row));
             if rows.len() > MAX_ROWS {
-                report.errors.push(ImportError { row: row_no, column: String::new(), message: format!("a file may hold at most {MAX_ROWS} rows") });
+                report.errors.push(ImportError {
+                    row: row_no,
+                    column: String::new(),
+                    message: format!("a file may hold at most {MAX_ROWS} rows"),
+                });
                 return Ok(report);
             }
         }
@@ -232,17 +362,30 @@ impl Services {
                         "update" => report.updated += 1,
                         _ => {}
                     }
-                    report.actions.push(ImportAction { row: *row_no, action: action.to_owned(), key });
+                    report.actions.push(ImportAction {
+                        row: *row_no,
+                        action: action.to_owned(),
+                        key,
+                    });
                 }
                 Ok(Err(cells)) => {
                     for (column, message) in cells {
-                        report.errors.push(ImportError { row: *row_no, column, message });
+                        report.errors.push(ImportError {
+                            row: *row_no,
+                            column,
+                            message,
+                        });
                     }
                 }
                 Err(e) => {
-                    let stop = matches!(e, ServiceError::Internal(_) | ServiceError::Unavailable(_));
+                    let stop =
+                        matches!(e, ServiceError::Internal(_) | ServiceError::Unavailable(_));
                     for (column, message) in service_error_cells(kind, e) {
-                        report.errors.push(ImportError { row: *row_no, column, message });
+                        report.errors.push(ImportError {
+                            row: *row_no,
+                            column,
+                            message,
+                        });
                     }
                     if stop {
                         // The transaction may be unusable after a database error.
@@ -260,7 +403,14 @@ impl Services {
 
     /// One row: `Ok(Ok((action, key)))`, or `Ok(Err(cells))` for errors found while
     /// reading the row, or `Err` from the use case.
-    async fn import_row(&self, tx: &mut dyn Tx, p: &Principal, kind: ImportKind, header: &[String], row: &Row) -> ServiceResult<RowResult<(&'static str, String)>> {
+    async fn import_row(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        kind: ImportKind,
+        header: &[String],
+        row: &Row,
+    ) -> ServiceResult<RowResult<(&'static str, String)>> {
         match kind {
             ImportKind::Users => self.import_user(tx, p, header, row).await,
             ImportKind::Groups => self.import_group(tx, p, header, row).await,
@@ -270,14 +420,29 @@ impl Services {
         }
     }
 
-    async fn import_user(&self, tx: &mut dyn Tx, p: &Principal, header: &[String], row: &Row) -> ServiceResult<RowResult<(&'static str, String)>> {
-        let Some(user_name) = row.get("user_name") else { return Ok(Err(cell_error("user_name", "`user_name` is required"))) };
+    async fn import_user(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        header: &[String],
+        row: &Row,
+    ) -> ServiceResult<RowResult<(&'static str, String)>> {
+        let Some(user_name) = row.get("user_name") else {
+            return Ok(Err(cell_error("user_name", "`user_name` is required")));
+        };
         let key = user_name.to_lowercase();
-        let group_ref = row.get("primary_group").or_else(|| row.get("primary_group_id"));
+        let group_ref = row
+            .get("primary_group")
+            .or_else(|| row.get("primary_group_id"));
         let group = match group_ref {
             Some(g) => match group_by_ref(tx, p.org_id, g).await? {
                 Some(id) => Some(id),
-                None => return Ok(Err(cell_error("primary_group", format!("group `{g}` does not exist")))),
+                None => {
+                    return Ok(Err(cell_error(
+                        "primary_group",
+                        format!("group `{g}` does not exist"),
+                    )));
+                }
             },
             None => None,
         };
@@ -290,13 +455,17 @@ impl Services {
             Err(e) => return Ok(Err(e)),
         };
         let cleared = |col: &str| -> Option<Option<String>> {
-            row.has_column(header, col).then(|| row.get(col).map(str::to_owned))
+            row.has_column(header, col)
+                .then(|| row.get(col).map(str::to_owned))
         };
         match tx.get_user_by_name(p.org_id, &key).await? {
             Some(existing) => {
                 let mut attributes = Attributes::new();
                 for name in &row.attribute_columns {
-                    attributes.insert(name.clone(), row.attributes.get(name).cloned().unwrap_or(Value::Null));
+                    attributes.insert(
+                        name.clone(),
+                        row.attributes.get(name).cloned().unwrap_or(Value::Null),
+                    );
                 }
                 let req = UpdateUser {
                     user_name: None,
@@ -304,7 +473,9 @@ impl Services {
                     middle_name: cleared("middle_name"),
                     last_name: row.get("last_name").map(str::to_owned),
                     email: cleared("email"),
-                    mail_aliases: row.has_column(header, "mail_aliases").then(|| list(row.get("mail_aliases"))),
+                    mail_aliases: row
+                        .has_column(header, "mail_aliases")
+                        .then(|| list(row.get("mail_aliases"))),
                     user_type: cleared("user_type"),
                     primary_group_id: group,
                     enabled,
@@ -313,11 +484,21 @@ impl Services {
                     attributes: (!row.attribute_columns.is_empty()).then_some(attributes),
                 };
                 let after = self.update_user_in(tx, p, existing.id, req, None).await?;
-                Ok(Ok((if after == existing { "unchanged" } else { "update" }, key)))
+                Ok(Ok((
+                    if after == existing {
+                        "unchanged"
+                    } else {
+                        "update"
+                    },
+                    key,
+                )))
             }
             None => {
                 let Some(primary_group_id) = group else {
-                    return Ok(Err(cell_error("primary_group", "`primary_group` is required for a new user")));
+                    return Ok(Err(cell_error(
+                        "primary_group",
+                        "`primary_group` is required for a new user",
+                    )));
                 };
                 let req = CreateUser {
                     user_name: user_name.to_owned(),
@@ -339,13 +520,26 @@ impl Services {
         }
     }
 
-    async fn import_group(&self, tx: &mut dyn Tx, p: &Principal, header: &[String], row: &Row) -> ServiceResult<RowResult<(&'static str, String)>> {
-        let Some(name) = row.get("name") else { return Ok(Err(cell_error("name", "`name` is required"))) };
+    async fn import_group(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        header: &[String],
+        row: &Row,
+    ) -> ServiceResult<RowResult<(&'static str, String)>> {
+        let Some(name) = row.get("name") else {
+            return Ok(Err(cell_error("name", "`name` is required")));
+        };
         let parent_ref = row.get("parent").or_else(|| row.get("parent_id"));
         let parent = match parent_ref {
             Some(g) => match group_by_ref(tx, p.org_id, g).await? {
                 Some(id) => Some(id),
-                None => return Ok(Err(cell_error("parent", format!("group `{g}` does not exist")))),
+                None => {
+                    return Ok(Err(cell_error(
+                        "parent",
+                        format!("group `{g}` does not exist"),
+                    )));
+                }
             },
             None => None,
         };
@@ -353,7 +547,10 @@ impl Services {
             Ok(v) => v,
             Err(e) => return Ok(Err(e)),
         };
-        let (since, until) = match (parse_time("active_since", row.get("active_since")), parse_time("active_until", row.get("active_until"))) {
+        let (since, until) = match (
+            parse_time("active_since", row.get("active_since")),
+            parse_time("active_until", row.get("active_until")),
+        ) {
             (Ok(a), Ok(b)) => (a, b),
             (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
         };
@@ -362,11 +559,15 @@ impl Services {
             Some(existing) => {
                 let mut attributes = Attributes::new();
                 for n in &row.attribute_columns {
-                    attributes.insert(n.clone(), row.attributes.get(n).cloned().unwrap_or(Value::Null));
+                    attributes.insert(
+                        n.clone(),
+                        row.attributes.get(n).cloned().unwrap_or(Value::Null),
+                    );
                 }
                 let req = UpdateGroup {
                     name: None,
-                    description: has("description").then(|| row.get("description").map(str::to_owned)),
+                    description: has("description")
+                        .then(|| row.get("description").map(str::to_owned)),
                     group_type: has("group_type").then(|| row.get("group_type").map(str::to_owned)),
                     parent_id: (has("parent") || has("parent_id")).then_some(parent),
                     disabled,
@@ -375,7 +576,14 @@ impl Services {
                     attributes: (!row.attribute_columns.is_empty()).then_some(attributes),
                 };
                 let after = self.update_group_in(tx, p, existing.id, req, None).await?;
-                Ok(Ok((if after == existing { "unchanged" } else { "update" }, name.to_owned())))
+                Ok(Ok((
+                    if after == existing {
+                        "unchanged"
+                    } else {
+                        "update"
+                    },
+                    name.to_owned(),
+                )))
             }
             None => {
                 let req = CreateGroup {
@@ -394,24 +602,56 @@ impl Services {
         }
     }
 
-    async fn import_membership(&self, tx: &mut dyn Tx, p: &Principal, row: &Row) -> ServiceResult<RowResult<(&'static str, String)>> {
-        let Some(user_ref) = row.get("user").or_else(|| row.get("user_id")) else { return Ok(Err(cell_error("user", "`user` is required"))) };
-        let Some(group_ref) = row.get("group").or_else(|| row.get("group_id")) else { return Ok(Err(cell_error("group", "`group` is required"))) };
+    async fn import_membership(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        row: &Row,
+    ) -> ServiceResult<RowResult<(&'static str, String)>> {
+        let Some(user_ref) = row.get("user").or_else(|| row.get("user_id")) else {
+            return Ok(Err(cell_error("user", "`user` is required")));
+        };
+        let Some(group_ref) = row.get("group").or_else(|| row.get("group_id")) else {
+            return Ok(Err(cell_error("group", "`group` is required")));
+        };
         let Some(user) = user_by_ref(tx, p.org_id, user_ref).await? else {
-            return Ok(Err(cell_error("user", format!("user `{user_ref}` does not exist"))));
+            return Ok(Err(cell_error(
+                "user",
+                format!("user `{user_ref}` does not exist"),
+            )));
         };
         let Some(group) = group_by_ref(tx, p.org_id, group_ref).await? else {
-            return Ok(Err(cell_error("group", format!("group `{group_ref}` does not exist"))));
+            return Ok(Err(cell_error(
+                "group",
+                format!("group `{group_ref}` does not exist"),
+            )));
         };
-        let (starts_at, ends_at) = match (parse_time("starts_at", row.get("starts_at")), parse_time("ends_at", row.get("ends_at"))) {
+        let (starts_at, ends_at) = match (
+            parse_time("starts_at", row.get("starts_at")),
+            parse_time("ends_at", row.get("ends_at")),
+        ) {
             (Ok(a), Ok(b)) => (a, b),
             (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
         };
         let key = format!("{user_ref} in {group_ref}");
         let existing = tx
-            .list_memberships(p.org_id, &MembershipQuery { user: Some(user), group: Some(group), paging: Paging { limit: 1000, ..Default::default() } })
+            .list_memberships(
+                p.org_id,
+                &MembershipQuery {
+                    user: Some(user),
+                    group: Some(group),
+                    paging: Paging {
+                        limit: 1000,
+                        ..Default::default()
+                    },
+                },
+            )
             .await?;
-        if existing.items.iter().any(|m| m.starts_at == starts_at && m.ends_at == ends_at) {
+        if existing
+            .items
+            .iter()
+            .any(|m| m.starts_at == starts_at && m.ends_at == ends_at)
+        {
             return Ok(Ok(("unchanged", key)));
         }
         let req = CreateMembership {
@@ -426,13 +666,24 @@ impl Services {
         Ok(Ok(("create", key)))
     }
 
-    async fn import_role(&self, tx: &mut dyn Tx, p: &Principal, header: &[String], row: &Row) -> ServiceResult<RowResult<(&'static str, String)>> {
+    async fn import_role(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        header: &[String],
+        row: &Row,
+    ) -> ServiceResult<RowResult<(&'static str, String)>> {
         let Some(system_ref) = row.get("system").or_else(|| row.get("system_id")) else {
             return Ok(Err(cell_error("system", "`system` is required")));
         };
-        let Some(name) = row.get("name") else { return Ok(Err(cell_error("name", "`name` is required"))) };
+        let Some(name) = row.get("name") else {
+            return Ok(Err(cell_error("name", "`name` is required")));
+        };
         let Some(system) = system_by_ref(tx, p.org_id, system_ref).await? else {
-            return Ok(Err(cell_error("system", format!("information system `{system_ref}` does not exist"))));
+            return Ok(Err(cell_error(
+                "system",
+                format!("information system `{system_ref}` does not exist"),
+            )));
         };
         let privileged = match parse_bool("privileged", row.get("privileged")) {
             Ok(v) => v,
@@ -444,15 +695,28 @@ impl Services {
             Some(existing) => {
                 let req = UpdateRole {
                     name: None,
-                    description: has("description").then(|| row.get("description").map(str::to_owned)),
+                    description: has("description")
+                        .then(|| row.get("description").map(str::to_owned)),
                     category: has("category").then(|| row.get("category").map(str::to_owned)),
-                    external_id: has("external_id").then(|| row.get("external_id").map(str::to_owned)),
+                    external_id: has("external_id")
+                        .then(|| row.get("external_id").map(str::to_owned)),
                     owner_id: None,
-                    privileged: if existing.permissions.is_empty() && !existing.system_role { privileged } else { None },
+                    privileged: if existing.permissions.is_empty() && !existing.system_role {
+                        privileged
+                    } else {
+                        None
+                    },
                     permissions: has("permissions").then(|| list(row.get("permissions"))),
                 };
                 let after = self.update_role_in(tx, p, existing.id, req, None).await?;
-                Ok(Ok((if after == existing { "unchanged" } else { "update" }, key)))
+                Ok(Ok((
+                    if after == existing {
+                        "unchanged"
+                    } else {
+                        "update"
+                    },
+                    key,
+                )))
             }
             None => {
                 let permissions = list(row.get("permissions"));
@@ -465,11 +729,20 @@ impl Services {
                     domain_id: match row.get("domain_id").map(str::parse) {
                         None => None,
                         Some(Ok(d)) => Some(d),
-                        Some(Err(_)) => return Ok(Err(cell_error("domain_id", "`domain_id` must be a domain id"))),
+                        Some(Err(_)) => {
+                            return Ok(Err(cell_error(
+                                "domain_id",
+                                "`domain_id` must be a domain id",
+                            )));
+                        }
                     },
                     external_id: row.get("external_id").map(str::to_owned),
                     owner_id: None,
-                    privileged: if permissions.is_empty() { privileged } else { None },
+                    privileged: if permissions.is_empty() {
+                        privileged
+                    } else {
+                        None
+                    },
                     permissions,
                 };
                 self.create_role_in(tx, p, req).await?;
@@ -478,48 +751,116 @@ impl Services {
         }
     }
 
-    async fn import_grant(&self, tx: &mut dyn Tx, p: &Principal, row: &Row) -> ServiceResult<RowResult<(&'static str, String)>> {
-        let Some(role_ref) = row.get("role").or_else(|| row.get("role_id")) else { return Ok(Err(cell_error("role", "`role` is required"))) };
+    async fn import_grant(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        row: &Row,
+    ) -> ServiceResult<RowResult<(&'static str, String)>> {
+        let Some(role_ref) = row.get("role").or_else(|| row.get("role_id")) else {
+            return Ok(Err(cell_error("role", "`role` is required")));
+        };
         let role = match role_ref.parse::<RoleId>() {
             Ok(id) => tx.get_role(p.org_id, id).await?.map(|r| r.id),
             Err(_) => match row.get("system") {
                 Some(sys) => match system_by_ref(tx, p.org_id, sys).await? {
-                    Some(s) => tx.get_role_by_name(p.org_id, s, role_ref).await?.map(|r| r.id),
-                    None => return Ok(Err(cell_error("system", format!("information system `{sys}` does not exist")))),
+                    Some(s) => tx
+                        .get_role_by_name(p.org_id, s, role_ref)
+                        .await?
+                        .map(|r| r.id),
+                    None => {
+                        return Ok(Err(cell_error(
+                            "system",
+                            format!("information system `{sys}` does not exist"),
+                        )));
+                    }
                 },
-                None => return Ok(Err(cell_error("system", "`system` is required when `role` is a name"))),
+                None => {
+                    return Ok(Err(cell_error(
+                        "system",
+                        "`system` is required when `role` is a name",
+                    )));
+                }
             },
         };
-        let Some(role) = role else { return Ok(Err(cell_error("role", format!("role `{role_ref}` does not exist")))) };
+        let Some(role) = role else {
+            return Ok(Err(cell_error(
+                "role",
+                format!("role `{role_ref}` does not exist"),
+            )));
+        };
         let user = match row.get("user").or_else(|| row.get("user_id")) {
             Some(u) => match user_by_ref(tx, p.org_id, u).await? {
                 Some(id) => Some(id),
-                None => return Ok(Err(cell_error("user", format!("user `{u}` does not exist")))),
+                None => {
+                    return Ok(Err(cell_error(
+                        "user",
+                        format!("user `{u}` does not exist"),
+                    )));
+                }
             },
             None => None,
         };
         let group = match row.get("group").or_else(|| row.get("group_id")) {
             Some(g) => match group_by_ref(tx, p.org_id, g).await? {
                 Some(id) => Some(id),
-                None => return Ok(Err(cell_error("group", format!("group `{g}` does not exist")))),
+                None => {
+                    return Ok(Err(cell_error(
+                        "group",
+                        format!("group `{g}` does not exist"),
+                    )));
+                }
             },
             None => None,
         };
-        let (starts_at, ends_at) = match (parse_time("starts_at", row.get("starts_at")), parse_time("ends_at", row.get("ends_at"))) {
+        let (starts_at, ends_at) = match (
+            parse_time("starts_at", row.get("starts_at")),
+            parse_time("ends_at", row.get("ends_at")),
+        ) {
             (Ok(a), Ok(b)) => (a, b),
             (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
         };
-        let key = format!("{role_ref} to {}", row.get("user").or(row.get("user_id")).or(row.get("group")).or(row.get("group_id")).unwrap_or("?"));
+        let key = format!(
+            "{role_ref} to {}",
+            row.get("user")
+                .or(row.get("user_id"))
+                .or(row.get("group"))
+                .or(row.get("group_id"))
+                .unwrap_or("?")
+        );
         let existing = tx
-            .list_grants(p.org_id, &GrantQuery { role: Some(role), user, group, paging: Paging { limit: 1000, ..Default::default() }, ..Default::default() })
+            .list_grants(
+                p.org_id,
+                &GrantQuery {
+                    role: Some(role),
+                    user,
+                    group,
+                    paging: Paging {
+                        limit: 1000,
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            )
             .await?;
         let scope = row.get("scope").map(str::to_owned);
         if (user.is_some() || group.is_some())
-            && existing.items.iter().any(|g| g.starts_at == starts_at && g.ends_at == ends_at && (g.scope == scope || scope.is_none()))
+            && existing.items.iter().any(|g| {
+                g.starts_at == starts_at
+                    && g.ends_at == ends_at
+                    && (g.scope == scope || scope.is_none())
+            })
         {
             return Ok(Ok(("unchanged", key)));
         }
-        let req = CreateGrant { role_id: role, user_id: user, group_id: group, scope, starts_at, ends_at };
+        let req = CreateGrant {
+            role_id: role,
+            user_id: user,
+            group_id: group,
+            scope,
+            starts_at,
+            ends_at,
+        };
         self.create_grant_in(tx, p, req).await?;
         Ok(Ok(("create", key)))
     }
@@ -528,7 +869,10 @@ impl Services {
 async fn user_by_ref(tx: &mut dyn Tx, org: OrgId, r: &str) -> ServiceResult<Option<UserId>> {
     Ok(match r.parse::<UserId>() {
         Ok(id) => tx.get_user(org, id).await?.map(|u| u.id),
-        Err(_) => tx.get_user_by_name(org, &r.to_lowercase()).await?.map(|u| u.id),
+        Err(_) => tx
+            .get_user_by_name(org, &r.to_lowercase())
+            .await?
+            .map(|u| u.id),
     })
 }
 
@@ -564,9 +908,18 @@ fn service_error_cells(kind: ImportKind, e: ServiceError) -> Vec<(String, String
         }
     };
     match e {
-        ServiceError::Validation(errors) => errors.into_errors().into_iter().map(|f| (column(&f.field), f.message)).collect(),
-        ServiceError::Conflict { message, field, .. } => vec![(field.as_deref().map(column).unwrap_or_default(), message)],
-        ServiceError::Internal(_) => vec![(String::new(), "an internal error stopped the import; it has been logged".to_owned())],
+        ServiceError::Validation(errors) => errors
+            .into_errors()
+            .into_iter()
+            .map(|f| (column(&f.field), f.message))
+            .collect(),
+        ServiceError::Conflict { message, field, .. } => {
+            vec![(field.as_deref().map(column).unwrap_or_default(), message)]
+        }
+        ServiceError::Internal(_) => vec![(
+            String::new(),
+            "an internal error stopped the import; it has been logged".to_owned(),
+        )],
         other => vec![(String::new(), other.to_string())],
     }
 }

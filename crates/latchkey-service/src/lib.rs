@@ -32,7 +32,10 @@ pub use bootstrap::Bootstrapped;
 pub use engines::OrgEngine;
 pub use error::{ServiceError, ServiceResult};
 pub use import::ImportKind;
-pub use list::{AuditFilter, GrantFilter, GroupFilter, ListParams, MAX_LIMIT, MembershipFilter, RoleFilter, SystemFilter, UserFilter};
+pub use list::{
+    AuditFilter, GrantFilter, GroupFilter, ListParams, MAX_LIMIT, MembershipFilter, RoleFilter,
+    SystemFilter, UserFilter,
+};
 pub use principal::{Principal, Scope};
 pub use tokens::hash_token;
 
@@ -51,7 +54,14 @@ struct Inner {
 
 impl Services {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, ids: Arc<dyn IdGenerator>) -> Self {
-        Self { inner: Arc::new(Inner { store, clock, ids, engines: engines::EngineCache::default() }) }
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                ids,
+                engines: engines::EngineCache::default(),
+            }),
+        }
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -87,7 +97,10 @@ impl Services {
     }
 
     /// Records a change in the same transaction as the change itself.
-    #[expect(clippy::too_many_arguments, reason = "an audit entry has this many parts")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "an audit entry has this many parts"
+    )]
     async fn audit<B: Serialize + Sync, A: Serialize + Sync>(
         &self,
         tx: &mut dyn Tx,

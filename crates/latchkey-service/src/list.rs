@@ -48,7 +48,11 @@ impl ListParams {
             }
         };
         let after = self.cursor.as_deref().map(decode_cursor).transpose()?;
-        Ok(Paging { limit, after, descending })
+        Ok(Paging {
+            limit,
+            after,
+            descending,
+        })
     }
 }
 
@@ -62,7 +66,13 @@ struct CursorBody {
 }
 
 fn decode_cursor(raw: &str) -> ServiceResult<After> {
-    let bad = || ServiceError::invalid("cursor", "cursor", "`cursor` is not a cursor this server issued");
+    let bad = || {
+        ServiceError::invalid(
+            "cursor",
+            "cursor",
+            "`cursor` is not a cursor this server issued",
+        )
+    };
     let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
     let body: CursorBody = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     let key = match (body.t, body.n) {
@@ -86,8 +96,15 @@ pub(crate) fn encode_cursor(after: &After) -> String {
 
 /// Turns a store page into a response, with the cursor of its last row.
 pub(crate) fn respond<T>(page: Page<T>, key: impl Fn(&T) -> After) -> ListResponse<T> {
-    let next_cursor = if page.has_more { page.items.last().map(|last| encode_cursor(&key(last))) } else { None };
-    ListResponse { items: page.items, next_cursor }
+    let next_cursor = if page.has_more {
+        page.items.last().map(|last| encode_cursor(&key(last)))
+    } else {
+        None
+    };
+    ListResponse {
+        items: page.items,
+        next_cursor,
+    }
 }
 
 pub(crate) fn micros(at: OffsetDateTime) -> i64 {

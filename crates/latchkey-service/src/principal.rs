@@ -65,7 +65,9 @@ impl Principal {
         let mut systems = Vec::new();
         if let Some(values) = self.permissions.scopes(permission) {
             for v in values {
-                let Ok(uuid) = v.parse::<uuid::Uuid>() else { continue };
+                let Ok(uuid) = v.parse::<uuid::Uuid>() else {
+                    continue;
+                };
                 if self.engine.groups.contains_key(&GroupId::from_uuid(uuid)) {
                     groups.push(GroupId::from_uuid(uuid));
                 } else if self.engine.systems.contains_key(&SystemId::from_uuid(uuid)) {
@@ -76,7 +78,13 @@ impl Principal {
         if !all && groups.is_empty() && systems.is_empty() {
             return Err(ServiceError::forbidden(permission));
         }
-        Ok(Scope { permission, all, groups, systems, engine: Arc::clone(&self.engine) })
+        Ok(Scope {
+            permission,
+            all,
+            groups,
+            systems,
+            engine: Arc::clone(&self.engine),
+        })
     }
 
     /// Like `require`, but answers whether the permission is held anywhere.
@@ -115,11 +123,19 @@ impl Scope {
     }
 
     pub fn covers_group(&self, group: GroupId) -> bool {
-        self.all || self.groups.iter().any(|root| self.engine.engine.group_in_subtree(group, *root))
+        self.all
+            || self
+                .groups
+                .iter()
+                .any(|root| self.engine.engine.group_in_subtree(group, *root))
     }
 
     pub fn covers_system(&self, system: SystemId) -> bool {
-        self.all || self.systems.iter().any(|root| self.engine.engine.system_in_subtree(system, *root))
+        self.all
+            || self
+                .systems
+                .iter()
+                .any(|root| self.engine.engine.system_in_subtree(system, *root))
     }
 
     /// A user is covered when their primary group is.

@@ -11,7 +11,9 @@ use latchkey_model::{
 use latchkey_store::{After, RoleQuery, SortValue, SystemQuery, Tx};
 
 use crate::list::respond;
-use crate::{Principal, Scope, ServiceError, ServiceResult, Services, SystemFilter, check_version, validate};
+use crate::{
+    Principal, Scope, ServiceError, ServiceResult, Services, SystemFilter, check_version, validate,
+};
 
 impl Services {
     pub async fn create_system(&self, p: &Principal, req: CreateSystem) -> ServiceResult<System> {
@@ -19,11 +21,22 @@ impl Services {
         let mut tx = self.begin(p.org_id).await?;
         let mut errors = ValidationErrors::new();
         let name = errors.check(Name::parse("name", &req.name));
-        let description = validate::text("description", req.description.as_deref(), 4000, &mut errors);
-        let system_type = system_type(req.system_type.as_deref(), &mut errors).unwrap_or(SystemType::Application);
+        let description =
+            validate::text("description", req.description.as_deref(), 4000, &mut errors);
+        let system_type =
+            system_type(req.system_type.as_deref(), &mut errors).unwrap_or(SystemType::Application);
         match req.parent_id {
-            Some(parent) if !(tx.get_system(p.org_id, parent).await?.is_some() && scope.covers_system(parent)) => {
-                errors.push(FieldError::new("parent_id", "exists", format!("information system `{parent}` does not exist or is outside your scope")));
+            Some(parent)
+                if !(tx.get_system(p.org_id, parent).await?.is_some()
+                    && scope.covers_system(parent)) =>
+            {
+                errors.push(FieldError::new(
+                    "parent_id",
+                    "exists",
+                    format!(
+                        "information system `{parent}` does not exist or is outside your scope"
+                    ),
+                ));
             }
             Some(_) => {}
             None if !scope.is_global() => errors.push(FieldError::new(
@@ -38,10 +51,16 @@ impl Services {
         if let Some(n) = &name
             && tx.get_system_by_name(p.org_id, n.as_str()).await?.is_some()
         {
-            errors.push(FieldError::new("name", "unique", format!("an information system named `{n}` already exists")));
+            errors.push(FieldError::new(
+                "name",
+                "unique",
+                format!("an information system named `{n}` already exists"),
+            ));
         }
         errors.finish()?;
-        let Some(name) = name else { return Err(ServiceError::Internal("validated name missing".to_owned())) };
+        let Some(name) = name else {
+            return Err(ServiceError::Internal("validated name missing".to_owned()));
+        };
         let system = System {
             id: SystemId::from_uuid(self.uuid()),
             org_id: p.org_id,
@@ -57,7 +76,17 @@ impl Services {
             stamps: Stamps::new(self.now(), Some(p.user_id)),
         };
         tx.insert_system(&system).await?;
-        self.audit(&mut *tx, Some(p), p.org_id, "system.create", "system", system.id, None::<&()>, Some(&system)).await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "system.create",
+            "system",
+            system.id,
+            None::<&()>,
+            Some(&system),
+        )
+        .await?;
         tx.commit().await?;
         Ok(system)
     }
@@ -68,22 +97,44 @@ impl Services {
         Self::system_in_scope(&mut *tx, p.org_id, &scope, id).await
     }
 
-    pub async fn list_systems(&self, p: &Principal, f: &SystemFilter) -> ServiceResult<ListResponse<System>> {
+    pub async fn list_systems(
+        &self,
+        p: &Principal,
+        f: &SystemFilter,
+    ) -> ServiceResult<ListResponse<System>> {
         let scope = p.require(Permission::SystemsView)?;
         let parent = match f.parent_id.as_deref() {
             None => None,
             Some("root") => Some(None),
             Some(raw) => Some(Some(raw.parse::<SystemId>().map_err(|_| {
-                ServiceError::invalid("parent_id", "uuid", format!("`parent_id` must be a system id or `root`, not `{raw}`"))
+                ServiceError::invalid(
+                    "parent_id",
+                    "uuid",
+                    format!("`parent_id` must be a system id or `root`, not `{raw}`"),
+                )
             })?)),
         };
-        let query = SystemQuery { paging: f.list.paging()?, q: f.q.clone(), parent, under: scope.system_roots() };
+        let query = SystemQuery {
+            paging: f.list.paging()?,
+            q: f.q.clone(),
+            parent,
+            under: scope.system_roots(),
+        };
         let mut tx = self.read().await?;
         let page = tx.list_systems(p.org_id, &query).await?;
-        Ok(respond(page, |s: &System| After { key: SortValue::Text(s.name.clone()), id: s.id.as_uuid() }))
+        Ok(respond(page, |s: &System| After {
+            key: SortValue::Text(s.name.clone()),
+            id: s.id.as_uuid(),
+        }))
     }
 
-    pub async fn update_system(&self, p: &Principal, id: SystemId, req: UpdateSystem, if_match: Option<i64>) -> ServiceResult<System> {
+    pub async fn update_system(
+        &self,
+        p: &Principal,
+        id: SystemId,
+        req: UpdateSystem,
+        if_match: Option<i64>,
+    ) -> ServiceResult<System> {
         let scope = p.require(Permission::SystemsManage)?;
         let mut tx = self.begin(p.org_id).await?;
         let before = Self::system_in_scope(&mut *tx, p.org_id, &scope, id).await?;
@@ -95,10 +146,18 @@ impl Services {
             && n.as_str() != s.name
         {
             if s.builtin {
-                return Err(ServiceError::field_conflict("builtin", "name", format!("the built-in `{}` system cannot be renamed", s.name)));
+                return Err(ServiceError::field_conflict(
+                    "builtin",
+                    "name",
+                    format!("the built-in `{}` system cannot be renamed", s.name),
+                ));
             }
             if tx.get_system_by_name(p.org_id, n.as_str()).await?.is_some() {
-                errors.push(FieldError::new("name", "unique", format!("an information system named `{n}` already exists")));
+                errors.push(FieldError::new(
+                    "name",
+                    "unique",
+                    format!("an information system named `{n}` already exists"),
+                ));
             }
             s.name = n.into_string();
         }
@@ -112,10 +171,18 @@ impl Services {
             && new_parent != s.parent_id
         {
             if s.builtin {
-                return Err(ServiceError::field_conflict("builtin", "parent_id", format!("the built-in `{}` system cannot be moved", s.name)));
+                return Err(ServiceError::field_conflict(
+                    "builtin",
+                    "parent_id",
+                    format!("the built-in `{}` system cannot be moved", s.name),
+                ));
             }
             match new_parent {
-                None if !scope.is_global() => errors.push(FieldError::new("parent_id", "scope", "the system must stay under one you manage")),
+                None if !scope.is_global() => errors.push(FieldError::new(
+                    "parent_id",
+                    "scope",
+                    "the system must stay under one you manage",
+                )),
                 None => {}
                 Some(parent) => match tx.get_system(p.org_id, parent).await? {
                     Some(_) if scope.covers_system(parent) => {
@@ -123,11 +190,21 @@ impl Services {
                             return Err(ServiceError::field_conflict(
                                 "cycle",
                                 "parent_id",
-                                format!("moving `{}` there would make a cycle: {}", s.name, path.join(" -> ")),
+                                format!(
+                                    "moving `{}` there would make a cycle: {}",
+                                    s.name,
+                                    path.join(" -> ")
+                                ),
                             ));
                         }
                     }
-                    _ => errors.push(FieldError::new("parent_id", "exists", format!("information system `{parent}` does not exist or is outside your scope"))),
+                    _ => errors.push(FieldError::new(
+                        "parent_id",
+                        "exists",
+                        format!(
+                            "information system `{parent}` does not exist or is outside your scope"
+                        ),
+                    )),
                 },
             }
             s.parent_id = new_parent;
@@ -151,39 +228,110 @@ impl Services {
         }
         s.stamps.touch(self.now(), Some(p.user_id));
         tx.update_system(&s).await?;
-        self.audit(&mut *tx, Some(p), p.org_id, "system.update", "system", id, Some(&before), Some(&s)).await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "system.update",
+            "system",
+            id,
+            Some(&before),
+            Some(&s),
+        )
+        .await?;
         tx.commit().await?;
         Ok(s)
     }
 
     /// Deletes a system with no roles and no child systems; its domains go with it.
-    pub async fn delete_system(&self, p: &Principal, id: SystemId, if_match: Option<i64>) -> ServiceResult<()> {
+    pub async fn delete_system(
+        &self,
+        p: &Principal,
+        id: SystemId,
+        if_match: Option<i64>,
+    ) -> ServiceResult<()> {
         let scope = p.require(Permission::SystemsManage)?;
         let mut tx = self.begin(p.org_id).await?;
         let s = Self::system_in_scope(&mut *tx, p.org_id, &scope, id).await?;
         check_version(if_match, s.stamps.version, "information system")?;
         if s.builtin {
-            return Err(ServiceError::conflict("builtin", format!("the built-in `{}` system cannot be deleted", s.name)));
+            return Err(ServiceError::conflict(
+                "builtin",
+                format!("the built-in `{}` system cannot be deleted", s.name),
+            ));
         }
-        let roles = tx.list_roles(p.org_id, &RoleQuery { system: Some(id), ..Default::default() }).await?;
+        let roles = tx
+            .list_roles(
+                p.org_id,
+                &RoleQuery {
+                    system: Some(id),
+                    ..Default::default()
+                },
+            )
+            .await?;
         if !roles.items.is_empty() {
-            return Err(ServiceError::conflict("not_empty", format!("information system `{}` still has roles; delete them first", s.name)));
+            return Err(ServiceError::conflict(
+                "not_empty",
+                format!(
+                    "information system `{}` still has roles; delete them first",
+                    s.name
+                ),
+            ));
         }
-        let children = tx.list_systems(p.org_id, &SystemQuery { parent: Some(Some(id)), ..Default::default() }).await?;
+        let children = tx
+            .list_systems(
+                p.org_id,
+                &SystemQuery {
+                    parent: Some(Some(id)),
+                    ..Default::default()
+                },
+            )
+            .await?;
         if !children.items.is_empty() {
-            return Err(ServiceError::conflict("not_empty", format!("information system `{}` has child systems; move or delete them first", s.name)));
+            return Err(ServiceError::conflict(
+                "not_empty",
+                format!(
+                    "information system `{}` has child systems; move or delete them first",
+                    s.name
+                ),
+            ));
         }
         for d in tx.list_domains(p.org_id, id).await? {
             tx.delete_domain(p.org_id, d.id).await?;
-            self.audit(&mut *tx, Some(p), p.org_id, "domain.delete", "domain", d.id, Some(&d), None::<&()>).await?;
+            self.audit(
+                &mut *tx,
+                Some(p),
+                p.org_id,
+                "domain.delete",
+                "domain",
+                d.id,
+                Some(&d),
+                None::<&()>,
+            )
+            .await?;
         }
         tx.delete_system(p.org_id, id).await?;
-        self.audit(&mut *tx, Some(p), p.org_id, "system.delete", "system", id, Some(&s), None::<&()>).await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "system.delete",
+            "system",
+            id,
+            Some(&s),
+            None::<&()>,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub(crate) async fn system_in_scope(tx: &mut dyn Tx, org: OrgId, scope: &Scope, id: SystemId) -> ServiceResult<System> {
+    pub(crate) async fn system_in_scope(
+        tx: &mut dyn Tx,
+        org: OrgId,
+        scope: &Scope,
+        id: SystemId,
+    ) -> ServiceResult<System> {
         match tx.get_system(org, id).await? {
             Some(s) if scope.covers_system(id) => Ok(s),
             _ => Err(ServiceError::not_found("information system", id)),
@@ -192,21 +340,37 @@ impl Services {
 
     // ---- domains ----
 
-    pub async fn create_domain(&self, p: &Principal, system: SystemId, req: CreateDomain) -> ServiceResult<Domain> {
+    pub async fn create_domain(
+        &self,
+        p: &Principal,
+        system: SystemId,
+        req: CreateDomain,
+    ) -> ServiceResult<Domain> {
         let scope = p.require(Permission::SystemsManage)?;
         let mut tx = self.begin(p.org_id).await?;
         Self::system_in_scope(&mut *tx, p.org_id, &scope, system).await?;
         let mut errors = ValidationErrors::new();
         let name = errors.check(Name::parse("name", &req.name));
-        let description = validate::text("description", req.description.as_deref(), 4000, &mut errors);
+        let description =
+            validate::text("description", req.description.as_deref(), 4000, &mut errors);
         let values = domain_values(&req.values, &mut errors);
         if let Some(n) = &name
-            && tx.list_domains(p.org_id, system).await?.iter().any(|d| d.name == n.as_str())
+            && tx
+                .list_domains(p.org_id, system)
+                .await?
+                .iter()
+                .any(|d| d.name == n.as_str())
         {
-            errors.push(FieldError::new("name", "unique", format!("this system already has a domain named `{n}`")));
+            errors.push(FieldError::new(
+                "name",
+                "unique",
+                format!("this system already has a domain named `{n}`"),
+            ));
         }
         errors.finish()?;
-        let Some(name) = name else { return Err(ServiceError::Internal("validated name missing".to_owned())) };
+        let Some(name) = name else {
+            return Err(ServiceError::Internal("validated name missing".to_owned()));
+        };
         let d = Domain {
             id: DomainId::from_uuid(self.uuid()),
             org_id: p.org_id,
@@ -217,12 +381,26 @@ impl Services {
             stamps: Stamps::new(self.now(), Some(p.user_id)),
         };
         tx.insert_domain(&d).await?;
-        self.audit(&mut *tx, Some(p), p.org_id, "domain.create", "domain", d.id, None::<&()>, Some(&d)).await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "domain.create",
+            "domain",
+            d.id,
+            None::<&()>,
+            Some(&d),
+        )
+        .await?;
         tx.commit().await?;
         Ok(d)
     }
 
-    pub async fn list_domains(&self, p: &Principal, system: SystemId) -> ServiceResult<Vec<Domain>> {
+    pub async fn list_domains(
+        &self,
+        p: &Principal,
+        system: SystemId,
+    ) -> ServiceResult<Vec<Domain>> {
         let scope = p.require(Permission::SystemsView)?;
         let mut tx = self.read().await?;
         Self::system_in_scope(&mut *tx, p.org_id, &scope, system).await?;
@@ -235,7 +413,13 @@ impl Services {
         Self::domain_in_scope(&mut *tx, p.org_id, &scope, id).await
     }
 
-    pub async fn update_domain(&self, p: &Principal, id: DomainId, req: UpdateDomain, if_match: Option<i64>) -> ServiceResult<Domain> {
+    pub async fn update_domain(
+        &self,
+        p: &Principal,
+        id: DomainId,
+        req: UpdateDomain,
+        if_match: Option<i64>,
+    ) -> ServiceResult<Domain> {
         let scope = p.require(Permission::SystemsManage)?;
         let mut tx = self.begin(p.org_id).await?;
         let before = Self::domain_in_scope(&mut *tx, p.org_id, &scope, id).await?;
@@ -246,8 +430,17 @@ impl Services {
             && let Some(n) = errors.check(Name::parse("name", raw))
             && n.as_str() != d.name
         {
-            if tx.list_domains(p.org_id, d.system_id).await?.iter().any(|x| x.name == n.as_str()) {
-                errors.push(FieldError::new("name", "unique", format!("this system already has a domain named `{n}`")));
+            if tx
+                .list_domains(p.org_id, d.system_id)
+                .await?
+                .iter()
+                .any(|x| x.name == n.as_str())
+            {
+                errors.push(FieldError::new(
+                    "name",
+                    "unique",
+                    format!("this system already has a domain named `{n}`"),
+                ));
             }
             d.name = n.into_string();
         }
@@ -263,7 +456,17 @@ impl Services {
         }
         d.stamps.touch(self.now(), Some(p.user_id));
         tx.update_domain(&d).await?;
-        self.audit(&mut *tx, Some(p), p.org_id, "domain.update", "domain", id, Some(&before), Some(&d)).await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "domain.update",
+            "domain",
+            id,
+            Some(&before),
+            Some(&d),
+        )
+        .await?;
         tx.commit().await?;
         Ok(d)
     }
@@ -274,15 +477,33 @@ impl Services {
         let d = Self::domain_in_scope(&mut *tx, p.org_id, &scope, id).await?;
         let users = tx.count_roles_using_domain(p.org_id, id).await?;
         if users > 0 {
-            return Err(ServiceError::conflict("in_use", format!("domain `{}` is the scope type of {users} role(s)", d.name)));
+            return Err(ServiceError::conflict(
+                "in_use",
+                format!("domain `{}` is the scope type of {users} role(s)", d.name),
+            ));
         }
         tx.delete_domain(p.org_id, id).await?;
-        self.audit(&mut *tx, Some(p), p.org_id, "domain.delete", "domain", id, Some(&d), None::<&()>).await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "domain.delete",
+            "domain",
+            id,
+            Some(&d),
+            None::<&()>,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn domain_in_scope(tx: &mut dyn Tx, org: OrgId, scope: &Scope, id: DomainId) -> ServiceResult<Domain> {
+    async fn domain_in_scope(
+        tx: &mut dyn Tx,
+        org: OrgId,
+        scope: &Scope,
+        id: DomainId,
+    ) -> ServiceResult<Domain> {
         match tx.get_domain(org, id).await? {
             Some(d) if scope.covers_system(d.system_id) => Ok(d),
             _ => Err(ServiceError::not_found("domain", id)),
@@ -303,11 +524,20 @@ fn system_type(raw: Option<&str>, errors: &mut ValidationErrors) -> Option<Syste
     t
 }
 
-pub(crate) async fn owner(tx: &mut dyn Tx, org: OrgId, owner: Option<UserId>, errors: &mut ValidationErrors) -> ServiceResult<()> {
+pub(crate) async fn owner(
+    tx: &mut dyn Tx,
+    org: OrgId,
+    owner: Option<UserId>,
+    errors: &mut ValidationErrors,
+) -> ServiceResult<()> {
     if let Some(o) = owner
         && tx.get_user(org, o).await?.is_none()
     {
-        errors.push(FieldError::new("owner_id", "exists", format!("user `{o}` does not exist")));
+        errors.push(FieldError::new(
+            "owner_id",
+            "exists",
+            format!("user `{o}` does not exist"),
+        ));
     }
     Ok(())
 }
@@ -328,22 +558,43 @@ fn domain_values(raw: &[DomainValue], errors: &mut ValidationErrors) -> Vec<Doma
     let mut out: Vec<DomainValue> = Vec::new();
     for (i, v) in raw.iter().enumerate() {
         let field = format!("values[{i}].value");
-        let Some(value) = errors.check(Name::parse(&field, &v.value)) else { continue };
+        let Some(value) = errors.check(Name::parse(&field, &v.value)) else {
+            continue;
+        };
         if out.iter().any(|o| o.value == value.as_str()) {
-            errors.push(FieldError::new(field, "unique", format!("value `{value}` is listed twice")));
+            errors.push(FieldError::new(
+                field,
+                "unique",
+                format!("value `{value}` is listed twice"),
+            ));
             continue;
         }
-        let description = v.description.as_deref().map(str::trim).filter(|d| !d.is_empty()).map(str::to_owned);
-        out.push(DomainValue { value: value.into_string(), description });
+        let description = v
+            .description
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(str::to_owned);
+        out.push(DomainValue {
+            value: value.into_string(),
+            description,
+        });
     }
     out
 }
 
-async fn system_cycle(tx: &mut dyn Tx, org: OrgId, system: SystemId, new_parent: SystemId) -> ServiceResult<Option<Vec<String>>> {
+async fn system_cycle(
+    tx: &mut dyn Tx,
+    org: OrgId,
+    system: SystemId,
+    new_parent: SystemId,
+) -> ServiceResult<Option<Vec<String>>> {
     let mut upward = Vec::new();
     let mut current = Some(new_parent);
     while let Some(id) = current {
-        let Some(s) = tx.get_system(org, id).await? else { break };
+        let Some(s) = tx.get_system(org, id).await? else {
+            break;
+        };
         upward.push(s.name.clone());
         if id == system {
             upward.reverse();

@@ -50,17 +50,27 @@ impl Services {
     /// Resolves a bearer token. Every failure reads the same, so that a caller cannot tell
     /// an unknown token from a revoked one or one of a disabled user.
     pub async fn authenticate(&self, secret: &str) -> ServiceResult<Principal> {
-        let denied = || ServiceError::Unauthenticated("the token is missing, invalid, expired or revoked".to_owned());
+        let denied = || {
+            ServiceError::Unauthenticated(
+                "the token is missing, invalid, expired or revoked".to_owned(),
+            )
+        };
         if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 200 {
             return Err(denied());
         }
         let now = self.now();
         let mut tx = self.read().await?;
-        let token = tx.find_token_by_hash(&hash_token(secret)).await?.ok_or_else(denied)?;
+        let token = tx
+            .find_token_by_hash(&hash_token(secret))
+            .await?
+            .ok_or_else(denied)?;
         if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= now) {
             return Err(denied());
         }
-        let user = tx.get_user(token.org_id, token.user_id).await?.ok_or_else(denied)?;
+        let user = tx
+            .get_user(token.org_id, token.user_id)
+            .await?
+            .ok_or_else(denied)?;
         if !user.enabled {
             return Err(denied());
         }
@@ -82,19 +92,42 @@ impl Services {
     }
 
     /// Creates a personal API token for the caller; the secret is returned once.
-    pub async fn create_token(&self, p: &Principal, req: CreateToken) -> ServiceResult<TokenCreated> {
+    pub async fn create_token(
+        &self,
+        p: &Principal,
+        req: CreateToken,
+    ) -> ServiceResult<TokenCreated> {
         let name = Name::parse("name", &req.name)?;
         if let Some(e) = req.expires_at
             && e <= self.now()
         {
-            return Err(ServiceError::invalid("expires_at", "future", "`expires_at` must be in the future"));
+            return Err(ServiceError::invalid(
+                "expires_at",
+                "future",
+                "`expires_at` must be in the future",
+            ));
         }
         let (token, secret) = self.make_token(p.org_id, p.user_id, name.as_str(), req.expires_at);
         let mut tx = self.begin(p.org_id).await?;
         tx.insert_token(&token).await?;
-        self.audit(&mut *tx, Some(p), p.org_id, "token.create", "api_token", token.id, None::<&()>, Some(&token)).await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "token.create",
+            "api_token",
+            token.id,
+            None::<&()>,
+            Some(&token),
+        )
+        .await?;
         tx.commit().await?;
-        Ok(TokenCreated { id: token.id, name: token.name, token: secret, expires_at: token.expires_at })
+        Ok(TokenCreated {
+            id: token.id,
+            name: token.name,
+            token: secret,
+            expires_at: token.expires_at,
+        })
     }
 
     pub async fn list_tokens(&self, p: &Principal) -> ServiceResult<Vec<ApiToken>> {
@@ -110,7 +143,17 @@ impl Services {
             return Err(ServiceError::not_found("api token", id));
         };
         tx.revoke_token(p.org_id, id, self.now()).await?;
-        self.audit(&mut *tx, Some(p), p.org_id, "token.revoke", "api_token", id, Some(&token), None::<&()>).await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "token.revoke",
+            "api_token",
+            id,
+            Some(&token),
+            None::<&()>,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -118,33 +161,70 @@ impl Services {
     /// Issues a token for another user (a service account, or a user who cannot sign in
     /// yet). Needs `users.manage` over the user, and, because the token acts as that user,
     /// every permission the user holds must be held everywhere by the caller.
-    pub async fn issue_token_for(&self, p: &Principal, user: UserId, req: CreateToken) -> ServiceResult<TokenCreated> {
+    pub async fn issue_token_for(
+        &self,
+        p: &Principal,
+        user: UserId,
+        req: CreateToken,
+    ) -> ServiceResult<TokenCreated> {
         let scope = p.require(Permission::UsersManage)?;
         let name = Name::parse("name", &req.name)?;
         if let Some(e) = req.expires_at
             && e <= self.now()
         {
-            return Err(ServiceError::invalid("expires_at", "future", "`expires_at` must be in the future"));
+            return Err(ServiceError::invalid(
+                "expires_at",
+                "future",
+                "`expires_at` must be in the future",
+            ));
         }
         let mut tx = self.begin(p.org_id).await?;
         let target = Self::user_in_scope(&mut *tx, p.org_id, &scope, user).await?;
         if !target.enabled {
-            return Err(ServiceError::conflict("disabled", format!("`{}` is disabled", target.user_name)));
+            return Err(ServiceError::conflict(
+                "disabled",
+                format!("`{}` is disabled", target.user_name),
+            ));
         }
         let theirs = p.engine.engine.permissions(user, self.now());
-        let mut missing: Vec<&str> = theirs.unscoped.iter().chain(theirs.scoped.keys()).filter(|perm| !p.permissions().has_unscoped(**perm)).map(|perm| perm.as_str()).collect();
+        let mut missing: Vec<&str> = theirs
+            .unscoped
+            .iter()
+            .chain(theirs.scoped.keys())
+            .filter(|perm| !p.permissions().has_unscoped(**perm))
+            .map(|perm| perm.as_str())
+            .collect();
         missing.sort_unstable();
         missing.dedup();
         if !missing.is_empty() {
             return Err(ServiceError::Forbidden {
                 permission: None,
-                message: format!("`{}` holds {} which you do not hold everywhere; you cannot act as them", target.user_name, missing.join(", ")),
+                message: format!(
+                    "`{}` holds {} which you do not hold everywhere; you cannot act as them",
+                    target.user_name,
+                    missing.join(", ")
+                ),
             });
         }
         let (token, secret) = self.make_token(p.org_id, user, name.as_str(), req.expires_at);
         tx.insert_token(&token).await?;
-        self.audit(&mut *tx, Some(p), p.org_id, "token.issue", "api_token", token.id, None::<&()>, Some(&token)).await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "token.issue",
+            "api_token",
+            token.id,
+            None::<&()>,
+            Some(&token),
+        )
+        .await?;
         tx.commit().await?;
-        Ok(TokenCreated { id: token.id, name: token.name, token: secret, expires_at: token.expires_at })
+        Ok(TokenCreated {
+            id: token.id,
+            name: token.name,
+            token: secret,
+            expires_at: token.expires_at,
+        })
     }
 }

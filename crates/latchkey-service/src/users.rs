@@ -11,7 +11,9 @@ use latchkey_model::{
 use latchkey_store::{After, SortValue, Tx, UserQuery, UserSort};
 
 use crate::list::{micros, respond};
-use crate::{Principal, Scope, ServiceError, ServiceResult, Services, UserFilter, check_version, validate};
+use crate::{
+    Principal, Scope, ServiceError, ServiceResult, Services, UserFilter, check_version, validate,
+};
 
 impl Services {
     pub async fn create_user(&self, p: &Principal, req: CreateUser) -> ServiceResult<User> {
@@ -21,40 +23,93 @@ impl Services {
         Ok(out)
     }
 
-    pub(crate) async fn create_user_in(&self, tx: &mut dyn Tx, p: &Principal, req: CreateUser) -> ServiceResult<User> {
+    pub(crate) async fn create_user_in(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        req: CreateUser,
+    ) -> ServiceResult<User> {
         let scope = p.require(Permission::UsersManage)?;
         let id = UserId::from_uuid(self.uuid());
         let mut errors = ValidationErrors::new();
         let user_name = errors.check(UserName::parse("user_name", &req.user_name));
         let first = errors.check(Name::parse("first_name", &req.first_name));
         let last = errors.check(Name::parse("last_name", &req.last_name));
-        let middle = validate::text("middle_name", req.middle_name.as_deref(), Name::MAX, &mut errors);
-        let email = match req.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        let middle = validate::text(
+            "middle_name",
+            req.middle_name.as_deref(),
+            Name::MAX,
+            &mut errors,
+        );
+        let email = match req
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
             Some(raw) => validate::email(&mut *tx, p.org_id, "email", raw, &mut errors).await?,
             None => None,
         };
-        let aliases = self.aliases(&mut *tx, p.org_id, &req.mail_aliases, &mut errors).await?;
-        let user_type = match req.user_type.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let aliases = self
+            .aliases(&mut *tx, p.org_id, &req.mail_aliases, &mut errors)
+            .await?;
+        let user_type = match req
+            .user_type
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             Some(t) => validate::user_type(&mut *tx, p.org_id, t, &mut errors).await?,
             None => None,
         };
         let comments = validate::text("comments", req.comments.as_deref(), 4000, &mut errors);
-        self.check_primary_group(&mut *tx, p.org_id, &scope, req.primary_group_id, &mut errors).await?;
-        let (attributes, index) =
-            validate::attributes(&mut *tx, p.org_id, ObjectType::User, id.as_uuid(), &req.attributes, None, &mut errors).await?;
+        self.check_primary_group(
+            &mut *tx,
+            p.org_id,
+            &scope,
+            req.primary_group_id,
+            &mut errors,
+        )
+        .await?;
+        let (attributes, index) = validate::attributes(
+            &mut *tx,
+            p.org_id,
+            ObjectType::User,
+            id.as_uuid(),
+            &req.attributes,
+            None,
+            &mut errors,
+        )
+        .await?;
         if let Some(name) = &user_name
-            && tx.get_user_by_name(p.org_id, name.as_str()).await?.is_some()
+            && tx
+                .get_user_by_name(p.org_id, name.as_str())
+                .await?
+                .is_some()
         {
-            errors.push(FieldError::new("user_name", "unique", format!("user name `{name}` is already taken")));
+            errors.push(FieldError::new(
+                "user_name",
+                "unique",
+                format!("user name `{name}` is already taken"),
+            ));
         }
         if let Some(email) = &email
-            && tx.get_user_by_email(p.org_id, email.as_str()).await?.is_some()
+            && tx
+                .get_user_by_email(p.org_id, email.as_str())
+                .await?
+                .is_some()
         {
-            errors.push(FieldError::new("email", "unique", format!("`{email}` already belongs to another user")));
+            errors.push(FieldError::new(
+                "email",
+                "unique",
+                format!("`{email}` already belongs to another user"),
+            ));
         }
         errors.finish()?;
         let (Some(user_name), Some(first), Some(last)) = (user_name, first, last) else {
-            return Err(ServiceError::Internal("validated user fields missing".to_owned()));
+            return Err(ServiceError::Internal(
+                "validated user fields missing".to_owned(),
+            ));
         };
         let user = User {
             id,
@@ -76,8 +131,19 @@ impl Services {
             stamps: Stamps::new(self.now(), Some(p.user_id)),
         };
         tx.insert_user(&user).await?;
-        tx.index_attributes(p.org_id, ObjectType::User, user.id.as_uuid(), &index).await?;
-        self.audit(&mut *tx, Some(p), p.org_id, "user.create", "user", user.id, None::<&()>, Some(&user)).await?;
+        tx.index_attributes(p.org_id, ObjectType::User, user.id.as_uuid(), &index)
+            .await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "user.create",
+            "user",
+            user.id,
+            None::<&()>,
+            Some(&user),
+        )
+        .await?;
         Ok(user)
     }
 
@@ -87,7 +153,11 @@ impl Services {
         Self::user_in_scope(&mut *tx, p.org_id, &scope, id).await
     }
 
-    pub async fn list_users(&self, p: &Principal, f: &UserFilter) -> ServiceResult<ListResponse<User>> {
+    pub async fn list_users(
+        &self,
+        p: &Principal,
+        f: &UserFilter,
+    ) -> ServiceResult<ListResponse<User>> {
         let scope = p.require(Permission::UsersView)?;
         let sort = match f.sort.as_deref() {
             None | Some("user_name") => UserSort::UserName,
@@ -97,7 +167,9 @@ impl Services {
                 return Err(ServiceError::invalid(
                     "sort",
                     "one_of",
-                    format!("`sort` must be `user_name`, `last_name` or `created_at`, not `{other}`"),
+                    format!(
+                        "`sort` must be `user_name`, `last_name` or `created_at`, not `{other}`"
+                    ),
                 ));
             }
         };
@@ -105,7 +177,11 @@ impl Services {
             Some(raw) => match raw.split_once(':') {
                 Some((name, value)) => Some((name.to_owned(), value.to_owned())),
                 None => {
-                    return Err(ServiceError::invalid("attribute", "format", "`attribute` must be written `name:value`"));
+                    return Err(ServiceError::invalid(
+                        "attribute",
+                        "format",
+                        "`attribute` must be written `name:value`",
+                    ));
                 }
             },
             None => None,
@@ -135,14 +211,27 @@ impl Services {
         }))
     }
 
-    pub async fn update_user(&self, p: &Principal, id: UserId, req: UpdateUser, if_match: Option<i64>) -> ServiceResult<User> {
+    pub async fn update_user(
+        &self,
+        p: &Principal,
+        id: UserId,
+        req: UpdateUser,
+        if_match: Option<i64>,
+    ) -> ServiceResult<User> {
         let mut tx = self.begin(p.org_id).await?;
         let out = self.update_user_in(&mut *tx, p, id, req, if_match).await?;
         tx.commit().await?;
         Ok(out)
     }
 
-    pub(crate) async fn update_user_in(&self, tx: &mut dyn Tx, p: &Principal, id: UserId, req: UpdateUser, if_match: Option<i64>) -> ServiceResult<User> {
+    pub(crate) async fn update_user_in(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        id: UserId,
+        req: UpdateUser,
+        if_match: Option<i64>,
+    ) -> ServiceResult<User> {
         let scope = p.require(Permission::UsersManage)?;
         let before = Self::user_in_scope(&mut *tx, p.org_id, &scope, id).await?;
         check_version(if_match, before.stamps.version, "user")?;
@@ -152,8 +241,16 @@ impl Services {
             && let Some(name) = errors.check(UserName::parse("user_name", raw))
             && name.as_str() != user.user_name
         {
-            if tx.get_user_by_name(p.org_id, name.as_str()).await?.is_some() {
-                errors.push(FieldError::new("user_name", "unique", format!("user name `{name}` is already taken")));
+            if tx
+                .get_user_by_name(p.org_id, name.as_str())
+                .await?
+                .is_some()
+            {
+                errors.push(FieldError::new(
+                    "user_name",
+                    "unique",
+                    format!("user name `{name}` is already taken"),
+                ));
             }
             user.user_name = name.as_str().to_owned();
         }
@@ -168,18 +265,29 @@ impl Services {
             user.last_name = n.into_string();
         }
         if let Some(middle) = &req.middle_name {
-            user.middle_name = validate::text("middle_name", middle.as_deref(), Name::MAX, &mut errors);
+            user.middle_name =
+                validate::text("middle_name", middle.as_deref(), Name::MAX, &mut errors);
         }
-        user.full_name = User::derive_full_name(&user.first_name, user.middle_name.as_deref(), &user.last_name);
+        user.full_name = User::derive_full_name(
+            &user.first_name,
+            user.middle_name.as_deref(),
+            &user.last_name,
+        );
         if let Some(email) = &req.email {
             match email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
                 None => user.email = None,
                 Some(raw) => {
-                    if let Some(e) = validate::email(&mut *tx, p.org_id, "email", raw, &mut errors).await? {
+                    if let Some(e) =
+                        validate::email(&mut *tx, p.org_id, "email", raw, &mut errors).await?
+                    {
                         if let Some(other) = tx.get_user_by_email(p.org_id, e.as_str()).await?
                             && other.id != user.id
                         {
-                            errors.push(FieldError::new("email", "unique", format!("`{e}` already belongs to another user")));
+                            errors.push(FieldError::new(
+                                "email",
+                                "unique",
+                                format!("`{e}` already belongs to another user"),
+                            ));
                         }
                         user.email = Some(e.as_str().to_owned());
                     }
@@ -187,7 +295,9 @@ impl Services {
             }
         }
         if let Some(aliases) = &req.mail_aliases {
-            user.mail_aliases = self.aliases(&mut *tx, p.org_id, aliases, &mut errors).await?;
+            user.mail_aliases = self
+                .aliases(&mut *tx, p.org_id, aliases, &mut errors)
+                .await?;
         }
         if let Some(t) = &req.user_type {
             user.user_type = match t.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
@@ -198,12 +308,17 @@ impl Services {
         if let Some(g) = req.primary_group_id
             && g != user.primary_group_id
         {
-            self.check_primary_group(&mut *tx, p.org_id, &scope, g, &mut errors).await?;
+            self.check_primary_group(&mut *tx, p.org_id, &scope, g, &mut errors)
+                .await?;
             user.primary_group_id = g;
         }
         if let Some(enabled) = req.enabled {
             if !enabled && id == p.user_id {
-                errors.push(FieldError::new("enabled", "not_self", "you cannot disable your own account"));
+                errors.push(FieldError::new(
+                    "enabled",
+                    "not_self",
+                    "you cannot disable your own account",
+                ));
             }
             user.enabled = enabled;
         }
@@ -223,8 +338,16 @@ impl Services {
                 }
             }
         }
-        let (attributes, index) =
-            validate::attributes(&mut *tx, p.org_id, ObjectType::User, id.as_uuid(), &merged, Some(&before.attributes), &mut errors).await?;
+        let (attributes, index) = validate::attributes(
+            &mut *tx,
+            p.org_id,
+            ObjectType::User,
+            id.as_uuid(),
+            &merged,
+            Some(&before.attributes),
+            &mut errors,
+        )
+        .await?;
         errors.finish()?;
         user.attributes = attributes;
         if user == before {
@@ -232,59 +355,123 @@ impl Services {
         }
         user.stamps.touch(self.now(), Some(p.user_id));
         tx.update_user(&user).await?;
-        tx.index_attributes(p.org_id, ObjectType::User, id.as_uuid(), &index).await?;
+        tx.index_attributes(p.org_id, ObjectType::User, id.as_uuid(), &index)
+            .await?;
         let action = match (before.enabled, user.enabled) {
             (true, false) => "user.disable",
             (false, true) => "user.enable",
             _ => "user.update",
         };
-        self.audit(&mut *tx, Some(p), p.org_id, action, "user", id, Some(&before), Some(&user)).await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            action,
+            "user",
+            id,
+            Some(&before),
+            Some(&user),
+        )
+        .await?;
         Ok(user)
     }
 
     /// Deletes a user with their memberships, grants and tokens. The audit trail keeps
     /// every entry about them. Refused while they own information systems or roles (the
     /// answer lists them), and for one's own account.
-    pub async fn delete_user(&self, p: &Principal, id: UserId, if_match: Option<i64>) -> ServiceResult<()> {
+    pub async fn delete_user(
+        &self,
+        p: &Principal,
+        id: UserId,
+        if_match: Option<i64>,
+    ) -> ServiceResult<()> {
         let scope = p.require(Permission::UsersDelete)?;
         if id == p.user_id {
-            return Err(ServiceError::conflict("self_delete", "you cannot delete your own account"));
+            return Err(ServiceError::conflict(
+                "self_delete",
+                "you cannot delete your own account",
+            ));
         }
         let mut tx = self.begin(p.org_id).await?;
         let user = Self::user_in_scope(&mut *tx, p.org_id, &scope, id).await?;
         check_version(if_match, user.stamps.version, "user")?;
         let mut owned = Vec::new();
-        for s in tx.all_systems(p.org_id).await?.into_iter().filter(|s| s.owner_id == Some(id)) {
+        for s in tx
+            .all_systems(p.org_id)
+            .await?
+            .into_iter()
+            .filter(|s| s.owner_id == Some(id))
+        {
             owned.push(format!("information system `{}`", s.name));
         }
-        for r in tx.all_roles(p.org_id).await?.into_iter().filter(|r| r.owner_id == Some(id)) {
+        for r in tx
+            .all_roles(p.org_id)
+            .await?
+            .into_iter()
+            .filter(|r| r.owner_id == Some(id))
+        {
             owned.push(format!("role `{}`", r.name));
         }
         if !owned.is_empty() {
             return Err(ServiceError::conflict(
                 "owns_objects",
-                format!("`{}` still owns {}; give them another owner first", user.user_name, owned.join(", ")),
+                format!(
+                    "`{}` still owns {}; give them another owner first",
+                    user.user_name,
+                    owned.join(", ")
+                ),
             ));
         }
         tx.delete_memberships_of(p.org_id, Some(id), None).await?;
-        for g in tx.all_grants(p.org_id).await?.into_iter().filter(|g| g.grantee == latchkey_model::Grantee::User(id)) {
+        for g in tx
+            .all_grants(p.org_id)
+            .await?
+            .into_iter()
+            .filter(|g| g.grantee == latchkey_model::Grantee::User(id))
+        {
             tx.delete_grant(p.org_id, g.id).await?;
-            self.audit(&mut *tx, Some(p), p.org_id, "grant.delete", "grant", g.id, Some(&g), None::<&()>).await?;
+            self.audit(
+                &mut *tx,
+                Some(p),
+                p.org_id,
+                "grant.delete",
+                "grant",
+                g.id,
+                Some(&g),
+                None::<&()>,
+            )
+            .await?;
         }
         for t in tx.list_tokens(p.org_id, id).await? {
             if t.revoked_at.is_none() {
                 tx.revoke_token(p.org_id, t.id, self.now()).await?;
             }
         }
-        tx.index_attributes(p.org_id, ObjectType::User, id.as_uuid(), &[]).await?;
+        tx.index_attributes(p.org_id, ObjectType::User, id.as_uuid(), &[])
+            .await?;
         tx.delete_user(p.org_id, id).await?;
-        self.audit(&mut *tx, Some(p), p.org_id, "user.delete", "user", id, Some(&user), None::<&()>).await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "user.delete",
+            "user",
+            id,
+            Some(&user),
+            None::<&()>,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// The user, if it exists and the scope covers its primary group; else not found.
-    pub(crate) async fn user_in_scope(tx: &mut dyn Tx, org: OrgId, scope: &Scope, id: UserId) -> ServiceResult<User> {
+    pub(crate) async fn user_in_scope(
+        tx: &mut dyn Tx,
+        org: OrgId,
+        scope: &Scope,
+        id: UserId,
+    ) -> ServiceResult<User> {
         match tx.get_user(org, id).await? {
             Some(u) if scope.covers_user_in(u.primary_group_id) => Ok(u),
             _ => Err(ServiceError::not_found("user", id)),
@@ -310,10 +497,17 @@ impl Services {
         Ok(())
     }
 
-    async fn aliases(&self, tx: &mut dyn Tx, org: OrgId, raw: &[String], errors: &mut ValidationErrors) -> ServiceResult<Vec<String>> {
+    async fn aliases(
+        &self,
+        tx: &mut dyn Tx,
+        org: OrgId,
+        raw: &[String],
+        errors: &mut ValidationErrors,
+    ) -> ServiceResult<Vec<String>> {
         let mut out = Vec::new();
         for (i, a) in raw.iter().enumerate() {
-            if let Some(e) = validate::email(tx, org, &format!("mail_aliases[{i}]"), a, errors).await?
+            if let Some(e) =
+                validate::email(tx, org, &format!("mail_aliases[{i}]"), a, errors).await?
                 && !out.contains(&e.as_str().to_owned())
             {
                 out.push(e.as_str().to_owned());

@@ -38,7 +38,10 @@ pub(crate) async fn attributes(
             errors.push(FieldError::new(
                 &field,
                 "unknown_attribute",
-                format!("`{name}` is not an attribute defined for {}s", object_type.as_str()),
+                format!(
+                    "`{name}` is not an attribute defined for {}s",
+                    object_type.as_str()
+                ),
             ));
             continue;
         };
@@ -56,15 +59,25 @@ pub(crate) async fn attributes(
             errors.push(FieldError::new(
                 &field,
                 "one_of",
-                format!("`{name}` must be one of {}, not `{text}`", quote_list(&def.allowed_values)),
+                format!(
+                    "`{name}` must be one of {}, not `{text}`",
+                    quote_list(&def.allowed_values)
+                ),
             ));
             continue;
         }
-        if def.unique && tx.attribute_value_taken(org, object_type, name, &text, Some(object_id)).await? {
+        if def.unique
+            && tx
+                .attribute_value_taken(org, object_type, name, &text, Some(object_id))
+                .await?
+        {
             errors.push(FieldError::new(
                 &field,
                 "unique",
-                format!("another {} already has `{name}` = `{text}`", object_type.as_str()),
+                format!(
+                    "another {} already has `{name}` = `{text}`",
+                    object_type.as_str()
+                ),
             ));
             continue;
         }
@@ -72,7 +85,12 @@ pub(crate) async fn attributes(
         index.push((name.clone(), text));
     }
     for def in defs.iter().filter(|d| d.required) {
-        if !out.contains_key(&def.name) && !errors.errors().iter().any(|e| e.field == format!("attributes.{}", def.name)) {
+        if !out.contains_key(&def.name)
+            && !errors
+                .errors()
+                .iter()
+                .any(|e| e.field == format!("attributes.{}", def.name))
+        {
             errors.push(FieldError::new(
                 format!("attributes.{}", def.name),
                 "required",
@@ -84,7 +102,12 @@ pub(crate) async fn attributes(
 }
 
 /// The value's text form, or the message saying why it does not fit the type.
-async fn check_value(tx: &mut dyn Tx, org: OrgId, data_type: AttributeType, value: &Value) -> ServiceResult<Result<String, String>> {
+async fn check_value(
+    tx: &mut dyn Tx,
+    org: OrgId,
+    data_type: AttributeType,
+    value: &Value,
+) -> ServiceResult<Result<String, String>> {
     Ok(match (data_type, value) {
         (AttributeType::String, Value::String(s)) => Ok(s.clone()),
         (AttributeType::Number, Value::Number(n)) => Ok(n.to_string()),
@@ -106,10 +129,16 @@ async fn check_value(tx: &mut dyn Tx, org: OrgId, data_type: AttributeType, valu
             };
             match user {
                 Some(u) => Ok(u.id.to_string()),
-                None => Err(format!("must name an existing user (id or user name), not `{s}`")),
+                None => Err(format!(
+                    "must name an existing user (id or user name), not `{s}`"
+                )),
             }
         }
-        (t, other) => Err(format!("must be a {}, not {}", t.as_str(), json_kind(other))),
+        (t, other) => Err(format!(
+            "must be a {}, not {}",
+            t.as_str(),
+            json_kind(other)
+        )),
     })
 }
 
@@ -125,7 +154,11 @@ fn json_kind(v: &Value) -> &'static str {
 }
 
 pub(crate) fn quote_list(items: &[String]) -> String {
-    items.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|v| format!("`{v}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Parses an email and, once the organisation registers mail domains, requires its domain
@@ -137,19 +170,28 @@ pub(crate) async fn email(
     raw: &str,
     errors: &mut ValidationErrors,
 ) -> ServiceResult<Option<Email>> {
-    let Some(email) = errors.check(Email::parse(field, raw)) else { return Ok(None) };
+    let Some(email) = errors.check(Email::parse(field, raw)) else {
+        return Ok(None);
+    };
     if tx.count_mail_domains(org).await? > 0 {
         match tx.get_mail_domain_by_code(org, email.domain()).await? {
             None => {
                 errors.push(FieldError::new(
                     field,
                     "mail_domain",
-                    format!("`{}` is not a registered mail domain of the organisation", email.domain()),
+                    format!(
+                        "`{}` is not a registered mail domain of the organisation",
+                        email.domain()
+                    ),
                 ));
                 return Ok(None);
             }
             Some(d) if d.obsolete => {
-                errors.push(FieldError::new(field, "mail_domain", format!("mail domain `{}` is obsolete", d.code)));
+                errors.push(FieldError::new(
+                    field,
+                    "mail_domain",
+                    format!("mail domain `{}` is obsolete", d.code),
+                ));
                 return Ok(None);
             }
             Some(_) => {}
@@ -159,26 +201,48 @@ pub(crate) async fn email(
 }
 
 /// Trims an optional free text; empty becomes `None`.
-pub(crate) fn text(field: &str, raw: Option<&str>, max: usize, errors: &mut ValidationErrors) -> Option<String> {
+pub(crate) fn text(
+    field: &str,
+    raw: Option<&str>,
+    max: usize,
+    errors: &mut ValidationErrors,
+) -> Option<String> {
     let t = raw.map(str::trim).filter(|t| !t.is_empty())?;
     if t.chars().count() > max {
-        errors.push(FieldError::new(field, "max_length", format!("`{field}` must be at most {max} characters")));
+        errors.push(FieldError::new(
+            field,
+            "max_length",
+            format!("`{field}` must be at most {max} characters"),
+        ));
         return None;
     }
     Some(t.to_owned())
 }
 
-pub(crate) async fn user_type(tx: &mut dyn Tx, org: OrgId, raw: &str, errors: &mut ValidationErrors) -> ServiceResult<Option<String>> {
+pub(crate) async fn user_type(
+    tx: &mut dyn Tx,
+    org: OrgId,
+    raw: &str,
+    errors: &mut ValidationErrors,
+) -> ServiceResult<Option<String>> {
     let code = raw.trim();
     if tx.get_user_type_by_code(org, code).await?.is_none() {
-        let known: Vec<String> = tx.list_user_types(org).await?.into_iter().map(|t| t.code).collect();
+        let known: Vec<String> = tx
+            .list_user_types(org)
+            .await?
+            .into_iter()
+            .map(|t| t.code)
+            .collect();
         errors.push(FieldError::new(
             "user_type",
             "one_of",
             if known.is_empty() {
                 format!("user type `{code}` is not defined; the organisation defines none")
             } else {
-                format!("user type `{code}` is not defined; use one of {}", quote_list(&known))
+                format!(
+                    "user type `{code}` is not defined; use one of {}",
+                    quote_list(&known)
+                )
             },
         ));
         return Ok(None);
@@ -197,6 +261,10 @@ pub(crate) fn window(
     if let (Some(s), Some(e)) = (start, end)
         && e <= s
     {
-        errors.push(FieldError::new(end_field, "after", format!("`{end_field}` must be after `{start_field}`")));
+        errors.push(FieldError::new(
+            end_field,
+            "after",
+            format!("`{end_field}` must be after `{start_field}`"),
+        ));
     }
 }

@@ -89,7 +89,12 @@ pub trait TokenStore {
     async fn find_token_by_hash(&mut self, token_hash: &str) -> StoreResult<Option<ApiToken>>;
     async fn list_tokens(&mut self, org: OrgId, user: UserId) -> StoreResult<Vec<ApiToken>>;
     /// Sets `revoked_at`; `Ok(false)` when no such token exists in the organisation.
-    async fn revoke_token(&mut self, org: OrgId, id: TokenId, at: OffsetDateTime) -> StoreResult<bool>;
+    async fn revoke_token(
+        &mut self,
+        org: OrgId,
+        id: TokenId,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -104,7 +109,11 @@ pub trait UserStore {
     async fn list_users(&mut self, org: OrgId, query: &UserQuery) -> StoreResult<Page<User>>;
     async fn delete_user(&mut self, org: OrgId, id: UserId) -> StoreResult<bool>;
     /// Users whose primary group is `group`.
-    async fn count_users_in_primary_group(&mut self, org: OrgId, group: GroupId) -> StoreResult<i64>;
+    async fn count_users_in_primary_group(
+        &mut self,
+        org: OrgId,
+        group: GroupId,
+    ) -> StoreResult<i64>;
     /// The engine's view of every user.
     async fn all_user_heads(&mut self, org: OrgId) -> StoreResult<Vec<UserHead>>;
 }
@@ -125,11 +134,24 @@ pub trait GroupStore {
 pub trait MembershipStore {
     async fn insert_membership(&mut self, m: &Membership) -> StoreResult<()>;
     async fn update_membership(&mut self, m: &Membership) -> StoreResult<()>;
-    async fn get_membership(&mut self, org: OrgId, id: MembershipId) -> StoreResult<Option<Membership>>;
-    async fn list_memberships(&mut self, org: OrgId, query: &MembershipQuery) -> StoreResult<Page<Membership>>;
+    async fn get_membership(
+        &mut self,
+        org: OrgId,
+        id: MembershipId,
+    ) -> StoreResult<Option<Membership>>;
+    async fn list_memberships(
+        &mut self,
+        org: OrgId,
+        query: &MembershipQuery,
+    ) -> StoreResult<Page<Membership>>;
     async fn delete_membership(&mut self, org: OrgId, id: MembershipId) -> StoreResult<bool>;
     /// Deletes every membership of a user or of a group; returns how many.
-    async fn delete_memberships_of(&mut self, org: OrgId, user: Option<UserId>, group: Option<GroupId>) -> StoreResult<u64>;
+    async fn delete_memberships_of(
+        &mut self,
+        org: OrgId,
+        user: Option<UserId>,
+        group: Option<GroupId>,
+    ) -> StoreResult<u64>;
     async fn all_memberships(&mut self, org: OrgId) -> StoreResult<Vec<Membership>>;
 }
 
@@ -159,7 +181,12 @@ pub trait RoleStore {
     async fn insert_role(&mut self, role: &Role) -> StoreResult<()>;
     async fn update_role(&mut self, role: &Role) -> StoreResult<()>;
     async fn get_role(&mut self, org: OrgId, id: RoleId) -> StoreResult<Option<Role>>;
-    async fn get_role_by_name(&mut self, org: OrgId, system: SystemId, name: &str) -> StoreResult<Option<Role>>;
+    async fn get_role_by_name(
+        &mut self,
+        org: OrgId,
+        system: SystemId,
+        name: &str,
+    ) -> StoreResult<Option<Role>>;
     async fn list_roles(&mut self, org: OrgId, query: &RoleQuery) -> StoreResult<Page<Role>>;
     async fn delete_role(&mut self, org: OrgId, id: RoleId) -> StoreResult<bool>;
     async fn count_roles_using_domain(&mut self, org: OrgId, domain: DomainId) -> StoreResult<i64>;
@@ -169,9 +196,18 @@ pub trait RoleStore {
 #[async_trait]
 pub trait InheritanceStore {
     async fn insert_inheritance(&mut self, edge: &RoleInheritance) -> StoreResult<()>;
-    async fn get_inheritance(&mut self, org: OrgId, id: InheritanceId) -> StoreResult<Option<RoleInheritance>>;
+    async fn get_inheritance(
+        &mut self,
+        org: OrgId,
+        id: InheritanceId,
+    ) -> StoreResult<Option<RoleInheritance>>;
     /// Edges whose parent (`as_parent`) or child is `role`, ordered by id.
-    async fn list_inheritance(&mut self, org: OrgId, role: RoleId, as_parent: bool) -> StoreResult<Vec<RoleInheritance>>;
+    async fn list_inheritance(
+        &mut self,
+        org: OrgId,
+        role: RoleId,
+        as_parent: bool,
+    ) -> StoreResult<Vec<RoleInheritance>>;
     async fn delete_inheritance(&mut self, org: OrgId, id: InheritanceId) -> StoreResult<bool>;
     async fn all_inheritance(&mut self, org: OrgId) -> StoreResult<Vec<RoleInheritance>>;
 }
@@ -190,21 +226,46 @@ pub trait GrantStore {
 pub trait MetadataStore {
     async fn insert_attribute(&mut self, def: &AttributeDefinition) -> StoreResult<()>;
     async fn update_attribute(&mut self, def: &AttributeDefinition) -> StoreResult<()>;
-    async fn get_attribute(&mut self, org: OrgId, id: AttributeId) -> StoreResult<Option<AttributeDefinition>>;
+    async fn get_attribute(
+        &mut self,
+        org: OrgId,
+        id: AttributeId,
+    ) -> StoreResult<Option<AttributeDefinition>>;
     /// Ordered by position, then name. `None` lists every object type.
-    async fn list_attributes(&mut self, org: OrgId, object_type: Option<ObjectType>) -> StoreResult<Vec<AttributeDefinition>>;
+    async fn list_attributes(
+        &mut self,
+        org: OrgId,
+        object_type: Option<ObjectType>,
+    ) -> StoreResult<Vec<AttributeDefinition>>;
     async fn delete_attribute(&mut self, org: OrgId, id: AttributeId) -> StoreResult<bool>;
     /// Replaces the indexed custom-attribute values of one object (used for `unique`
     /// checks and attribute filters). Values are the JSON values rendered as text
     /// (strings without quotes).
-    async fn index_attributes(&mut self, org: OrgId, object_type: ObjectType, object_id: uuid::Uuid, values: &[(String, String)]) -> StoreResult<()>;
+    async fn index_attributes(
+        &mut self,
+        org: OrgId,
+        object_type: ObjectType,
+        object_id: uuid::Uuid,
+        values: &[(String, String)],
+    ) -> StoreResult<()>;
     /// Whether another object of the type has `value` for attribute `name`.
-    async fn attribute_value_taken(&mut self, org: OrgId, object_type: ObjectType, name: &str, value: &str, except: Option<uuid::Uuid>) -> StoreResult<bool>;
+    async fn attribute_value_taken(
+        &mut self,
+        org: OrgId,
+        object_type: ObjectType,
+        name: &str,
+        value: &str,
+        except: Option<uuid::Uuid>,
+    ) -> StoreResult<bool>;
 
     async fn insert_user_type(&mut self, t: &UserType) -> StoreResult<()>;
     async fn update_user_type(&mut self, t: &UserType) -> StoreResult<()>;
     async fn get_user_type(&mut self, org: OrgId, id: UserTypeId) -> StoreResult<Option<UserType>>;
-    async fn get_user_type_by_code(&mut self, org: OrgId, code: &str) -> StoreResult<Option<UserType>>;
+    async fn get_user_type_by_code(
+        &mut self,
+        org: OrgId,
+        code: &str,
+    ) -> StoreResult<Option<UserType>>;
     /// Ordered by code.
     async fn list_user_types(&mut self, org: OrgId) -> StoreResult<Vec<UserType>>;
     async fn delete_user_type(&mut self, org: OrgId, id: UserTypeId) -> StoreResult<bool>;
@@ -215,8 +276,16 @@ pub trait MetadataStore {
 pub trait MailDomainStore {
     async fn insert_mail_domain(&mut self, d: &MailDomain) -> StoreResult<()>;
     async fn update_mail_domain(&mut self, d: &MailDomain) -> StoreResult<()>;
-    async fn get_mail_domain(&mut self, org: OrgId, id: MailDomainId) -> StoreResult<Option<MailDomain>>;
-    async fn get_mail_domain_by_code(&mut self, org: OrgId, code: &str) -> StoreResult<Option<MailDomain>>;
+    async fn get_mail_domain(
+        &mut self,
+        org: OrgId,
+        id: MailDomainId,
+    ) -> StoreResult<Option<MailDomain>>;
+    async fn get_mail_domain_by_code(
+        &mut self,
+        org: OrgId,
+        code: &str,
+    ) -> StoreResult<Option<MailDomain>>;
     /// Ordered by code.
     async fn list_mail_domains(&mut self, org: OrgId) -> StoreResult<Vec<MailDomain>>;
     async fn delete_mail_domain(&mut self, org: OrgId, id: MailDomainId) -> StoreResult<bool>;
@@ -229,7 +298,13 @@ pub trait AuditStore {
     /// (the last entry's hash, or `AuditHash::GENESIS`) and `hash`
     /// (`AuditHash::compute`).
     async fn append_audit(&mut self, entry: &NewAuditEntry) -> StoreResult<AuditEntry>;
-    async fn list_audit(&mut self, org: OrgId, query: &AuditQuery) -> StoreResult<Page<AuditEntry>>;
+    async fn list_audit(&mut self, org: OrgId, query: &AuditQuery)
+    -> StoreResult<Page<AuditEntry>>;
     /// Entries with `seq > after_seq` in ascending order, at most `limit`.
-    async fn audit_chain(&mut self, org: OrgId, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+    async fn audit_chain(
+        &mut self,
+        org: OrgId,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>>;
 }

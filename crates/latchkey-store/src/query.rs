@@ -39,7 +39,11 @@ pub struct Paging {
 
 impl Default for Paging {
     fn default() -> Self {
-        Self { limit: 100, after: None, descending: false }
+        Self {
+            limit: 100,
+            after: None,
+            descending: false,
+        }
     }
 }
 

@@ -18,7 +18,8 @@ use latchkey_store_sqlite::SqliteStore;
 pub const DEFAULT_POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 pub fn postgres_admin_url() -> String {
-    std::env::var("LATCHKEY_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_ADMIN_URL.to_owned())
+    std::env::var("LATCHKEY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| DEFAULT_POSTGRES_ADMIN_URL.to_owned())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,15 +78,29 @@ impl TestStore {
                 let dir = TempDir::new("latchkey-test")?;
                 let path = dir.path().join("latchkey.db");
                 let store = SqliteStore::open(&path).await?;
-                Ok(Self { store: Arc::new(store), backend, url: format!("sqlite://{}", path.display()), _dir: Some(dir), scratch: None })
+                Ok(Self {
+                    store: Arc::new(store),
+                    backend,
+                    url: format!("sqlite://{}", path.display()),
+                    _dir: Some(dir),
+                    scratch: None,
+                })
             }
             Backend::Postgres => {
                 let admin = postgres_admin_url();
                 let url = latchkey_store_postgres::scratch::create_database(&admin)
                     .await
-                    .map_err(|e| anyhow::anyhow!("PostgreSQL at {admin} is required for the tests: {e}"))?;
+                    .map_err(|e| {
+                        anyhow::anyhow!("PostgreSQL at {admin} is required for the tests: {e}")
+                    })?;
                 let store = PostgresStore::connect(&url).await?;
-                Ok(Self { store: Arc::new(store), backend, url: url.clone(), _dir: None, scratch: Some(url) })
+                Ok(Self {
+                    store: Arc::new(store),
+                    backend,
+                    url: url.clone(),
+                    _dir: None,
+                    scratch: Some(url),
+                })
             }
         }
     }
@@ -106,8 +121,13 @@ impl Drop for TestStore {
             // works inside and outside a runtime.
             let admin = postgres_admin_url();
             let _ = std::thread::spawn(move || {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    let _ = rt.block_on(latchkey_store_postgres::scratch::drop_database(&admin, &url));
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    let _ = rt.block_on(latchkey_store_postgres::scratch::drop_database(
+                        &admin, &url,
+                    ));
                 }
             })
             .join();

@@ -3,7 +3,10 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use latchkey_api::{AuditVerification, CreateOrganisation, CreateToken, ImportReport, OrganisationCreated, PermissionInfo, TokenCreated, WhoAmI};
+use latchkey_api::{
+    AuditVerification, CreateOrganisation, CreateToken, ImportReport, OrganisationCreated,
+    PermissionInfo, TokenCreated, WhoAmI,
+};
 use latchkey_model::{ApiToken, AuditEntry, Organisation, TokenId, UserId};
 use latchkey_service::{AuditFilter, ImportKind};
 use serde::Deserialize;
@@ -15,37 +18,95 @@ use crate::openapi::{ApiRouter, doc};
 use crate::respond::{self, CreatedPlain, NoContent};
 
 pub fn routes(r: ApiRouter) -> ApiRouter {
-    r.get("/me", me, doc("account", "Who the caller is and what they may do").ok::<WhoAmI>())
-        .get("/permissions", permissions, doc("account", "The product permissions").ok_array::<PermissionInfo>())
-        .get("/organisations", list_orgs, doc("organisations", "List organisations").perm("installation administrator").ok_array::<Organisation>())
-        .post(
-            "/organisations",
-            create_org,
-            doc("organisations", "Create an organisation and its first administrator").perm("installation administrator").body::<CreateOrganisation>().created::<OrganisationCreated>(),
+    r.get(
+        "/me",
+        me,
+        doc("account", "Who the caller is and what they may do").ok::<WhoAmI>(),
+    )
+    .get(
+        "/permissions",
+        permissions,
+        doc("account", "The product permissions").ok_array::<PermissionInfo>(),
+    )
+    .get(
+        "/organisations",
+        list_orgs,
+        doc("organisations", "List organisations")
+            .perm("installation administrator")
+            .ok_array::<Organisation>(),
+    )
+    .post(
+        "/organisations",
+        create_org,
+        doc(
+            "organisations",
+            "Create an organisation and its first administrator",
         )
-        .get("/tokens", list_tokens, doc("account", "Your API tokens").ok_array::<ApiToken>())
-        .post("/tokens", create_token, doc("account", "Create an API token (shown once)").body::<CreateToken>().created::<TokenCreated>())
-        .delete("/tokens/{id}", revoke_token, doc("account", "Revoke one of your API tokens").no_content())
-        .post(
-            "/users/{id}/tokens",
-            issue_token,
-            doc("users", "Issue an API token for a user (service accounts); you must hold everything they hold").perm("users.manage").body::<CreateToken>().created::<TokenCreated>(),
+        .perm("installation administrator")
+        .body::<CreateOrganisation>()
+        .created::<OrganisationCreated>(),
+    )
+    .get(
+        "/tokens",
+        list_tokens,
+        doc("account", "Your API tokens").ok_array::<ApiToken>(),
+    )
+    .post(
+        "/tokens",
+        create_token,
+        doc("account", "Create an API token (shown once)")
+            .body::<CreateToken>()
+            .created::<TokenCreated>(),
+    )
+    .delete(
+        "/tokens/{id}",
+        revoke_token,
+        doc("account", "Revoke one of your API tokens").no_content(),
+    )
+    .post(
+        "/users/{id}/tokens",
+        issue_token,
+        doc(
+            "users",
+            "Issue an API token for a user (service accounts); you must hold everything they hold",
         )
-        .get(
-            "/audit",
-            list_audit,
-            doc("audit", "Read the audit trail").perm("audit.view").page::<AuditEntry>(&["object_type", "object_id", "actor_id", "action", "from", "to"]),
+        .perm("users.manage")
+        .body::<CreateToken>()
+        .created::<TokenCreated>(),
+    )
+    .get(
+        "/audit",
+        list_audit,
+        doc("audit", "Read the audit trail")
+            .perm("audit.view")
+            .page::<AuditEntry>(&[
+                "object_type",
+                "object_id",
+                "actor_id",
+                "action",
+                "from",
+                "to",
+            ]),
+    )
+    .get(
+        "/audit/verify",
+        verify_audit,
+        doc("audit", "Recompute the audit hash chain")
+            .perm("audit.view")
+            .ok::<AuditVerification>(),
+    )
+    .post(
+        "/import/{kind}",
+        import,
+        doc(
+            "import",
+            "Import users, groups, memberships, roles or grants from CSV (all or nothing)",
         )
-        .get("/audit/verify", verify_audit, doc("audit", "Recompute the audit hash chain").perm("audit.view").ok::<AuditVerification>())
-        .post(
-            "/import/{kind}",
-            import,
-            doc("import", "Import users, groups, memberships, roles or grants from CSV (all or nothing)")
-                .perm("the permissions each row needs")
-                .query(&["dry_run"])
-                .csv_body()
-                .ok::<ImportReport>(),
-        )
+        .perm("the permissions each row needs")
+        .query(&["dry_run"])
+        .csv_body()
+        .ok::<ImportReport>(),
+    )
 }
 
 async fn me(State(s): State<AppState>, Auth(p): Auth) -> axum::Json<WhoAmI> {
@@ -56,19 +117,37 @@ async fn permissions(State(s): State<AppState>, Auth(_p): Auth) -> axum::Json<Ve
     axum::Json(s.services.permission_catalogue())
 }
 
-async fn list_orgs(State(s): State<AppState>, Auth(p): Auth, format: Format) -> ApiResult<Response> {
+async fn list_orgs(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    format: Format,
+) -> ApiResult<Response> {
     respond::plain_list(format, s.services.list_organisations(&p).await?)
 }
 
-async fn create_org(State(s): State<AppState>, Auth(p): Auth, crate::extract::ApiJson(body): crate::extract::ApiJson<CreateOrganisation>) -> ApiResult<CreatedPlain<OrganisationCreated>> {
-    Ok(CreatedPlain(s.services.create_organisation(&p, body).await?))
+async fn create_org(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    crate::extract::ApiJson(body): crate::extract::ApiJson<CreateOrganisation>,
+) -> ApiResult<CreatedPlain<OrganisationCreated>> {
+    Ok(CreatedPlain(
+        s.services.create_organisation(&p, body).await?,
+    ))
 }
 
-async fn list_tokens(State(s): State<AppState>, Auth(p): Auth, format: Format) -> ApiResult<Response> {
+async fn list_tokens(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    format: Format,
+) -> ApiResult<Response> {
     respond::plain_list(format, s.services.list_tokens(&p).await?)
 }
 
-async fn create_token(State(s): State<AppState>, Auth(p): Auth, crate::extract::ApiJson(body): crate::extract::ApiJson<CreateToken>) -> ApiResult<CreatedPlain<TokenCreated>> {
+async fn create_token(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    crate::extract::ApiJson(body): crate::extract::ApiJson<CreateToken>,
+) -> ApiResult<CreatedPlain<TokenCreated>> {
     Ok(CreatedPlain(s.services.create_token(&p, body).await?))
 }
 
@@ -78,15 +157,26 @@ async fn issue_token(
     ApiPath(id): ApiPath<UserId>,
     crate::extract::ApiJson(body): crate::extract::ApiJson<CreateToken>,
 ) -> ApiResult<CreatedPlain<TokenCreated>> {
-    Ok(CreatedPlain(s.services.issue_token_for(&p, id, body).await?))
+    Ok(CreatedPlain(
+        s.services.issue_token_for(&p, id, body).await?,
+    ))
 }
 
-async fn revoke_token(State(s): State<AppState>, Auth(p): Auth, ApiPath(id): ApiPath<TokenId>) -> ApiResult<NoContent> {
+async fn revoke_token(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiPath(id): ApiPath<TokenId>,
+) -> ApiResult<NoContent> {
     s.services.revoke_token(&p, id).await?;
     Ok(NoContent)
 }
 
-async fn list_audit(State(s): State<AppState>, Auth(p): Auth, format: Format, ApiQuery(mut f): ApiQuery<AuditFilter>) -> ApiResult<Response> {
+async fn list_audit(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    format: Format,
+    ApiQuery(mut f): ApiQuery<AuditFilter>,
+) -> ApiResult<Response> {
     super::csv_page(format, &mut f.list);
     let first = f.list.cursor.take();
     respond::list(format, first, |cursor| {
@@ -97,7 +187,10 @@ async fn list_audit(State(s): State<AppState>, Auth(p): Auth, format: Format, Ap
     .await
 }
 
-async fn verify_audit(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<axum::Json<AuditVerification>> {
+async fn verify_audit(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<axum::Json<AuditVerification>> {
     Ok(axum::Json(s.services.verify_audit(&p).await?))
 }
 
@@ -116,6 +209,9 @@ async fn import(
     let kind = ImportKind::parse(&kind).ok_or_else(|| {
         ApiError::unprocessable("kind", "one_of", format!("import kind must be `users`, `groups`, `memberships`, `roles` or `grants`, not `{kind}`"))
     })?;
-    let report: ImportReport = s.services.import_csv(&p, kind, &body, q.dry_run.unwrap_or(false)).await?;
+    let report: ImportReport = s
+        .services
+        .import_csv(&p, kind, &body, q.dry_run.unwrap_or(false))
+        .await?;
     Ok(axum::Json(report).into_response())
 }

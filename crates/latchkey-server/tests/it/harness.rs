@@ -11,7 +11,8 @@ use tower::ServiceExt as _;
 pub struct TestApp {
     pub app: Router,
     pub admin: String,
-    pub store: TestStore,
+    /// Kept for its lifetime: dropping it removes the database.
+    _store: TestStore,
     pub services: latchkey_service::Services,
 }
 
@@ -24,26 +25,43 @@ pub struct Answer {
 
 impl Answer {
     pub fn id(&self) -> String {
-        self.body["id"].as_str().unwrap_or_else(|| panic!("no id in {}", self.text)).to_owned()
+        self.body["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no id in {}", self.text))
+            .to_owned()
     }
 
     /// Asserts the status, printing the body when it differs.
     #[track_caller]
     pub fn expect(self, status: StatusCode) -> Self {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
         self
     }
 
     /// Asserts a problem with this status and code, and returns it.
     #[track_caller]
     pub fn problem(self, status: StatusCode, code: &str) -> Value {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
         assert_eq!(
-            self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        assert_eq!(
+            self.headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
             Some("application/problem+json"),
             "problems are problem+json"
         );
-        assert_eq!(self.body["code"], code, "unexpected code; body: {}", self.text);
+        assert_eq!(
+            self.body["code"], code,
+            "unexpected code; body: {}",
+            self.text
+        );
         self.body
     }
 
@@ -51,7 +69,16 @@ impl Answer {
     pub fn fields(&self) -> Vec<(String, String)> {
         self.body["errors"]
             .as_array()
-            .map(|a| a.iter().map(|e| (e["field"].as_str().unwrap_or("").to_owned(), e["rule"].as_str().unwrap_or("").to_owned())).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        (
+                            e["field"].as_str().unwrap_or("").to_owned(),
+                            e["rule"].as_str().unwrap_or("").to_owned(),
+                        )
+                    })
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -60,12 +87,28 @@ impl TestApp {
     pub async fn new(backend: Backend) -> Self {
         let store = TestStore::new(backend).await.expect("store");
         let services = store.services();
-        let boot = services.bootstrap().await.expect("bootstrap").expect("first bootstrap creates the organisation");
+        let boot = services
+            .bootstrap()
+            .await
+            .expect("bootstrap")
+            .expect("first bootstrap creates the organisation");
         let app = latchkey_server::build_app(services.clone(), 16 * 1024 * 1024);
-        Self { app, admin: boot.token, store, services }
+        Self {
+            app,
+            admin: boot.token,
+            _store: store,
+            services,
+        }
     }
 
-    pub async fn call(&self, token: Option<&str>, method: Method, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Answer {
+    pub async fn call(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(t) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -74,20 +117,36 @@ impl TestApp {
             req = req.header(*k, *v);
         }
         let req = match body {
-            Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())),
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_string())),
             None => req.body(Body::empty()),
         }
         .unwrap();
         let res = self.app.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let headers = res.headers().clone();
-        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer { status, headers, body, text }
+        Answer {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
-    pub async fn raw(&self, token: &str, method: Method, path: &str, content_type: &str, body: String) -> Answer {
+    pub async fn raw(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: String,
+    ) -> Answer {
         let req = Request::builder()
             .method(method)
             .uri(path)
@@ -98,10 +157,17 @@ impl TestApp {
         let res = self.app.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let headers = res.headers().clone();
-        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer { status, headers, body, text }
+        Answer {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     pub async fn get(&self, token: &str, path: &str) -> Answer {
@@ -109,15 +175,18 @@ impl TestApp {
     }
 
     pub async fn post(&self, token: &str, path: &str, body: Value) -> Answer {
-        self.call(Some(token), Method::POST, path, Some(body), &[]).await
+        self.call(Some(token), Method::POST, path, Some(body), &[])
+            .await
     }
 
     pub async fn patch(&self, token: &str, path: &str, body: Value) -> Answer {
-        self.call(Some(token), Method::PATCH, path, Some(body), &[]).await
+        self.call(Some(token), Method::PATCH, path, Some(body), &[])
+            .await
     }
 
     pub async fn delete(&self, token: &str, path: &str) -> Answer {
-        self.call(Some(token), Method::DELETE, path, None, &[]).await
+        self.call(Some(token), Method::DELETE, path, None, &[])
+            .await
     }
 
     // ---- fixtures ----
@@ -127,7 +196,10 @@ impl TestApp {
         if let Some(p) = parent {
             body["parent_id"] = json!(p);
         }
-        self.post(token, "/api/v1/groups", body).await.expect(StatusCode::CREATED).id()
+        self.post(token, "/api/v1/groups", body)
+            .await
+            .expect(StatusCode::CREATED)
+            .id()
     }
 
     pub async fn user(&self, token: &str, user_name: &str, group: &str) -> String {
@@ -142,16 +214,32 @@ impl TestApp {
     }
 
     pub async fn system(&self, token: &str, name: &str) -> String {
-        self.post(token, "/api/v1/systems", json!({ "name": name })).await.expect(StatusCode::CREATED).id()
+        self.post(token, "/api/v1/systems", json!({ "name": name }))
+            .await
+            .expect(StatusCode::CREATED)
+            .id()
     }
 
     pub async fn role(&self, token: &str, system: &str, name: &str) -> String {
-        self.post(token, "/api/v1/roles", json!({ "name": name, "system_id": system })).await.expect(StatusCode::CREATED).id()
+        self.post(
+            token,
+            "/api/v1/roles",
+            json!({ "name": name, "system_id": system }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .id()
     }
 
     /// The id of a seeded role of the `latchkey` system.
     pub async fn system_role(&self, name: &str) -> String {
-        let roles = self.get(&self.admin, &format!("/api/v1/roles?q={}", name.replace(' ', "%20"))).await.expect(StatusCode::OK);
+        let roles = self
+            .get(
+                &self.admin,
+                &format!("/api/v1/roles?q={}", name.replace(' ', "%20")),
+            )
+            .await
+            .expect(StatusCode::OK);
         roles.body["items"]
             .as_array()
             .unwrap()
@@ -163,7 +251,13 @@ impl TestApp {
             .to_owned()
     }
 
-    pub async fn grant_user(&self, token: &str, role: &str, user: &str, scope: Option<&str>) -> Answer {
+    pub async fn grant_user(
+        &self,
+        token: &str,
+        role: &str,
+        user: &str,
+        scope: Option<&str>,
+    ) -> Answer {
         let mut body = json!({ "role_id": role, "user_id": user });
         if let Some(s) = scope {
             body["scope"] = json!(s);
@@ -173,18 +267,16 @@ impl TestApp {
 
     /// A token acting as `user`, issued by the administrator.
     pub async fn token_for(&self, user: &str) -> String {
-        self.post(&self.admin, &format!("/api/v1/users/{user}/tokens"), json!({ "name": "test" }))
-            .await
-            .expect(StatusCode::CREATED)
-            .body["token"]
+        self.post(
+            &self.admin,
+            &format!("/api/v1/users/{user}/tokens"),
+            json!({ "name": "test" }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .body["token"]
             .as_str()
             .unwrap()
             .to_owned()
-    }
-
-    pub async fn admin_group(&self) -> String {
-        let me = self.get(&self.admin, "/api/v1/me").await.expect(StatusCode::OK);
-        let user = self.get(&self.admin, &format!("/api/v1/users/{}", me.body["user_id"].as_str().unwrap())).await.expect(StatusCode::OK);
-        user.body["primary_group_id"].as_str().unwrap().to_owned()
     }
 }

@@ -1,7 +1,12 @@
 //! End-to-end tests of the REST API, in process (`tower::ServiceExt::oneshot`) against a
 //! real store. Every scenario runs once on SQLite and once on PostgreSQL.
 
-#![expect(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail by panicking")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
 
 mod access;
 mod admin;
