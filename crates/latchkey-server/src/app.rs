@@ -30,6 +30,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Builds the whole HTTP application over `services`.
 pub fn build(services: Services, max_body_bytes: usize) -> Router {
     let (api, openapi) = crate::routes::api(ApiRouter::default()).finish();
+    let api = api.method_not_allowed_fallback(method_not_allowed);
     let openapi_json = openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
     let state = AppState {
         services,
@@ -112,6 +113,10 @@ async fn with_request_id(response: Response, id: &str) -> Response {
 
 async fn fallback() -> ApiError {
     ApiError::NoRoute
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }
 
 async fn openapi_document(State(state): State<AppState>) -> Response {

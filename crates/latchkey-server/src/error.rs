@@ -18,8 +18,10 @@ pub enum ApiError {
         detail: String,
         fields: Vec<FieldError>,
     },
-    /// 405 and 404 for unknown routes are produced by the router fallback.
+    /// No route has this path (404).
     NoRoute,
+    /// The path exists, the method does not (405).
+    MethodNotAllowed,
     PayloadTooLarge,
 }
 
@@ -54,6 +56,7 @@ impl ApiError {
             },
             Self::BadRequest { status, .. } => *status,
             Self::NoRoute => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         }
     }
@@ -103,6 +106,11 @@ impl ApiError {
                 ..
             } => (code, detail.clone(), fields.clone()),
             Self::NoRoute => ("not_found", "no such endpoint".to_owned(), vec![]),
+            Self::MethodNotAllowed => (
+                "method_not_allowed",
+                "this endpoint does not take this method".to_owned(),
+                vec![],
+            ),
             Self::PayloadTooLarge => (
                 "payload_too_large",
                 "the request body is too large".to_owned(),

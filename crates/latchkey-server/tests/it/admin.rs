@@ -264,6 +264,10 @@ async fn operations_endpoints_and_openapi() {
     assert!(doc["components"]["schemas"]["User"].is_object());
     let unknown = t.get(&t.admin, "/api/v1/nothing-here").await;
     unknown.problem(StatusCode::NOT_FOUND, "not_found");
+    let wrong = t
+        .call(Some(&t.admin), Method::PUT, "/api/v1/users", None, &[])
+        .await;
+    wrong.problem(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
     // Problems carry the request id, which is also a response header.
     let rid = t
         .call(

@@ -12,6 +12,7 @@ mod access;
 mod admin;
 mod directory;
 mod harness;
+mod robustness;
 mod validation;
 
 /// Declares `name_sqlite` and `name_postgres` tests running `scenario(backend)`.
