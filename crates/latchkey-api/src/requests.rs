@@ -539,3 +539,32 @@ where
         None => ser.serialize_none(),
     }
 }
+
+/// "May this user do this here?" Give a `role` or a `permission`; `scope` when the role or
+/// permission is scoped. `at` asks about another instant than now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    #[schema(value_type = String, format = Uuid)]
+    pub user: UserId,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub role: Option<RoleId>,
+    /// A product permission name (`users.view`, ...).
+    #[serde(default)]
+    pub permission: Option<String>,
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Also return the paths that grant it.
+    #[serde(default)]
+    pub explain: bool,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub at: Option<OffsetDateTime>,
+}
+
+/// Up to 1,000 checks answered together, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckBatchRequest {
+    pub checks: Vec<CheckRequest>,
+}

@@ -201,3 +201,22 @@ pub struct PermissionInfo {
     pub description: String,
     pub privileged: bool,
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CheckResponse {
+    pub allowed: bool,
+    /// Why not, when it is not obvious (`user is disabled`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// With `explain`: every path that grants the role (empty when denied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Vec<AccessPath>>,
+    /// The revision of the organisation the answer reflects.
+    pub revision: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CheckBatchResponse {
+    pub results: Vec<CheckResponse>,
+    pub revision: i64,
+}

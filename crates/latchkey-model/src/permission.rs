@@ -59,6 +59,7 @@ permissions! {
     IntegrationsManage = "integrations.manage", privileged = true, "configure connected systems and provisioning";
     SecurityView = "security.view", privileged = true, "see the Security Center";
     AuditView = "audit.view", privileged = false, "read and download the audit trail";
+    AccessCheck = "access.check", privileged = false, "ask whether any user holds a role or permission (applications)";
     WorkspacesCreate = "workspaces.create", privileged = false, "create workspaces";
     OrchestrationsShare = "orchestrations.share", privileged = false, "share owned orchestrations";
     OrchestrationsPublish = "orchestrations.publish", privileged = false, "publish owned orchestrations to the organisation";

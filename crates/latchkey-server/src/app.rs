@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderName, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -26,6 +26,8 @@ pub struct AppState {
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The organisation revision a response reflects.
+const REVISION: HeaderName = HeaderName::from_static("latchkey-revision");
 
 /// Builds the whole HTTP application over `services`.
 pub fn build(services: Services, max_body_bytes: usize) -> Router {
@@ -70,7 +72,12 @@ async fn track(State(state): State<AppState>, req: Request, next: Next) -> Respo
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let started = Instant::now();
-    let mut response = next.run(req).await;
+    let (mut response, revision) = latchkey_service::observe_revisions(next.run(req)).await;
+    if revision > 0
+        && let Ok(v) = HeaderValue::from_str(&revision.to_string())
+    {
+        response.headers_mut().insert(REVISION, v);
+    }
     state.metrics.observe(
         &route,
         &method,

@@ -51,7 +51,9 @@ impl ApiError {
                 ServiceError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 ServiceError::Conflict { .. } => StatusCode::CONFLICT,
                 ServiceError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-                ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                ServiceError::Unavailable(_) | ServiceError::RevisionNotReached(_) => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
                 ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
             Self::BadRequest { status, .. } => *status,
@@ -93,6 +95,7 @@ impl ApiError {
                     "the service is temporarily unavailable; retry shortly".to_owned(),
                     vec![],
                 ),
+                ServiceError::RevisionNotReached(m) => ("revision_not_reached", m.clone(), vec![]),
                 ServiceError::Internal(_) => (
                     "internal",
                     "an internal error occurred; it has been logged".to_owned(),

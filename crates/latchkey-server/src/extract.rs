@@ -44,6 +44,24 @@ impl FromRequestParts<AppState> for Auth {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let principal = state.services.authenticate(token).await?;
+        // Read-your-writes across replicas: answer only once this server has the revision.
+        if let Some(raw) = parts.headers.get("latchkey-min-revision") {
+            let wanted = raw
+                .to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .ok_or_else(|| {
+                    ApiError::unprocessable(
+                        "Latchkey-Min-Revision",
+                        "integer",
+                        "`Latchkey-Min-Revision` must be a revision number",
+                    )
+                })?;
+            state
+                .services
+                .wait_for_revision(principal.org_id, wanted)
+                .await?;
+        }
         Ok(Auth(principal.with_request_id(request_id)))
     }
 }

@@ -149,7 +149,7 @@ impl Services {
     }
 }
 
-fn render_path(engine: &OrgEngine, path: &Provenance) -> AccessPath {
+pub(crate) fn render_path(engine: &OrgEngine, path: &Provenance) -> AccessPath {
     let role_ref = |id: RoleId| NamedRef {
         id,
         name: engine.role_name(id),

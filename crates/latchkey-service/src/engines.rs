@@ -23,6 +23,10 @@ pub struct OrgEngine {
     pub groups: HashMap<GroupId, String>,
     pub systems: HashMap<SystemId, String>,
     pub roles: HashMap<RoleId, (String, SystemId)>,
+    /// Roles that need a scope value.
+    pub scoped_roles: std::collections::HashSet<RoleId>,
+    /// Product permissions carried by each role that carries any.
+    pub permissions_of: HashMap<RoleId, Vec<latchkey_model::Permission>>,
 }
 
 impl OrgEngine {
@@ -164,6 +168,16 @@ async fn load(tx: &mut dyn Tx, org: OrgId) -> ServiceResult<OrgEngine> {
         engine: Engine::build(&snapshot),
         groups: groups.into_iter().map(|g| (g.id, g.name)).collect(),
         systems: systems.into_iter().map(|s| (s.id, s.name)).collect(),
+        scoped_roles: roles
+            .iter()
+            .filter(|r| r.domain.is_scoped())
+            .map(|r| r.id)
+            .collect(),
+        permissions_of: roles
+            .iter()
+            .filter(|r| !r.permissions.is_empty())
+            .map(|r| (r.id, r.permissions.clone()))
+            .collect(),
         roles: roles
             .into_iter()
             .map(|r| (r.id, (r.name, r.system_id)))

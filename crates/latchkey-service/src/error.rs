@@ -35,6 +35,9 @@ pub enum ServiceError {
     /// A dependency is down (503).
     #[error("{0}")]
     Unavailable(String),
+    /// The engine has not reached the revision the request asked for (503).
+    #[error("{0}")]
+    RevisionNotReached(String),
     /// A bug or corrupt data (500); the message is logged, never shown.
     #[error("{0}")]
     Internal(String),

@@ -7,6 +7,7 @@
 mod access;
 mod audit;
 mod bootstrap;
+mod check;
 mod engines;
 mod error;
 mod grants;
@@ -15,6 +16,7 @@ mod import;
 mod list;
 mod metadata;
 mod principal;
+mod revision;
 mod roles;
 mod systems;
 mod tokens;
@@ -29,6 +31,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 pub use bootstrap::Bootstrapped;
+pub use check::MAX_BATCH;
 pub use engines::OrgEngine;
 pub use error::{ServiceError, ServiceResult};
 pub use import::ImportKind;
@@ -37,6 +40,7 @@ pub use list::{
     SystemFilter, UserFilter,
 };
 pub use principal::{Principal, Scope};
+pub use revision::{MAX_REVISION_WAIT, observe_revisions};
 pub use tokens::hash_token;
 
 /// The use cases over one store.
@@ -81,14 +85,18 @@ impl Services {
 
     /// The organisation's engine at its current revision.
     pub async fn engine(&self, org: OrgId) -> ServiceResult<Arc<OrgEngine>> {
-        self.inner.engines.get(&*self.inner.store, org).await
+        let engine = self.inner.engines.get(&*self.inner.store, org).await?;
+        revision::saw(engine.revision);
+        Ok(engine)
     }
 
     /// Starts a write in `org`: a transaction whose first statement bumps the revision
     /// (serialising writers of the organisation).
     async fn begin(&self, org: OrgId) -> ServiceResult<Box<dyn Tx>> {
         let mut tx = self.inner.store.begin().await?;
-        tx.bump_revision(org).await?;
+        let revision = tx.bump_revision(org).await?;
+        // Seen only once committed; a failed write answers an error anyway.
+        revision::saw(revision);
         Ok(tx)
     }
 

@@ -4,8 +4,9 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use latchkey_api::{
-    AuditVerification, CreateOrganisation, CreateToken, ImportReport, OrganisationCreated,
-    PermissionInfo, TokenCreated, WhoAmI,
+    AuditVerification, CheckBatchRequest, CheckBatchResponse, CheckRequest, CheckResponse,
+    CreateOrganisation, CreateToken, ImportReport, OrganisationCreated, PermissionInfo,
+    TokenCreated, WhoAmI,
 };
 use latchkey_model::{ApiToken, AuditEntry, Organisation, TokenId, UserId};
 use latchkey_service::{AuditFilter, ImportKind};
@@ -87,6 +88,25 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
                 "from",
                 "to",
             ]),
+    )
+    .post(
+        "/check",
+        check,
+        doc(
+            "access",
+            "May this user do this? Answers from memory; `explain` adds the paths",
+        )
+        .perm("access.check (or asking about yourself)")
+        .body::<CheckRequest>()
+        .ok::<CheckResponse>(),
+    )
+    .post(
+        "/check/batch",
+        check_batch,
+        doc("access", "Up to 1,000 checks in one request")
+            .perm("access.check (or asking about yourself)")
+            .body::<CheckBatchRequest>()
+            .ok::<CheckBatchResponse>(),
     )
     .get(
         "/audit/verify",
@@ -214,4 +234,20 @@ async fn import(
         .import_csv(&p, kind, &body, q.dry_run.unwrap_or(false))
         .await?;
     Ok(axum::Json(report).into_response())
+}
+
+async fn check(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    crate::extract::ApiJson(body): crate::extract::ApiJson<CheckRequest>,
+) -> ApiResult<axum::Json<CheckResponse>> {
+    Ok(axum::Json(s.services.check(&p, &body).await?))
+}
+
+async fn check_batch(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    crate::extract::ApiJson(body): crate::extract::ApiJson<CheckBatchRequest>,
+) -> ApiResult<axum::Json<CheckBatchResponse>> {
+    Ok(axum::Json(s.services.check_batch(&p, &body).await?))
 }

@@ -496,3 +496,245 @@ async fn a_scoped_user_manager_sees_and_touches_only_its_subtree(backend: Backen
     assert_eq!(who["scoped_permissions"]["users.manage"], json!([sales]));
 }
 both!(a_scoped_user_manager_sees_and_touches_only_its_subtree);
+
+async fn checks_answer_allowed_and_explain(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let a = &t.admin;
+    let sales = t.group(a, "Sales", None).await;
+    let east = t.group(a, "East", Some(&sales)).await;
+    let hr = t.group(a, "HR", None).await;
+    let sys = t.system(a, "Payments").await;
+    let approver = t.role(a, &sys, "approver").await;
+    let viewer = t.role(a, &sys, "viewer").await;
+    let region = t
+        .post(
+            a,
+            "/api/v1/roles",
+            json!({ "name": "region", "system_id": sys, "domain_type": "groups" }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    t.post(
+        a,
+        &format!("/api/v1/roles/{approver}/granted-roles"),
+        json!({ "role_id": viewer, "mandatory": true }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    t.post(
+        a,
+        "/api/v1/grants",
+        json!({ "role_id": approver, "group_id": sales }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let ana = t.user(a, "ana", &east).await;
+    let bob = t.user(a, "bob", &hr).await;
+    t.grant_user(a, &region, &ana, Some(&east))
+        .await
+        .expect(StatusCode::CREATED);
+    let um = t.system_role("User manager").await;
+    t.grant_user(a, &um, &ana, Some(&sales))
+        .await
+        .expect(StatusCode::CREATED);
+
+    let check = |body: serde_json::Value| async { t.post(a, "/api/v1/check", body).await };
+    let yes = check(json!({ "user": ana, "role": viewer, "explain": true }))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(yes.body["allowed"], true);
+    let path = &yes.body["paths"][0];
+    assert_eq!(path["kind"], "group");
+    assert_eq!(path["ancestor_group"]["name"], "Sales");
+    assert_eq!(path["chain"][0]["name"], "approver");
+    assert!(yes.headers.get("latchkey-revision").is_some());
+    assert_eq!(
+        yes.body["revision"].as_i64().map(|r| r.to_string()),
+        yes.headers
+            .get("latchkey-revision")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    );
+    assert_eq!(
+        check(json!({ "user": bob, "role": viewer })).await.body["allowed"],
+        false
+    );
+    assert_eq!(
+        check(json!({ "user": ana, "role": region, "scope": east }))
+            .await
+            .body["allowed"],
+        true
+    );
+    assert_eq!(
+        check(json!({ "user": ana, "role": region, "scope": sales }))
+            .await
+            .body["allowed"],
+        false,
+        "role scopes match exactly"
+    );
+    // A permission scoped to Sales covers East, not HR.
+    assert_eq!(
+        check(json!({ "user": ana, "permission": "users.manage", "scope": east }))
+            .await
+            .body["allowed"],
+        true
+    );
+    assert_eq!(
+        check(json!({ "user": ana, "permission": "users.manage", "scope": hr }))
+            .await
+            .body["allowed"],
+        false
+    );
+    assert_eq!(
+        check(json!({ "user": ana, "permission": "users.manage" }))
+            .await
+            .body["allowed"],
+        false
+    );
+    // Bad questions.
+    let unknown =
+        check(json!({ "user": "00000000-0000-0000-0000-000000000000", "role": viewer })).await;
+    assert_eq!(
+        unknown.fields(),
+        vec![("user".to_owned(), "exists".to_owned())]
+    );
+    let unscoped = check(json!({ "user": ana, "role": viewer, "scope": "x" })).await;
+    assert_eq!(
+        unscoped.fields(),
+        vec![("scope".to_owned(), "unscoped_role".to_owned())]
+    );
+    let neither = check(json!({ "user": ana })).await;
+    assert_eq!(
+        neither.fields(),
+        vec![("role".to_owned(), "one_of".to_owned())]
+    );
+    let perm = check(json!({ "user": ana, "permission": "users.fly" })).await;
+    assert_eq!(
+        perm.fields(),
+        vec![("permission".to_owned(), "one_of".to_owned())]
+    );
+    // Batches.
+    let batch = t
+        .post(a, "/api/v1/check/batch", json!({ "checks": [ { "user": ana, "role": viewer }, { "user": bob, "role": viewer }, { "user": ana, "role": approver } ] }))
+        .await
+        .expect(StatusCode::OK);
+    let answers: Vec<bool> = batch.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["allowed"].as_bool().unwrap())
+        .collect();
+    assert_eq!(answers, vec![true, false, true]);
+    let too_many: Vec<_> = (0..1001)
+        .map(|_| json!({ "user": ana, "role": viewer }))
+        .collect();
+    let over = t
+        .post(a, "/api/v1/check/batch", json!({ "checks": too_many }))
+        .await;
+    assert_eq!(
+        over.fields(),
+        vec![("checks".to_owned(), "max_items".to_owned())]
+    );
+    let bad_item = t.post(a, "/api/v1/check/batch", json!({ "checks": [ { "user": ana, "role": viewer }, { "user": ana, "role": viewer, "scope": "x" } ] })).await;
+    assert_eq!(
+        bad_item.fields(),
+        vec![("checks[1].scope".to_owned(), "unscoped_role".to_owned())]
+    );
+    // Without access.check one may ask only about oneself.
+    let bob_token = t.token_for(&bob).await;
+    t.post(
+        &bob_token,
+        "/api/v1/check",
+        json!({ "user": ana, "role": viewer }),
+    )
+    .await
+    .problem(StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(
+        t.post(
+            &bob_token,
+            "/api/v1/check",
+            json!({ "user": bob, "role": viewer })
+        )
+        .await
+        .expect(StatusCode::OK)
+        .body["allowed"],
+        false
+    );
+    // A disabled user is never allowed.
+    t.patch(
+        a,
+        &format!("/api/v1/users/{ana}"),
+        json!({ "enabled": false }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let disabled = check(json!({ "user": ana, "role": viewer }))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(disabled.body["allowed"], false);
+    assert_eq!(disabled.body["reason"], "the user is disabled");
+}
+both!(checks_answer_allowed_and_explain);
+
+#[tokio::test]
+async fn responses_carry_the_revision_and_reads_can_wait_for_one() {
+    let t = TestApp::new(Backend::Sqlite).await;
+    let a = &t.admin;
+    let revision = |answer: &crate::harness::Answer| -> i64 {
+        answer
+            .headers
+            .get("latchkey-revision")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .expect("Latchkey-Revision header")
+    };
+    let before = revision(&t.get(a, "/api/v1/me").await.expect(StatusCode::OK));
+    let created = t
+        .post(a, "/api/v1/groups", json!({ "name": "Rev" }))
+        .await
+        .expect(StatusCode::CREATED);
+    let written = revision(&created);
+    assert!(
+        written > before,
+        "a write answers the revision it committed ({written} > {before})"
+    );
+    let read = t
+        .call(
+            Some(a),
+            axum::http::Method::GET,
+            "/api/v1/groups?q=Rev",
+            None,
+            &[("latchkey-min-revision", &written.to_string())],
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert!(revision(&read) >= written);
+    assert_eq!(read.body["items"][0]["name"], "Rev");
+    let future = (written + 1000).to_string();
+    let started = std::time::Instant::now();
+    let waited = t
+        .call(
+            Some(a),
+            axum::http::Method::GET,
+            "/api/v1/me",
+            None,
+            &[("latchkey-min-revision", &future)],
+        )
+        .await;
+    waited.problem(StatusCode::SERVICE_UNAVAILABLE, "revision_not_reached");
+    assert!(
+        started.elapsed() >= latchkey_service::MAX_REVISION_WAIT,
+        "the wait is bounded, not skipped"
+    );
+    let bad = t
+        .call(
+            Some(a),
+            axum::http::Method::GET,
+            "/api/v1/me",
+            None,
+            &[("latchkey-min-revision", "soon")],
+        )
+        .await;
+    bad.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+}
