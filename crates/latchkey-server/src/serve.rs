@@ -82,6 +82,13 @@ fn write_token_file(dir: &Path, token: &str) -> anyhow::Result<std::path::PathBu
     let mut file = options
         .open(&path)
         .with_context(|| format!("could not write `{}`", path.display()))?;
+    // `mode` applies only when the file is created: tighten a file left from before as
+    // well, before the token is in it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
     writeln!(file, "{token}")?;
     Ok(path)
 }
@@ -148,7 +155,8 @@ async fn shutdown_signal(grace: Duration) {
     // After the grace period, stop waiting for stragglers.
     tokio::spawn(async move {
         tokio::time::sleep(grace).await;
-        tracing::warn!("grace period over; exiting");
-        std::process::exit(0);
+        // Requests were cut off: say so with the exit status.
+        tracing::warn!("grace period over; exiting with requests still in flight");
+        std::process::exit(1);
     });
 }

@@ -1,6 +1,13 @@
-//! The `latchkey` binary end to end against a canned HTTP server: exit codes, what goes to
-//! standard output and standard error, and the saved profile. The real server's own
-//! end-to-end tests cover the commands against real data.
+//! The `latchkey` binary end to end: against a canned HTTP server here (exit codes, what goes
+//! to standard output and standard error, the saved profile), and against the real server
+//! started as a process in the modules below (bootstrap, round trips, audit tampering,
+//! graceful shutdown), on SQLite and PostgreSQL.
+
+mod audit_tamper;
+mod bootstrap;
+mod process;
+mod round_trip;
+mod shutdown;
 
 use std::io;
 use std::path::PathBuf;

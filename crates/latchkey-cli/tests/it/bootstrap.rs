@@ -1,0 +1,134 @@
+//! `latchkey serve` on a fresh store, as an operator first runs it: with no configuration it
+//! keeps SQLite in `./latchkey-data/`, prints the bootstrap token once on standard output
+//! (never in the logs) and writes it to `latchkey-data/bootstrap-token` readable by its owner
+//! only; the token works; a restart prints none and the first token still works. The same on
+//! PostgreSQL, named by `LATCHKEY_DATABASE_URL` or by `--database-url`.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+
+use latchkey_testkit::TempDir;
+
+use crate::process::{Cli, ScratchDb, Server, bootstrap_token};
+
+/// Where the store is and how the server is told.
+enum Store<'a> {
+    Default,
+    Env(&'a str),
+    Flag(&'a str),
+}
+
+impl Store<'_> {
+    async fn start(&self, dir: &Path) -> Server {
+        match self {
+            Self::Default => Server::start(dir, &[], &[]).await,
+            Self::Env(url) => Server::start(dir, &[], &[("LATCHKEY_DATABASE_URL", url)]).await,
+            Self::Flag(url) => Server::start(dir, &["--database-url", url], &[]).await,
+        }
+    }
+}
+
+/// Who the token belongs to, through `latchkey whoami --json`.
+async fn whoami(server: &Server, config: &Path, token: &str) -> serde_json::Value {
+    let cli = Cli {
+        config_dir: config.to_path_buf(),
+        url: server.url.clone(),
+        token: token.to_owned(),
+    };
+    cli.json(&["whoami"]).await
+}
+
+#[expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "the body of three tests: a failure fails the test"
+)]
+async fn bootstrap_once_then_restart(store: Store<'_>) {
+    let dir = TempDir::new("latchkey-e2e-boot").unwrap();
+    let config = TempDir::new("latchkey-e2e-boot-config").unwrap();
+    let data = dir.path().join("latchkey-data");
+    if matches!(store, Store::Env(_)) {
+        // A token file left readable by everyone from an earlier installation must not
+        // keep its permissions when the new token is written into it.
+        std::fs::create_dir_all(&data).unwrap();
+        let stale = data.join("bootstrap-token");
+        std::fs::write(&stale, "stale\n").unwrap();
+        std::fs::set_permissions(&stale, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+
+    let mut first = store.start(dir.path()).await;
+    let stdout = first.stdout.text();
+    let token = bootstrap_token(&stdout)
+        .unwrap_or_else(|| panic!("no bootstrap token on standard output:\n{stdout}"));
+    assert_eq!(
+        stdout.matches("lk_").count(),
+        1,
+        "the token is printed once:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("Created organisation `default` with administrator `admin`."),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("also in latchkey-data/bootstrap-token"),
+        "{stdout}"
+    );
+
+    let file = data.join("bootstrap-token");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        format!("{token}\n")
+    );
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "bootstrap-token has mode {mode:o}");
+    let sqlite = data.join("latchkey.db");
+    match store {
+        Store::Default => assert!(sqlite.is_file(), "no {}", sqlite.display()),
+        Store::Env(_) | Store::Flag(_) => {
+            assert!(!sqlite.exists(), "SQLite was used instead of PostgreSQL");
+        }
+    }
+
+    let me = whoami(&first, config.path(), &token).await;
+    assert_eq!(me["user_name"], "admin", "{me}");
+    assert_eq!(me["org_slug"], "default", "{me}");
+    assert_eq!(me["installation_admin"], true, "{me}");
+    first.stop().await;
+    assert!(
+        !first.stderr.text().contains(&token),
+        "the token was logged:\n{}",
+        first.stderr.text()
+    );
+
+    let mut second = store.start(dir.path()).await;
+    let again = second.stdout.text();
+    assert!(
+        !again.contains("lk_") && !again.contains("Created organisation"),
+        "a restart printed a token:\n{again}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        format!("{token}\n"),
+        "a restart rewrote the token file"
+    );
+    let me_again = whoami(&second, config.path(), &token).await;
+    assert_eq!(me_again["user_id"], me["user_id"], "{me_again}");
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn a_fresh_folder_bootstraps_sqlite_once() {
+    bootstrap_once_then_restart(Store::Default).await;
+}
+
+#[tokio::test]
+async fn postgres_from_the_environment_bootstraps_once() {
+    let db = ScratchDb::new().await;
+    bootstrap_once_then_restart(Store::Env(&db.url)).await;
+}
+
+#[tokio::test]
+async fn postgres_from_the_flag_bootstraps_once() {
+    let db = ScratchDb::new().await;
+    bootstrap_once_then_restart(Store::Flag(&db.url)).await;
+}
