@@ -22,10 +22,16 @@ use sqlx::{Connection, PgConnection, PgPool};
 
 /// The embedded migrations, by file name. `latchkey-store-sqlite` has files of the same
 /// names; a test checks both lists against the folders.
-pub const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_directory.sql",
-    include_str!("../migrations/0001_directory.sql"),
-)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_directory.sql",
+        include_str!("../migrations/0001_directory.sql"),
+    ),
+    (
+        "0002_change_log.sql",
+        include_str!("../migrations/0002_change_log.sql"),
+    ),
+];
 
 const MAX_CONNECTIONS: u32 = 10;
 
@@ -89,6 +95,42 @@ impl Store for PostgresStore {
 
     fn pool_state(&self) -> PoolState {
         sql::pool_state(&self.pool)
+    }
+
+    /// `LISTEN latchkey_changes`: the change-log trigger notifies `org_id:revision` at
+    /// commit. If the connection drops, sqlx reconnects on the next `recv` and the
+    /// notifications sent meanwhile are lost, which is why readers also poll.
+    async fn change_feed(&self) -> StoreResult<Option<Box<dyn latchkey_store::ChangeFeed>>> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool)
+            .await
+            .map_err(sql::map_err)?;
+        listener
+            .listen(CHANGE_CHANNEL)
+            .await
+            .map_err(sql::map_err)?;
+        Ok(Some(Box::new(Feed { listener })))
+    }
+}
+
+/// The channel the change-log trigger notifies.
+const CHANGE_CHANNEL: &str = "latchkey_changes";
+
+struct Feed {
+    listener: sqlx::postgres::PgListener,
+}
+
+#[async_trait::async_trait]
+impl latchkey_store::ChangeFeed for Feed {
+    async fn next(&mut self) -> StoreResult<(latchkey_model::OrgId, i64)> {
+        loop {
+            let n = self.listener.recv().await.map_err(sql::map_err)?;
+            // `org_id:revision`; anything else on the channel is not ours and is skipped.
+            if let Some((org, rev)) = n.payload().split_once(':')
+                && let (Ok(org), Ok(rev)) = (org.parse::<uuid::Uuid>(), rev.parse::<i64>())
+            {
+                return Ok((latchkey_model::OrgId::from_uuid(org), rev));
+            }
+        }
     }
 }
 

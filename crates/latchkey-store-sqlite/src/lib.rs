@@ -22,10 +22,16 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 /// The embedded migrations, by file name. `latchkey-store-postgres` has files of the
 /// same names; a test checks both lists against the folders.
-pub const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_directory.sql",
-    include_str!("../migrations/0001_directory.sql"),
-)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_directory.sql",
+        include_str!("../migrations/0001_directory.sql"),
+    ),
+    (
+        "0002_change_log.sql",
+        include_str!("../migrations/0002_change_log.sql"),
+    ),
+];
 
 /// Connections in the pool. Writers queue on SQLite's lock anyway; readers (WAL) run in
 /// parallel with the writer.
@@ -126,5 +132,10 @@ impl Store for SqliteStore {
 
     fn pool_state(&self) -> PoolState {
         sql::pool_state(&self.pool)
+    }
+
+    /// SQLite serves one process: whoever writes knows, so there is no feed.
+    async fn change_feed(&self) -> StoreResult<Option<Box<dyn latchkey_store::ChangeFeed>>> {
+        Ok(None)
     }
 }

@@ -23,6 +23,7 @@ macro_rules! stamp_cols {
 
 mod audit;
 mod catalog;
+mod changes;
 mod convert;
 mod directory;
 mod error;

@@ -21,6 +21,7 @@
 
 mod audit;
 mod catalog;
+mod changes;
 pub mod concurrency;
 mod directory;
 mod isolation;
@@ -75,6 +76,7 @@ pub const STORIES: &[(&str, Story)] = &[
     ("audit_chain", |s| Box::pin(audit::chain(s))),
     ("audit_lists", |s| Box::pin(audit::lists(s))),
     ("isolation", |s| Box::pin(isolation::two_organisations(s))),
+    ("change_log", |s| Box::pin(changes::change_log(s))),
 ];
 
 /// Runs every story against `store`, which should be a fresh, migrated database.
@@ -369,6 +371,22 @@ fn audit_value(
 }
 
 /// A committed organisation with one root group (users need a primary group).
+/// Inserts a system, a role of it and a grant of the role to `grantee`; returns the grant.
+async fn grant_value_for(
+    _store: &dyn Store,
+    tx: &mut dyn Tx,
+    org: OrgId,
+    grantee: Grantee,
+) -> latchkey_model::GrantId {
+    let system = system_value(org, &format!("Logged system {}", next()), None);
+    ok(tx.insert_system(&system).await, "insert system");
+    let role = role_value(org, system.id, "logged");
+    ok(tx.insert_role(&role).await, "insert role");
+    let grant = grant_value(org, role.id, grantee);
+    ok(tx.insert_grant(&grant).await, "insert grant");
+    grant.id
+}
+
 async fn org_with_group(store: &dyn Store) -> (Organisation, Group) {
     let org = org_value();
     let group = group_value(org.id, "Everyone", None);

@@ -39,6 +39,18 @@ pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     /// Connections open and idle in the pool, for `/metrics`.
     fn pool_state(&self) -> PoolState;
+    /// A feed of organisations whose change log grew, from any process sharing the
+    /// database, or `None` where the backend has no such thing (SQLite, one process:
+    /// the writer knows). Notifications can be lost (a dropped connection); readers poll
+    /// as well.
+    async fn change_feed(&self) -> StoreResult<Option<Box<dyn ChangeFeed>>>;
+}
+
+/// Wakes a reader when an organisation's change log grows.
+#[async_trait]
+pub trait ChangeFeed: Send {
+    /// The next organisation that changed, with the revision it reached.
+    async fn next(&mut self) -> StoreResult<(OrgId, i64)>;
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -63,6 +75,7 @@ pub trait Tx:
     + MetadataStore
     + MailDomainStore
     + AuditStore
+    + ChangeStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -307,4 +320,70 @@ pub trait AuditStore {
         after_seq: i64,
         limit: u32,
     ) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// What the change log says of one row: written (inserted or updated) or removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    User,
+    Group,
+    Membership,
+    System,
+    Role,
+    Inheritance,
+    Grant,
+}
+
+impl ChangeKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Group => "group",
+            Self::Membership => "membership",
+            Self::System => "system",
+            Self::Role => "role",
+            Self::Inheritance => "inheritance",
+            Self::Grant => "grant",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(Self::User),
+            "group" => Some(Self::Group),
+            "membership" => Some(Self::Membership),
+            "system" => Some(Self::System),
+            "role" => Some(Self::Role),
+            "inheritance" => Some(Self::Inheritance),
+            "grant" => Some(Self::Grant),
+            _ => None,
+        }
+    }
+}
+
+/// One entry of an organisation's change log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeEntry {
+    /// Position in the log (across organisations; increasing).
+    pub seq: i64,
+    /// The organisation's revision of the transaction that wrote the row.
+    pub revision: i64,
+    pub kind: ChangeKind,
+    pub object_id: uuid::Uuid,
+    pub removed: bool,
+}
+
+/// The change log: written by the database itself (triggers) in the same transaction as
+/// each write to users, groups, memberships, systems, roles, granted roles and grants.
+#[async_trait]
+pub trait ChangeStore {
+    /// Entries of the organisation with `seq > after_seq`, in `seq` order, at most `limit`.
+    async fn changes_after(
+        &mut self,
+        org: OrgId,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ChangeEntry>>;
+    /// The organisation's last entry's `seq`, or 0.
+    async fn last_change_seq(&mut self, org: OrgId) -> StoreResult<i64>;
 }

@@ -172,3 +172,61 @@ fn embedded_migrations_match_the_folder() {
         "every file of migrations/ is embedded, in order"
     );
 }
+
+/// A commit in one process wakes the change feed of another: the trigger's notification
+/// names the organisation and the revision it reached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_change_feed_wakes_on_commit() {
+    use latchkey_model::{Group, GroupId, OrgId, Organisation, Stamps};
+    use time::OffsetDateTime;
+
+    let db = Scratch::new().await;
+    let writer = PostgresStore::connect(&db.url).await.expect("connect");
+    let reader = PostgresStore::connect(&db.url).await.expect("connect");
+    let mut feed = reader
+        .change_feed()
+        .await
+        .expect("feed")
+        .expect("PostgreSQL has a feed");
+    let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("instant");
+    let org = Organisation {
+        id: OrgId::from_uuid(uuid::Uuid::now_v7()),
+        name: "Feed".to_owned(),
+        slug: "feed".to_owned(),
+        revision: 0,
+        created_at: now,
+    };
+    let mut tx = writer.begin().await.expect("begin");
+    tx.insert_org(&org).await.expect("org");
+    let revision = tx.bump_revision(org.id).await.expect("bump");
+    let group = Group {
+        id: GroupId::from_uuid(uuid::Uuid::now_v7()),
+        org_id: org.id,
+        name: "G".to_owned(),
+        description: None,
+        group_type: None,
+        parent_id: None,
+        disabled: false,
+        active_since: None,
+        active_until: None,
+        attributes: Default::default(),
+        stamps: Stamps::new(now, None),
+    };
+    tx.insert_group(&group).await.expect("group");
+    // Nothing is delivered before the commit.
+    let early = tokio::time::timeout(std::time::Duration::from_millis(200), feed.next()).await;
+    assert!(
+        early.is_err(),
+        "a notification arrived before the commit: {early:?}"
+    );
+    tx.commit().await.expect("commit");
+    let woke = tokio::time::timeout(std::time::Duration::from_secs(5), feed.next())
+        .await
+        .expect("the feed wakes within 5 s")
+        .expect("a notification");
+    assert_eq!(woke, (org.id, revision));
+    // The feed holds one of the reader's connections: release it before closing the pool.
+    drop(feed);
+    writer.close().await;
+    reader.close().await;
+}
