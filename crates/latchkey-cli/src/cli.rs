@@ -90,7 +90,7 @@ pub enum Command {
     MailDomains(MailDomainsCmd),
     /// Show the roles a user holds and why, as a tree
     EffectiveRoles(EffectiveRolesArgs),
-    /// Import a CSV file
+    /// Import a CSV file (all or nothing), or load NDJSON records with `--bulk FILE`
     Import(ImportArgs),
     /// Export a collection as CSV
     Export(ExportArgs),
@@ -993,14 +993,19 @@ pub struct EffectiveRolesArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["kind", "bulk"])))]
 pub struct ImportArgs {
     /// users, groups, memberships, roles or grants
-    pub kind: ImportKind,
+    #[arg(requires = "file")]
+    pub kind: Option<ImportKind>,
     /// The CSV file
-    pub file: PathBuf,
+    pub file: Option<PathBuf>,
     /// Check every row and report, writing nothing
-    #[arg(long)]
+    #[arg(long, conflicts_with = "bulk")]
     pub dry_run: bool,
+    /// Load an NDJSON file of records through `POST /api/v1/bulk` (see the README)
+    #[arg(long, value_name = "FILE", conflicts_with = "kind")]
+    pub bulk: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -1330,9 +1335,17 @@ mod tests {
         let Command::Import(args) = cli.command else {
             panic!("not import")
         };
-        assert_eq!(args.kind, ImportKind::Users);
+        assert_eq!(args.kind, Some(ImportKind::Users));
         assert!(args.dry_run);
         assert!(parse(&["import", "systems", "x.csv"]).is_err());
+        let cli = parse(&["import", "--bulk", "org.ndjson"]).unwrap();
+        let Command::Import(args) = cli.command else {
+            panic!("not import")
+        };
+        assert_eq!(args.bulk, Some(PathBuf::from("org.ndjson")));
+        assert!(parse(&["import"]).is_err(), "a kind and file, or --bulk");
+        assert!(parse(&["import", "users"]).is_err(), "a kind needs a file");
+        assert!(parse(&["import", "--bulk", "a.ndjson", "--dry-run"]).is_err());
         let cli = parse(&["export", "audit", "-o", "audit.csv"]).unwrap();
         let Command::Export(args) = cli.command else {
             panic!("not export")

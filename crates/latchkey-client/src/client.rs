@@ -221,6 +221,41 @@ impl Client {
     }
 }
 
+impl Client {
+    /// `POST /api/v1/bulk` with NDJSON records; calls `on_line` with each answer line as it
+    /// arrives (created records, errors, progress, and the summary last).
+    pub async fn bulk(
+        &self,
+        body: Vec<u8>,
+        mut on_line: impl FnMut(serde_json::Value),
+    ) -> Result<(), ClientError> {
+        let (builder, url) = self.request(Method::POST, "/api/v1/bulk");
+        let builder = builder
+            .header(CONTENT_TYPE, "application/x-ndjson")
+            .body(body);
+        let mut response = self.send(builder, &url).await?;
+        let mut pending: Vec<u8> = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| transport_error(&url, &e))?
+        {
+            pending.extend_from_slice(&chunk);
+            while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=end).collect();
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                on_line(serde_json::from_slice(&line).map_err(|e| decode_error(&url, &e))?);
+            }
+        }
+        if !pending.iter().all(u8::is_ascii_whitespace) {
+            on_line(serde_json::from_slice(&pending).map_err(|e| decode_error(&url, &e))?);
+        }
+        Ok(())
+    }
+}
+
 fn decode_list<T: DeserializeOwned>(bytes: &[u8]) -> Result<ListResponse<T>, serde_json::Error> {
     let value: serde_json::Value = serde_json::from_slice(bytes)?;
     if value.is_array() {

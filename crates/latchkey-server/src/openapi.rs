@@ -32,6 +32,7 @@ enum Response {
     Json(u16, Box<RefOr<Schema>>),
     Page(String),
     Empty(u16),
+    Ndjson,
 }
 
 pub fn doc(tag: &'static str, summary: &'static str) -> Doc {
@@ -67,6 +68,13 @@ impl Doc {
     pub fn body<T: ToSchema>(mut self) -> Self {
         let name = self.register::<T>();
         self.body = Some((name, "application/json"));
+        self
+    }
+
+    /// NDJSON in and NDJSON out.
+    pub fn ndjson(mut self) -> Self {
+        self.body = Some((String::new(), "application/x-ndjson"));
+        self.response = Response::Ndjson;
         self
     }
 
@@ -283,6 +291,12 @@ impl ApiRouter {
                         .content("text/csv", ContentBuilder::new().build()),
                 )
             }
+            Response::Ndjson => op.response(
+                "200",
+                ResponseBuilder::new()
+                    .description("one JSON object a line: a created record, an error, progress, then a summary")
+                    .content("application/x-ndjson", ContentBuilder::new().build()),
+            ),
             Response::Empty(status) => op.response(
                 status.to_string(),
                 ResponseBuilder::new().description("done"),

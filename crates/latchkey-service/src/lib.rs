@@ -7,6 +7,7 @@
 mod access;
 mod audit;
 mod bootstrap;
+mod bulk;
 mod check;
 mod engines;
 mod error;
@@ -31,6 +32,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 pub use bootstrap::Bootstrapped;
+pub use bulk::{BULK_BATCH, MAX_LINE};
 pub use check::MAX_BATCH;
 pub use engines::OrgEngine;
 pub use error::{ServiceError, ServiceResult};

@@ -446,8 +446,22 @@ impl Services {
         parent_id: RoleId,
         req: CreateGrantedRole,
     ) -> ServiceResult<RoleInheritance> {
-        let scope = p.require(Permission::RolesManage)?;
         let mut tx = self.begin(p.org_id).await?;
+        let out = self
+            .add_granted_role_in(&mut *tx, p, parent_id, req)
+            .await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub(crate) async fn add_granted_role_in(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        parent_id: RoleId,
+        req: CreateGrantedRole,
+    ) -> ServiceResult<RoleInheritance> {
+        let scope = p.require(Permission::RolesManage)?;
         let parent = Self::role_in_scope(&mut *tx, p.org_id, &scope, parent_id).await?;
         let mut errors = ValidationErrors::new();
         let child = match tx.get_role(p.org_id, req.role_id).await? {
@@ -609,7 +623,6 @@ impl Services {
             Some(&edge),
         )
         .await?;
-        tx.commit().await?;
         Ok(edge)
     }
 

@@ -17,8 +17,19 @@ use crate::{
 
 impl Services {
     pub async fn create_system(&self, p: &Principal, req: CreateSystem) -> ServiceResult<System> {
-        let scope = p.require(Permission::SystemsManage)?;
         let mut tx = self.begin(p.org_id).await?;
+        let out = self.create_system_in(&mut *tx, p, req).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub(crate) async fn create_system_in(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        req: CreateSystem,
+    ) -> ServiceResult<System> {
+        let scope = p.require(Permission::SystemsManage)?;
         let mut errors = ValidationErrors::new();
         let name = errors.check(Name::parse("name", &req.name));
         let description =
@@ -87,7 +98,6 @@ impl Services {
             Some(&system),
         )
         .await?;
-        tx.commit().await?;
         Ok(system)
     }
 

@@ -16,8 +16,14 @@ use super::{Ctx, success};
 use crate::cli::{ExportArgs, ImportArgs};
 
 pub async fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let bar = progress_bar(&args.file);
-    let body = read_with_progress(&args.file, &bar);
+    if let Some(path) = &args.bulk {
+        return bulk(ctx, path).await;
+    }
+    let (Some(kind), Some(file)) = (args.kind, args.file.clone()) else {
+        anyhow::bail!("give a kind and a CSV file, or --bulk FILE");
+    };
+    let bar = progress_bar(&file);
+    let body = read_with_progress(&file, &bar);
     let body = match body {
         Ok(body) => body,
         Err(e) => {
@@ -26,9 +32,9 @@ pub async fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<ExitCode> {
         }
     };
     bar.set_style(style("{spinner} {msg} ({elapsed})"));
-    bar.set_message(format!("the server is checking {}", args.file.display()));
+    bar.set_message(format!("the server is checking {}", file.display()));
     bar.enable_steady_tick(Duration::from_millis(100));
-    let report = ctx.client.import_csv(args.kind, body, args.dry_run).await;
+    let report = ctx.client.import_csv(kind, body, args.dry_run).await;
     bar.finish_and_clear();
     let report = report?;
 
@@ -45,6 +51,77 @@ pub async fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<ExitCode> {
             "error: the import failed with {n} error{}; nothing was written",
             if n == 1 { "" } else { "s" }
         );
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// Streams an NDJSON file to `/api/v1/bulk`, showing progress by lines as the server
+/// commits them, then prints the errors and the summary. Exit 1 when any line failed.
+async fn bulk(ctx: &Ctx, path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let body = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let total = body.iter().filter(|b| **b == b'\n').count() as u64;
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) && !ctx.out.json {
+        let bar = indicatif::ProgressBar::new(total.max(1));
+        bar.set_style(style("{bar:40} {pos}/{len} lines, {msg} ({elapsed})"));
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut errors: Vec<serde_json::Value> = Vec::new();
+    let mut summary = serde_json::Value::Null;
+    let result = ctx
+        .client
+        .bulk(body, |line| {
+            if let Some(p) = line.get("progress") {
+                bar.set_position(p["lines"].as_u64().unwrap_or_default());
+                bar.set_message(format!("{} created, {} errors", p["created"], p["errors"]));
+            } else if line.get("summary").is_some() {
+                summary = line;
+            } else if line.get("error").is_some() {
+                errors.push(line);
+            }
+        })
+        .await;
+    bar.finish_and_clear();
+    result?;
+    if ctx.out.json {
+        ctx.out
+            .print_json(&serde_json::json!({ "errors": errors, "summary": summary["summary"] }))?;
+    } else {
+        for e in &errors {
+            let fields: Vec<String> = e["error"]["errors"]
+                .as_array()
+                .map(|fs| {
+                    fs.iter()
+                        .map(|f| {
+                            format!(
+                                "{}: {}",
+                                f["field"].as_str().unwrap_or(""),
+                                f["message"].as_str().unwrap_or("")
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let detail = if fields.is_empty() {
+                e["error"]["detail"].as_str().unwrap_or("").to_owned()
+            } else {
+                fields.join("; ")
+            };
+            println!("line {}: {detail}", e["line"]);
+        }
+        let s = &summary["summary"];
+        println!(
+            "{} lines, {} errors, created {}, revision {}",
+            s["lines"], s["errors"], s["created"], s["revision"]
+        );
+    }
+    if summary.is_null() {
+        anyhow::bail!("the server stopped before the summary; some lines may not have been loaded");
+    }
+    if errors.is_empty() {
+        success()
+    } else {
         Ok(ExitCode::FAILURE)
     }
 }

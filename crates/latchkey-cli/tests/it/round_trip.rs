@@ -233,3 +233,53 @@ async fn a_new_organisation_admin_sees_only_that_organisation() {
 
     server.stop().await;
 }
+
+/// `latchkey import --bulk FILE` streams NDJSON records to the server: refs tie the records
+/// together, the summary is printed, and a bad line makes the exit status 1 while the rest
+/// loads.
+#[tokio::test]
+#[expect(clippy::unwrap_used, reason = "a failure fails the test")]
+async fn bulk_import_through_the_cli() {
+    let dir = TempDir::new("latchkey-e2e-bulk").unwrap();
+    let (_db, mut server, cli) = start(Backend::Sqlite, &dir).await;
+    let file = dir.path().join("org.ndjson");
+    std::fs::write(
+        &file,
+        concat!(
+            "{\"kind\":\"group\",\"ref\":\"g1\",\"name\":\"Bulk Sales\"}\n",
+            "{\"kind\":\"user\",\"ref\":\"u1\",\"user_name\":\"bulky\",\"first_name\":\"B\",\"last_name\":\"K\",\"primary_group\":\"g1\"}\n",
+            "{\"kind\":\"system\",\"ref\":\"s1\",\"name\":\"Bulk CRM\"}\n",
+            "{\"kind\":\"role\",\"ref\":\"r1\",\"system\":\"s1\",\"name\":\"agent\"}\n",
+            "{\"kind\":\"grant\",\"role\":\"r1\",\"group\":\"g1\"}\n",
+        ),
+    )
+    .unwrap();
+    let out = cli.run(&["import", "--bulk", file.to_str().unwrap()]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("5 lines, 0 errors"), "{stdout}");
+    let users = cli.json(&["users", "list", "--query", "bulky"]).await;
+    assert_eq!(users["items"][0]["user_name"], "bulky", "{users}");
+
+    std::fs::write(
+        &file,
+        "{\"kind\":\"group\",\"name\":\"Fine\"}\n{\"kind\":\"group\"}\n",
+    )
+    .unwrap();
+    let out = cli.run(&["import", "--bulk", file.to_str().unwrap()]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("line 2:"), "{stdout}");
+    assert!(stdout.contains("2 lines, 1 errors"), "{stdout}");
+    let groups = cli.json(&["groups", "list", "--query", "Fine"]).await;
+    assert_eq!(
+        groups["items"].as_array().unwrap().len(),
+        1,
+        "the good line loaded: {groups}"
+    );
+    server.stop().await;
+}

@@ -2,6 +2,7 @@
 //! service function and shape the answer. The table here is also the OpenAPI document.
 
 mod admin;
+mod bulk;
 mod catalog;
 mod directory;
 mod settings;
@@ -10,6 +11,7 @@ use crate::openapi::ApiRouter;
 
 pub fn api(r: ApiRouter) -> ApiRouter {
     let r = admin::routes(r);
+    let r = bulk::routes(r);
     let r = directory::routes(r);
     let r = catalog::routes(r);
     settings::routes(r)

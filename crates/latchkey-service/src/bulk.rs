@@ -1,0 +1,559 @@
+//! Bulk loading: NDJSON records (groups, users with their secondary groups, memberships,
+//! systems, roles, granted roles, grants) read as a stream, each validated and authorised by
+//! the same use case as a single REST write, committed in batches. Later lines point at
+//! earlier records by the `ref` the client gave them (or by id). The answer is a stream too:
+//! one line per created record or error, a progress line per committed batch, then a
+//! summary with the counts and the final revision.
+//!
+//! A record that fails is reported and skipped; the batch goes on. If the database itself
+//! fails, the batch is rolled back, every record of it is reported as not loaded, and
+//! loading goes on with the next batch. This is how large organisations migrate in.
+
+use std::collections::{BTreeMap, HashMap};
+
+use latchkey_api::{
+    CreateGrant, CreateGrantedRole, CreateGroup, CreateMembership, CreateRole, CreateSystem,
+    CreateUser,
+};
+use latchkey_model::{Attributes, GroupId, RoleId, SystemId, UserId};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tokio::sync::mpsc::{Receiver, Sender};
+
+use crate::{Principal, ServiceError, ServiceResult, Services};
+
+/// Records per transaction.
+pub const BULK_BATCH: usize = 1000;
+
+/// Longest line accepted, in bytes.
+pub const MAX_LINE: usize = 1 << 20;
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Record {
+    Group {
+        #[serde(rename = "ref")]
+        reference: Option<String>,
+        name: String,
+        parent: Option<String>,
+        description: Option<String>,
+        group_type: Option<String>,
+        disabled: Option<bool>,
+        #[serde(default)]
+        attributes: Attributes,
+    },
+    User {
+        #[serde(rename = "ref")]
+        reference: Option<String>,
+        user_name: String,
+        first_name: String,
+        middle_name: Option<String>,
+        last_name: String,
+        email: Option<String>,
+        user_type: Option<String>,
+        primary_group: String,
+        /// Secondary groups (refs or ids), made memberships without dates.
+        #[serde(default)]
+        groups: Vec<String>,
+        enabled: Option<bool>,
+        #[serde(default)]
+        attributes: Attributes,
+    },
+    Membership {
+        #[serde(rename = "ref")]
+        reference: Option<String>,
+        user: String,
+        group: String,
+        #[serde(default, with = "time::serde::rfc3339::option")]
+        starts_at: Option<OffsetDateTime>,
+        #[serde(default, with = "time::serde::rfc3339::option")]
+        ends_at: Option<OffsetDateTime>,
+    },
+    System {
+        #[serde(rename = "ref")]
+        reference: Option<String>,
+        name: String,
+        parent: Option<String>,
+        description: Option<String>,
+        single_role: Option<bool>,
+        approval_process: Option<bool>,
+    },
+    Role {
+        #[serde(rename = "ref")]
+        reference: Option<String>,
+        system: String,
+        name: String,
+        description: Option<String>,
+        domain_type: Option<String>,
+        #[serde(default)]
+        permissions: Vec<String>,
+    },
+    Inherit {
+        #[serde(rename = "ref")]
+        reference: Option<String>,
+        parent: String,
+        child: String,
+        #[serde(default)]
+        mandatory: bool,
+        scope_mode: Option<String>,
+        scope_value: Option<String>,
+    },
+    Grant {
+        #[serde(rename = "ref")]
+        reference: Option<String>,
+        role: String,
+        user: Option<String>,
+        group: Option<String>,
+        scope: Option<String>,
+        #[serde(default, with = "time::serde::rfc3339::option")]
+        starts_at: Option<OffsetDateTime>,
+        #[serde(default, with = "time::serde::rfc3339::option")]
+        ends_at: Option<OffsetDateTime>,
+    },
+}
+
+impl Record {
+    fn reference(&self) -> Option<&str> {
+        match self {
+            Record::Group { reference, .. }
+            | Record::User { reference, .. }
+            | Record::Membership { reference, .. }
+            | Record::System { reference, .. }
+            | Record::Role { reference, .. }
+            | Record::Inherit { reference, .. }
+            | Record::Grant { reference, .. } => reference.as_deref(),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Record::Group { .. } => "group",
+            Record::User { .. } => "user",
+            Record::Membership { .. } => "membership",
+            Record::System { .. } => "system",
+            Record::Role { .. } => "role",
+            Record::Inherit { .. } => "inherit",
+            Record::Grant { .. } => "grant",
+        }
+    }
+}
+
+/// The refs given so far: committed ones, and those of the batch in progress.
+#[derive(Default)]
+struct Refs {
+    committed: HashMap<String, uuid::Uuid>,
+    pending: HashMap<String, uuid::Uuid>,
+}
+
+impl Refs {
+    /// A ref given earlier, or an id.
+    fn resolve(&self, field: &str, raw: &str) -> Result<uuid::Uuid, ServiceError> {
+        if let Some(id) = self.pending.get(raw).or_else(|| self.committed.get(raw)) {
+            return Ok(*id);
+        }
+        raw.parse::<uuid::Uuid>().map_err(|_| {
+            ServiceError::invalid(
+                field,
+                "ref",
+                format!("`{raw}` is neither the ref of an earlier record nor an id"),
+            )
+        })
+    }
+}
+
+/// A line's error as the answer shows it.
+fn error_line(line: u64, reference: Option<&str>, e: &ServiceError) -> Value {
+    let (code, fields) = match e {
+        ServiceError::Validation(errors) => ("validation_failed", errors.errors().to_vec()),
+        ServiceError::Conflict {
+            code,
+            field,
+            message,
+        } => (
+            *code,
+            field
+                .iter()
+                .map(|f| latchkey_model::FieldError::new(f, *code, message.clone()))
+                .collect(),
+        ),
+        ServiceError::NotFound { .. } => ("not_found", Vec::new()),
+        ServiceError::Forbidden { .. } => ("forbidden", Vec::new()),
+        ServiceError::Internal(_) | ServiceError::Unavailable(_) => ("internal", Vec::new()),
+        _ => ("failed", Vec::new()),
+    };
+    let detail = match e {
+        ServiceError::Internal(_) => "an internal error occurred; it has been logged".to_owned(),
+        other => other.to_string(),
+    };
+    let mut out =
+        json!({ "line": line, "error": { "code": code, "detail": detail, "errors": fields } });
+    if let Some(r) = reference {
+        out["ref"] = json!(r);
+    }
+    out
+}
+
+struct Outcome {
+    created: BTreeMap<&'static str, u64>,
+    errors: u64,
+    lines: u64,
+}
+
+impl Services {
+    /// Loads NDJSON lines from `input`, writing answer lines to `output`. Returns when the
+    /// input ends (or the reader of `output` goes away).
+    pub async fn bulk_load(
+        &self,
+        p: &Principal,
+        mut input: Receiver<Result<String, String>>,
+        output: Sender<Value>,
+    ) -> ServiceResult<()> {
+        let mut refs = Refs::default();
+        let mut outcome = Outcome {
+            created: BTreeMap::new(),
+            errors: 0,
+            lines: 0,
+        };
+        let mut batch: Vec<(u64, String)> = Vec::with_capacity(BULK_BATCH);
+        let mut revision = 0;
+        loop {
+            let next = input.recv().await;
+            let done = next.is_none();
+            match next {
+                Some(Ok(text)) => {
+                    outcome.lines += 1;
+                    if !text.trim().is_empty() {
+                        batch.push((outcome.lines, text));
+                    }
+                }
+                Some(Err(message)) => {
+                    outcome.lines += 1;
+                    outcome.errors += 1;
+                    let e = ServiceError::invalid("body", "line", message);
+                    if output
+                        .send(error_line(outcome.lines, None, &e))
+                        .await
+                        .is_err()
+                    {
+                        return Ok(());
+                    }
+                }
+                None => {}
+            }
+            if batch.len() >= BULK_BATCH || (done && !batch.is_empty()) {
+                let events = self
+                    .bulk_batch(
+                        p,
+                        &mut refs,
+                        &mut outcome,
+                        std::mem::take(&mut batch),
+                        &mut revision,
+                    )
+                    .await?;
+                for e in events {
+                    if output.send(e).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                let progress = json!({ "progress": { "lines": outcome.lines, "created": outcome.created.values().sum::<u64>(), "errors": outcome.errors, "revision": revision } });
+                if output.send(progress).await.is_err() {
+                    return Ok(());
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        let summary = json!({ "summary": { "lines": outcome.lines, "created": outcome.created, "errors": outcome.errors, "revision": revision } });
+        let _ = output.send(summary).await;
+        Ok(())
+    }
+
+    async fn bulk_batch(
+        &self,
+        p: &Principal,
+        refs: &mut Refs,
+        outcome: &mut Outcome,
+        batch: Vec<(u64, String)>,
+        revision: &mut i64,
+    ) -> ServiceResult<Vec<Value>> {
+        let mut tx = self.inner.store.begin().await?;
+        let rev = tx.bump_revision(p.org_id).await?;
+        let mut events = Vec::with_capacity(batch.len());
+        let mut created: Vec<(&'static str, u64)> = Vec::new();
+        let mut failed_store: Option<ServiceError> = None;
+        refs.pending.clear();
+        for (line, text) in &batch {
+            let record: Record = match serde_json::from_str(text) {
+                Ok(r) => r,
+                Err(e) => {
+                    outcome.errors += 1;
+                    events.push(error_line(
+                        *line,
+                        None,
+                        &ServiceError::invalid(
+                            "body",
+                            "record",
+                            format!("line {line} is not a record: {e}"),
+                        ),
+                    ));
+                    continue;
+                }
+            };
+            let kind = record.kind();
+            let reference = record.reference().map(str::to_owned);
+            match self.bulk_record(&mut *tx, p, refs, record).await {
+                Ok(id) => {
+                    if let Some(r) = &reference {
+                        refs.pending.insert(r.clone(), id);
+                    }
+                    created.push((kind, *line));
+                    let mut ev = json!({ "line": line, "kind": kind, "id": id });
+                    if let Some(r) = &reference {
+                        ev["ref"] = json!(r);
+                    }
+                    events.push(ev);
+                }
+                Err(e @ (ServiceError::Internal(_) | ServiceError::Unavailable(_))) => {
+                    failed_store = Some(e);
+                    break;
+                }
+                Err(e) => {
+                    outcome.errors += 1;
+                    events.push(error_line(*line, reference.as_deref(), &e));
+                }
+            }
+        }
+        if let Some(e) = failed_store {
+            tracing::error!(error = %e, "bulk batch rolled back");
+            drop(tx);
+            refs.pending.clear();
+            let first = batch.first().map(|(l, _)| *l).unwrap_or_default();
+            let last = batch.last().map(|(l, _)| *l).unwrap_or_default();
+            outcome.errors += batch.len() as u64;
+            return Ok(vec![json!({
+                "lines": [first, last],
+                "error": { "code": "batch_failed", "detail": format!("lines {first} to {last} were not loaded: the database failed; load them again"), "errors": [] }
+            })]);
+        }
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "bulk.batch",
+            "bulk",
+            rev,
+            None::<&()>,
+            Some(&json!({ "lines": batch.len(), "created": created.len() })),
+        )
+        .await?;
+        tx.commit().await?;
+        crate::revision::saw(rev);
+        *revision = rev;
+        let pending = std::mem::take(&mut refs.pending);
+        refs.committed.extend(pending);
+        for (kind, _) in created {
+            *outcome.created.entry(kind).or_default() += 1;
+        }
+        Ok(events)
+    }
+
+    async fn bulk_record(
+        &self,
+        tx: &mut dyn latchkey_store::Tx,
+        p: &Principal,
+        refs: &Refs,
+        record: Record,
+    ) -> ServiceResult<uuid::Uuid> {
+        Ok(match record {
+            Record::Group {
+                name,
+                parent,
+                description,
+                group_type,
+                disabled,
+                attributes,
+                ..
+            } => {
+                let parent_id = parent
+                    .map(|r| refs.resolve("parent", &r).map(GroupId::from_uuid))
+                    .transpose()?;
+                let req = CreateGroup {
+                    name,
+                    description,
+                    group_type,
+                    parent_id,
+                    disabled,
+                    active_since: None,
+                    active_until: None,
+                    attributes,
+                };
+                self.create_group_in(tx, p, req).await?.id.as_uuid()
+            }
+            Record::User {
+                user_name,
+                first_name,
+                middle_name,
+                last_name,
+                email,
+                user_type,
+                primary_group,
+                groups,
+                enabled,
+                attributes,
+                ..
+            } => {
+                let primary_group_id =
+                    GroupId::from_uuid(refs.resolve("primary_group", &primary_group)?);
+                let secondary: Vec<GroupId> = groups
+                    .iter()
+                    .map(|g| refs.resolve("groups", g).map(GroupId::from_uuid))
+                    .collect::<Result<_, _>>()?;
+                // Checked before the user is written, so that a bad group cannot leave a
+                // user without the memberships the line asked for.
+                for (i, g) in secondary.iter().enumerate() {
+                    if tx.get_group(p.org_id, *g).await?.is_none() {
+                        return Err(ServiceError::invalid(
+                            &format!("groups[{i}]"),
+                            "exists",
+                            format!("group `{g}` does not exist"),
+                        ));
+                    }
+                }
+                let req = CreateUser {
+                    user_name,
+                    first_name,
+                    middle_name,
+                    last_name,
+                    email,
+                    mail_aliases: Vec::new(),
+                    user_type,
+                    primary_group_id,
+                    enabled,
+                    multi_session: None,
+                    comments: None,
+                    attributes,
+                };
+                let user = self.create_user_in(tx, p, req).await?;
+                for group_id in secondary.into_iter().filter(|g| *g != primary_group_id) {
+                    let m = CreateMembership {
+                        user_id: user.id,
+                        group_id,
+                        starts_at: None,
+                        ends_at: None,
+                        comments: None,
+                        attributes: Attributes::new(),
+                    };
+                    self.create_membership_in(tx, p, m).await?;
+                }
+                user.id.as_uuid()
+            }
+            Record::Membership {
+                user,
+                group,
+                starts_at,
+                ends_at,
+                ..
+            } => {
+                let req = CreateMembership {
+                    user_id: UserId::from_uuid(refs.resolve("user", &user)?),
+                    group_id: GroupId::from_uuid(refs.resolve("group", &group)?),
+                    starts_at,
+                    ends_at,
+                    comments: None,
+                    attributes: Attributes::new(),
+                };
+                self.create_membership_in(tx, p, req).await?.id.as_uuid()
+            }
+            Record::System {
+                name,
+                parent,
+                description,
+                single_role,
+                approval_process,
+                ..
+            } => {
+                let parent_id = parent
+                    .map(|r| refs.resolve("parent", &r).map(SystemId::from_uuid))
+                    .transpose()?;
+                let req = CreateSystem {
+                    name,
+                    description,
+                    system_type: None,
+                    parent_id,
+                    owner_id: None,
+                    notification_emails: Vec::new(),
+                    approval_process,
+                    single_role,
+                };
+                self.create_system_in(tx, p, req).await?.id.as_uuid()
+            }
+            Record::Role {
+                system,
+                name,
+                description,
+                domain_type,
+                permissions,
+                ..
+            } => {
+                let req = CreateRole {
+                    name,
+                    system_id: SystemId::from_uuid(refs.resolve("system", &system)?),
+                    description,
+                    category: None,
+                    domain_type,
+                    domain_id: None,
+                    external_id: None,
+                    owner_id: None,
+                    privileged: None,
+                    permissions,
+                };
+                self.create_role_in(tx, p, req).await?.id.as_uuid()
+            }
+            Record::Inherit {
+                parent,
+                child,
+                mandatory,
+                scope_mode,
+                scope_value,
+                ..
+            } => {
+                let parent = RoleId::from_uuid(refs.resolve("parent", &parent)?);
+                let req = CreateGrantedRole {
+                    role_id: RoleId::from_uuid(refs.resolve("child", &child)?),
+                    mandatory,
+                    scope_mode,
+                    scope_value,
+                };
+                self.add_granted_role_in(tx, p, parent, req)
+                    .await?
+                    .id
+                    .as_uuid()
+            }
+            Record::Grant {
+                role,
+                user,
+                group,
+                scope,
+                starts_at,
+                ends_at,
+                ..
+            } => {
+                let req = CreateGrant {
+                    role_id: RoleId::from_uuid(refs.resolve("role", &role)?),
+                    user_id: user
+                        .map(|u| refs.resolve("user", &u).map(UserId::from_uuid))
+                        .transpose()?,
+                    group_id: group
+                        .map(|g| refs.resolve("group", &g).map(GroupId::from_uuid))
+                        .transpose()?,
+                    scope,
+                    starts_at,
+                    ends_at,
+                };
+                self.create_grant_in(tx, p, req).await?.id.as_uuid()
+            }
+        })
+    }
+}
