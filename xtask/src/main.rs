@@ -1,12 +1,14 @@
 //! Project chores that are easier in Rust than in shell: `cargo xtask tidy` checks the
 //! conventions no compiler enforces (every source file opens with a `//!` paragraph, the
 //! two migration folders match, dependencies point the way the architecture says, no
-//! ignored tests).
+//! ignored tests); `cargo xtask bench engine [--seed N] [--compare]` runs the engine
+//! benchmark, a separate workspace in `bench/` so that the normal build never compiles it
+//! or its comparison engines.
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result};
 
@@ -14,8 +16,9 @@ fn main() -> ExitCode {
     let task = std::env::args().nth(1).unwrap_or_default();
     let result = match task.as_str() {
         "tidy" => tidy(),
+        "bench" => return bench(std::env::args().skip(2).collect()),
         _ => {
-            eprintln!("usage: cargo xtask tidy");
+            eprintln!("usage: cargo xtask tidy | cargo xtask bench engine [--seed N] [--compare]");
             return ExitCode::from(2);
         }
     };
@@ -38,6 +41,34 @@ fn main() -> ExitCode {
     }
 }
 
+/// `cargo xtask bench engine [--seed N] [--compare]`: a release build and run of the
+/// benchmark workspace, which prints its own table.
+fn bench(args: Vec<String>) -> ExitCode {
+    if args.first().map(String::as_str) != Some("engine") {
+        eprintln!("usage: cargo xtask bench engine [--seed N] [--compare]");
+        return ExitCode::from(2);
+    }
+    let manifest = root().join("bench").join("Cargo.toml");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(cargo)
+        .args(["run", "--release", "--manifest-path"])
+        .arg(&manifest)
+        .arg("--")
+        .args(&args)
+        .status();
+    match status {
+        Ok(s) if s.success() => ExitCode::SUCCESS,
+        Ok(s) => {
+            eprintln!("bench: the benchmark failed ({s})");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("bench: cannot run cargo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -51,6 +82,7 @@ fn tidy() -> Result<Vec<String>> {
     let mut files = Vec::new();
     rust_files(&root.join("crates"), &mut files)?;
     rust_files(&root.join("xtask"), &mut files)?;
+    rust_files(&root.join("bench"), &mut files)?;
     for file in &files {
         let text =
             fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;

@@ -1,302 +1,570 @@
-//! The [`Engine`]: a snapshot compiled into dense integer indices and Vec-based adjacency,
-//! answering entitlement questions at an instant given as an argument.
+//! The [`Engine`]: the entitlement graph on dense `u32` slots with Vec-based adjacency, and the
+//! exact ("slow") answers computed from it at an instant given as an argument: effective
+//! roles with provenance, holders, permissions, and the structural checks writes need.
 //!
-//! What is precomputed at build time is proportional to the organisation (groups, roles,
-//! grants, the mandatory-inheritance closure); what depends on a user and an instant (member
-//! groups in force, active groups, grants in force) is evaluated per query, so no table of
-//! users × roles ever exists.
+//! Every id the engine hears of gets a slot, present or not, so that a reference to an object
+//! that does not exist (yet) is kept and counts once the object arrives; absent objects take
+//! part in nothing. The per-group caches that make [`Engine::check`] fast live in `cache.rs`,
+//! and the incremental maintenance in `apply.rs`; both work on the records defined here.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
 use latchkey_model::{
-    GrantId, Grantee, GroupId, Permission, RoleId, ScopeMapping, SystemId, UserId,
+    GrantId, Grantee, GroupId, MembershipId, Permission, RoleId, ScopeMapping, SystemId, UserId,
 };
 use time::OffsetDateTime;
 
-use crate::closure::RoleClosure;
-use crate::forest::Forest;
+use crate::cache::{Cache, Timeline};
+use crate::closure::{RoleClosure, RoleGraph};
+use crate::forest::{Forest, to_u32};
+use crate::keys::{FastMap, Scopes};
 use crate::output::{EffectiveRole, Holder, PermissionGrants, Provenance, Source};
-use crate::snapshot::{GroupNode, Snapshot, in_window};
+use crate::snapshot::{Snapshot, in_window};
 
-#[derive(Debug)]
-struct GroupRec {
-    disabled: bool,
-    active_since: Option<OffsetDateTime>,
-    active_until: Option<OffsetDateTime>,
-    /// Grants to this group (indices into `Engine::grants`).
-    grants: Vec<u32>,
-    /// Users with this group as primary group or in a secondary membership, sorted, unique.
-    members: Vec<u32>,
+#[derive(Debug, Default)]
+pub(crate) struct GroupRec {
+    pub(crate) disabled: bool,
+    pub(crate) active_since: Option<OffsetDateTime>,
+    pub(crate) active_until: Option<OffsetDateTime>,
+    /// Conferring grants to this group (grant slots).
+    pub(crate) grants: Vec<u32>,
+    /// Users with this group as primary group, and users of each secondary membership of it:
+    /// a multiset (one entry per such link), present users or not.
+    pub(crate) members: Vec<u32>,
 }
 
 impl GroupRec {
-    fn active_at(&self, at: OffsetDateTime) -> bool {
+    #[inline]
+    pub(crate) fn active_at(&self, at: OffsetDateTime) -> bool {
         !self.disabled && in_window(self.active_since, self.active_until, at)
     }
 }
 
 #[derive(Debug)]
-struct MembershipRec {
-    group: u32,
-    starts_at: Option<OffsetDateTime>,
-    ends_at: Option<OffsetDateTime>,
+pub(crate) struct MembershipRec {
+    /// `None` for a membership loaded from a snapshot without ids.
+    pub(crate) id: Option<MembershipId>,
+    pub(crate) group: u32,
+    pub(crate) starts_at: Option<OffsetDateTime>,
+    pub(crate) ends_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug)]
-struct UserRec {
-    id: UserId,
-    /// `None` when the primary group is not in the snapshot.
-    primary: Option<u32>,
-    enabled: bool,
-    memberships: Vec<MembershipRec>,
-    /// Grants to this user (indices into `Engine::grants`).
-    grants: Vec<u32>,
+pub(crate) struct UserRec {
+    pub(crate) id: UserId,
+    pub(crate) present: bool,
+    /// Slot of the primary group (present or not); `None` for an absent user.
+    pub(crate) primary: Option<u32>,
+    pub(crate) enabled: bool,
+    pub(crate) memberships: Vec<MembershipRec>,
+    /// Conferring grants to this user (grant slots).
+    pub(crate) grants: Vec<u32>,
 }
 
 #[derive(Debug)]
-struct RoleRec {
-    id: RoleId,
-    system: SystemId,
-    permissions: Box<[Permission]>,
-    scoped: bool,
-    /// Grants of this role (indices into `Engine::grants`).
-    grants: Vec<u32>,
-    /// Children over every inheritance edge, mandatory or not, sorted by id, unique.
-    children: Vec<u32>,
+pub(crate) struct RoleRec {
+    pub(crate) id: RoleId,
+    pub(crate) present: bool,
+    pub(crate) system: Option<SystemId>,
+    pub(crate) permissions: Box<[Permission]>,
+    pub(crate) scoped: bool,
+    /// Conferring grants of this role (grant slots).
+    pub(crate) grants: Vec<u32>,
+    /// The child of every inheritance edge out of this role, mandatory or not, present or
+    /// not (a multiset).
+    pub(crate) edges: Vec<u32>,
+    /// Mandatory edges out of this role: `(child, mapping)`, without exact duplicates.
+    pub(crate) mandatory: Vec<(u32, ScopeMapping)>,
+    /// The parent of each mandatory edge into this role (a multiset).
+    pub(crate) mandatory_in: Vec<u32>,
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Target {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
     User(u32),
     Group(u32),
 }
 
-/// A grant that confers its role, resolved to indices. Non-conferring grants and grants whose
-/// role or grantee is unknown are dropped at build time.
 #[derive(Debug)]
-struct GrantRec {
-    id: GrantId,
-    role: u32,
-    target: Target,
-    scope: Option<String>,
-    starts_at: Option<OffsetDateTime>,
-    ends_at: Option<OffsetDateTime>,
+pub(crate) struct GrantRec {
+    pub(crate) id: GrantId,
+    /// Known and conferring; only live grants are linked into the lists above.
+    pub(crate) live: bool,
+    pub(crate) role: u32,
+    pub(crate) target: Target,
+    /// Interned scope value, 0 for none.
+    pub(crate) scope: u32,
+    pub(crate) starts_at: Option<OffsetDateTime>,
+    pub(crate) ends_at: Option<OffsetDateTime>,
 }
 
 impl GrantRec {
-    fn in_force_at(&self, at: OffsetDateTime) -> bool {
-        in_window(self.starts_at, self.ends_at, at)
+    #[inline]
+    pub(crate) fn in_force_at(&self, at: OffsetDateTime) -> bool {
+        self.live && in_window(self.starts_at, self.ends_at, at)
+    }
+}
+
+/// The closure's view of the role records.
+pub(crate) struct RoleView<'a>(pub(crate) &'a [RoleRec]);
+
+impl RoleGraph for RoleView<'_> {
+    fn role_id(&self, role: u32) -> Option<RoleId> {
+        self.0.get(role as usize).map(|r| r.id)
+    }
+    fn present(&self, role: u32) -> bool {
+        self.0.get(role as usize).is_some_and(|r| r.present)
+    }
+    fn scoped(&self, role: u32) -> bool {
+        self.0.get(role as usize).is_some_and(|r| r.scoped)
+    }
+    fn mandatory(&self, role: u32) -> &[(u32, ScopeMapping)] {
+        self.0
+            .get(role as usize)
+            .map(|r| r.mandatory.as_slice())
+            .unwrap_or_default()
     }
 }
 
 /// The entitlement engine of one organisation. Pure: no I/O, no clock (every time-dependent
-/// question takes its instant), no panic on any data.
-#[derive(Debug)]
+/// question takes its instant), no panic on any data. See the crate documentation for the
+/// cache contract of [`Engine::check`].
+#[derive(Debug, Default)]
 pub struct Engine {
-    groups: Forest<GroupId>,
-    group_recs: Vec<GroupRec>,
-    systems: Forest<SystemId>,
-    users: Vec<UserRec>,
-    user_index: HashMap<UserId, u32>,
-    roles: Vec<RoleRec>,
-    role_index: HashMap<RoleId, u32>,
-    grants: Vec<GrantRec>,
-    closure: RoleClosure,
+    pub(crate) groups: Forest<GroupId>,
+    /// Parallel to the group forest's slots.
+    pub(crate) group_recs: Vec<GroupRec>,
+    pub(crate) systems: Forest<SystemId>,
+    pub(crate) users: Vec<UserRec>,
+    pub(crate) user_index: FastMap<UserId, u32>,
+    pub(crate) roles: Vec<RoleRec>,
+    pub(crate) role_index: FastMap<RoleId, u32>,
+    pub(crate) grants: Vec<GrantRec>,
+    pub(crate) grant_index: FastMap<GrantId, u32>,
+    /// Membership id -> slot of its user.
+    pub(crate) membership_index: FastMap<MembershipId, u32>,
+    pub(crate) closure: RoleClosure,
+    pub(crate) scopes: Scopes,
+    /// For each permission (by position in `Permission::ALL`): present roles carrying it.
+    pub(crate) permission_roles: Vec<Vec<u32>>,
+    pub(crate) timeline: Timeline,
+    pub(crate) cache: Cache,
 }
 
-fn dense(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
+pub(crate) fn permission_slot(p: Permission) -> Option<usize> {
+    Permission::ALL.iter().position(|&q| q == p)
 }
 
 impl Engine {
     /// Compiles a snapshot. Never panics: an id that appears twice keeps its first
     /// occurrence; a reference to an unknown id is ignored (a parent makes a root, a primary
-    /// group contributes nothing, a membership, grant or inheritance edge is dropped); cycles
-    /// in parent links or inheritance edges are walked around, never looped on.
+    /// group contributes nothing, a membership, grant or inheritance edge is dropped) until
+    /// the object arrives through [`Engine::apply`]; cycles in parent links or inheritance
+    /// edges are walked around, never looped on.
+    ///
+    /// The per-group caches behind [`Engine::check`] start cold: call
+    /// [`Engine::advance_to`] with the current instant to warm them (until then `check`
+    /// answers through the exact path).
     pub fn build(snapshot: &Snapshot) -> Engine {
-        let (groups, kept) = Forest::build(snapshot.groups.iter().map(|g| (g.id, g.parent)));
-        let mut group_recs: Vec<GroupRec> = kept
-            .iter()
-            .filter_map(|&i| snapshot.groups.get(i))
-            .map(|g: &GroupNode| GroupRec {
-                disabled: g.disabled,
-                active_since: g.active_since,
-                active_until: g.active_until,
-                grants: Vec::new(),
-                members: Vec::new(),
-            })
-            .collect();
+        Self::build_with_membership_ids(snapshot, &[])
+    }
 
-        let (systems, _) = Forest::build(snapshot.systems.iter().map(|s| (s.id, s.parent)));
-
-        let mut users = Vec::new();
-        let mut user_index = HashMap::new();
+    /// Like [`Engine::build`], with `membership_ids[i]` the id of `snapshot.memberships[i]`
+    /// so that [`crate::Change::RemoveMembership`] can name it later. Memberships without an
+    /// id (past the end of the slice) are kept but can only go with a rebuild; a repeated id
+    /// keeps its first membership.
+    pub fn build_with_membership_ids(
+        snapshot: &Snapshot,
+        membership_ids: &[MembershipId],
+    ) -> Engine {
+        let mut e = Engine {
+            permission_roles: vec![Vec::new(); Permission::ALL.len()],
+            ..Engine::default()
+        };
+        for g in &snapshot.groups {
+            if e.groups.load(g.id, g.parent) {
+                let n = e.group_slot(g.id);
+                if let Some(rec) = e.group_recs.get_mut(n as usize) {
+                    rec.disabled = g.disabled;
+                    rec.active_since = g.active_since;
+                    rec.active_until = g.active_until;
+                }
+                e.timeline.add_group(n, g.active_since, g.active_until);
+            }
+        }
+        e.groups.relink_all();
+        for s in &snapshot.systems {
+            e.systems.load(s.id, s.parent);
+        }
+        e.systems.relink_all();
         for u in &snapshot.users {
-            if user_index.contains_key(&u.id) {
+            let slot = e.user_slot(u.id);
+            if e.users.get(slot as usize).is_some_and(|r| r.present) {
                 continue;
             }
-            let ui = dense(users.len());
-            user_index.insert(u.id, ui);
-            let primary = groups.index(u.primary_group);
-            if let Some(rec) = primary.and_then(|g| group_recs.get_mut(g as usize)) {
-                rec.members.push(ui);
-            }
-            users.push(UserRec {
-                id: u.id,
-                primary,
-                enabled: u.enabled,
-                memberships: Vec::new(),
-                grants: Vec::new(),
-            });
+            e.set_user(slot, u.primary_group, u.enabled);
         }
-        for m in &snapshot.memberships {
-            let (Some(ui), Some(gi)) = (user_index.get(&m.user), groups.index(m.group)) else {
+        for (i, m) in snapshot.memberships.iter().enumerate() {
+            let id = membership_ids.get(i).copied();
+            if id.is_some_and(|id| e.membership_index.contains_key(&id)) {
                 continue;
-            };
-            if let Some(user) = users.get_mut(*ui as usize) {
-                user.memberships.push(MembershipRec {
-                    group: gi,
-                    starts_at: m.starts_at,
-                    ends_at: m.ends_at,
-                });
             }
-            if let Some(rec) = group_recs.get_mut(gi as usize) {
-                rec.members.push(*ui);
-            }
+            e.link_membership(id, m);
         }
-        for rec in &mut group_recs {
-            rec.members.sort_unstable();
-            rec.members.dedup();
-        }
-
-        let mut roles = Vec::new();
-        let mut role_index = HashMap::new();
         for r in &snapshot.roles {
-            if role_index.contains_key(&r.id) {
+            let slot = e.role_slot(r.id);
+            if e.roles.get(slot as usize).is_some_and(|r| r.present) {
                 continue;
             }
-            role_index.insert(r.id, dense(roles.len()));
-            roles.push(RoleRec {
-                id: r.id,
-                system: r.system,
-                permissions: r.permissions.clone().into_boxed_slice(),
-                scoped: r.scoped,
-                grants: Vec::new(),
-                children: Vec::new(),
-            });
+            e.set_role(slot, r);
         }
-
-        let mut mandatory: Vec<Vec<(u32, ScopeMapping)>> = vec![Vec::new(); roles.len()];
-        for e in &snapshot.inheritance {
-            let (Some(&p), Some(&c)) = (role_index.get(&e.parent), role_index.get(&e.child)) else {
-                continue;
-            };
-            if let Some(rec) = roles.get_mut(p as usize) {
-                rec.children.push(c);
-            }
-            if e.mandatory
-                && let Some(list) = mandatory.get_mut(p as usize)
-            {
-                let edge = (c, e.scope.clone());
-                if !list.contains(&edge) {
-                    list.push(edge);
-                }
-            }
+        for edge in &snapshot.inheritance {
+            let p = e.role_slot(edge.parent);
+            let c = e.role_slot(edge.child);
+            e.link_edge(p, c, edge.mandatory, &edge.scope);
         }
-        let role_ids: Vec<RoleId> = roles.iter().map(|r| r.id).collect();
-        for rec in &mut roles {
-            rec.children
-                .sort_unstable_by_key(|&c| role_ids.get(c as usize).copied());
-            rec.children.dedup();
-        }
-        let scoped: Vec<bool> = roles.iter().map(|r| r.scoped).collect();
-        let closure = RoleClosure::build(&role_ids, &scoped, &mandatory);
-
-        let mut grants = Vec::new();
-        let mut seen_grants = std::collections::HashSet::new();
         for g in &snapshot.grants {
-            if !seen_grants.insert(g.id) || !g.confers {
+            if e.grant_index.contains_key(&g.id) {
                 continue;
             }
-            let Some(&role) = role_index.get(&g.role) else {
-                continue;
-            };
-            let target = match g.grantee {
-                Grantee::User(u) => user_index.get(&u).map(|&u| Target::User(u)),
-                Grantee::Group(gr) => groups.index(gr).map(Target::Group),
-            };
-            let Some(target) = target else {
-                continue;
-            };
-            let gi = dense(grants.len());
-            match target {
-                Target::User(u) => {
-                    if let Some(user) = users.get_mut(u as usize) {
-                        user.grants.push(gi);
-                    }
-                }
-                Target::Group(g) => {
-                    if let Some(rec) = group_recs.get_mut(g as usize) {
-                        rec.grants.push(gi);
-                    }
-                }
-            }
-            if let Some(rec) = roles.get_mut(role as usize) {
-                rec.grants.push(gi);
-            }
-            grants.push(GrantRec {
-                id: g.id,
-                role,
-                target,
-                scope: g.scope.clone(),
-                starts_at: g.starts_at,
-                ends_at: g.ends_at,
+            let slot = e.grant_slot(g.id);
+            e.set_grant(slot, g);
+        }
+        let slots = e.roles.len();
+        for r in 0..slots {
+            e.closure
+                .recompute(to_u32(r), slots, &RoleView(&e.roles), &mut e.scopes);
+        }
+        e
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Slots and links, shared by the bulk load and by `apply`.
+
+    pub(crate) fn group_slot(&mut self, id: GroupId) -> u32 {
+        let n = self.groups.slot(id);
+        if self.group_recs.len() < self.groups.slots() {
+            self.group_recs
+                .resize_with(self.groups.slots(), GroupRec::default);
+        }
+        n
+    }
+
+    pub(crate) fn user_slot(&mut self, id: UserId) -> u32 {
+        if let Some(&u) = self.user_index.get(&id) {
+            return u;
+        }
+        let u = to_u32(self.users.len());
+        self.user_index.insert(id, u);
+        self.users.push(UserRec {
+            id,
+            present: false,
+            primary: None,
+            enabled: false,
+            memberships: Vec::new(),
+            grants: Vec::new(),
+        });
+        u
+    }
+
+    pub(crate) fn role_slot(&mut self, id: RoleId) -> u32 {
+        if let Some(&r) = self.role_index.get(&id) {
+            return r;
+        }
+        let r = to_u32(self.roles.len());
+        self.role_index.insert(id, r);
+        self.roles.push(RoleRec {
+            id,
+            present: false,
+            system: None,
+            permissions: Box::new([]),
+            scoped: false,
+            grants: Vec::new(),
+            edges: Vec::new(),
+            mandatory: Vec::new(),
+            mandatory_in: Vec::new(),
+        });
+        r
+    }
+
+    pub(crate) fn grant_slot(&mut self, id: GrantId) -> u32 {
+        if let Some(&g) = self.grant_index.get(&id) {
+            return g;
+        }
+        let g = to_u32(self.grants.len());
+        self.grant_index.insert(id, g);
+        self.grants.push(GrantRec {
+            id,
+            live: false,
+            role: 0,
+            target: Target::User(0),
+            scope: 0,
+            starts_at: None,
+            ends_at: None,
+        });
+        g
+    }
+
+    /// Makes the user present with this primary group.
+    pub(crate) fn set_user(&mut self, u: u32, primary: GroupId, enabled: bool) {
+        let g = self.group_slot(primary);
+        if let Some(rec) = self.group_recs.get_mut(g as usize) {
+            rec.members.push(u);
+        }
+        if let Some(rec) = self.users.get_mut(u as usize) {
+            rec.present = true;
+            rec.primary = Some(g);
+            rec.enabled = enabled;
+        }
+        self.refresh_hot(u);
+    }
+
+    /// Makes the user absent; memberships and grants naming it stay, as dangling rows would.
+    pub(crate) fn unset_user(&mut self, u: u32) {
+        let Some(rec) = self.users.get_mut(u as usize) else {
+            return;
+        };
+        rec.present = false;
+        if let Some(g) = rec.primary.take() {
+            remove_one(
+                self.group_recs.get_mut(g as usize).map(|r| &mut r.members),
+                u,
+            );
+        }
+        self.refresh_hot(u);
+    }
+
+    pub(crate) fn link_membership(
+        &mut self,
+        id: Option<MembershipId>,
+        m: &crate::snapshot::MembershipEdge,
+    ) {
+        let u = self.user_slot(m.user);
+        let g = self.group_slot(m.group);
+        if let Some(rec) = self.users.get_mut(u as usize) {
+            rec.memberships.push(MembershipRec {
+                id,
+                group: g,
+                starts_at: m.starts_at,
+                ends_at: m.ends_at,
             });
         }
+        if let Some(rec) = self.group_recs.get_mut(g as usize) {
+            rec.members.push(u);
+        }
+        if let Some(id) = id {
+            self.membership_index.insert(id, u);
+        }
+        self.timeline.add_membership(m.starts_at, m.ends_at);
+        self.refresh_hot(u);
+    }
 
-        Engine {
-            groups,
-            group_recs,
-            systems,
-            users,
-            user_index,
-            roles,
-            role_index,
-            grants,
-            closure,
+    pub(crate) fn unlink_membership(&mut self, id: MembershipId) {
+        let Some(u) = self.membership_index.remove(&id) else {
+            return;
+        };
+        let Some(rec) = self.users.get_mut(u as usize) else {
+            return;
+        };
+        let Some(i) = rec.memberships.iter().position(|m| m.id == Some(id)) else {
+            return;
+        };
+        let m = rec.memberships.remove(i);
+        remove_one(
+            self.group_recs
+                .get_mut(m.group as usize)
+                .map(|r| &mut r.members),
+            u,
+        );
+        self.timeline.remove_membership(m.starts_at, m.ends_at);
+        self.refresh_hot(u);
+    }
+
+    /// Makes the role present with these attributes (does not touch the closure).
+    pub(crate) fn set_role(&mut self, r: u32, node: &crate::snapshot::RoleNode) {
+        self.unindex_permissions(r);
+        if let Some(rec) = self.roles.get_mut(r as usize) {
+            rec.present = true;
+            rec.system = Some(node.system);
+            rec.permissions = node.permissions.clone().into_boxed_slice();
+            rec.scoped = node.scoped;
+        }
+        for p in &node.permissions {
+            if let Some(list) = permission_slot(*p).and_then(|i| self.permission_roles.get_mut(i))
+                && !list.contains(&r)
+            {
+                list.push(r);
+            }
         }
     }
+
+    pub(crate) fn unindex_permissions(&mut self, r: u32) {
+        let Some(rec) = self.roles.get(r as usize) else {
+            return;
+        };
+        if !rec.present {
+            return;
+        }
+        for p in rec.permissions.iter() {
+            if let Some(list) = permission_slot(*p).and_then(|i| self.permission_roles.get_mut(i)) {
+                list.retain(|&x| x != r);
+            }
+        }
+    }
+
+    /// Adds an inheritance edge (does not touch the closure).
+    pub(crate) fn link_edge(&mut self, p: u32, c: u32, mandatory: bool, scope: &ScopeMapping) {
+        let mut added = false;
+        if let Some(rec) = self.roles.get_mut(p as usize) {
+            rec.edges.push(c);
+            if mandatory && !rec.mandatory.iter().any(|(x, m)| *x == c && m == scope) {
+                rec.mandatory.push((c, scope.clone()));
+                added = true;
+            }
+        }
+        if added && let Some(rec) = self.roles.get_mut(c as usize) {
+            rec.mandatory_in.push(p);
+        }
+    }
+
+    /// Removes every edge `p -> c`; returns the mandatory mappings it had.
+    pub(crate) fn unlink_edges(&mut self, p: u32, c: u32) -> Vec<ScopeMapping> {
+        let mut removed = Vec::new();
+        if let Some(rec) = self.roles.get_mut(p as usize) {
+            rec.edges.retain(|&e| e != c);
+            rec.mandatory.retain(|(x, m)| {
+                if *x == c {
+                    removed.push(m.clone());
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        if let Some(rec) = self.roles.get_mut(c as usize) {
+            for _ in &removed {
+                if let Some(i) = rec.mandatory_in.iter().position(|&x| x == p) {
+                    rec.mandatory_in.swap_remove(i);
+                }
+            }
+        }
+        removed
+    }
+
+    /// Fills a grant slot from an edge and links it if it confers (does not touch caches).
+    pub(crate) fn set_grant(&mut self, slot: u32, g: &crate::snapshot::GrantEdge) {
+        let role = self.role_slot(g.role);
+        let target = match g.grantee {
+            Grantee::User(u) => Target::User(self.user_slot(u)),
+            Grantee::Group(gr) => Target::Group(self.group_slot(gr)),
+        };
+        let scope = self.scopes.intern(g.scope.as_deref());
+        if let Some(rec) = self.grants.get_mut(slot as usize) {
+            rec.live = g.confers;
+            rec.role = role;
+            rec.target = target;
+            rec.scope = scope;
+            rec.starts_at = g.starts_at;
+            rec.ends_at = g.ends_at;
+        }
+        if g.confers {
+            self.link_grant(slot);
+        }
+    }
+
+    fn grant_lists(&mut self, slot: u32) -> Option<(&mut Vec<u32>, &mut Vec<u32>)> {
+        let rec = self.grants.get(slot as usize)?;
+        let (role, target) = (rec.role, rec.target);
+        let role_list = &mut self.roles.get_mut(role as usize)?.grants;
+        let target_list = match target {
+            Target::User(u) => &mut self.users.get_mut(u as usize)?.grants,
+            Target::Group(g) => &mut self.group_recs.get_mut(g as usize)?.grants,
+        };
+        Some((role_list, target_list))
+    }
+
+    pub(crate) fn link_grant(&mut self, slot: u32) {
+        if let Some((by_role, by_target)) = self.grant_lists(slot) {
+            by_role.push(slot);
+            by_target.push(slot);
+        }
+        if let Some(rec) = self.grants.get(slot as usize) {
+            self.timeline.add_grant(slot, rec.starts_at, rec.ends_at);
+        }
+    }
+
+    /// Unlinks a live grant from every list and marks it not live.
+    pub(crate) fn unlink_grant(&mut self, slot: u32) {
+        if let Some((by_role, by_target)) = self.grant_lists(slot) {
+            remove_one(Some(by_role), slot);
+            remove_one(Some(by_target), slot);
+        }
+        if let Some(rec) = self.grants.get_mut(slot as usize) {
+            rec.live = false;
+            self.timeline.remove_grant(slot, rec.starts_at, rec.ends_at);
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Lookups.
+
+    #[inline]
+    pub(crate) fn present_user(&self, id: UserId) -> Option<u32> {
+        let &u = self.user_index.get(&id)?;
+        self.users.get(u as usize).filter(|r| r.present).map(|_| u)
+    }
+
+    #[inline]
+    pub(crate) fn present_role(&self, id: RoleId) -> Option<u32> {
+        let &r = self.role_index.get(&id)?;
+        self.roles.get(r as usize).filter(|r| r.present).map(|_| r)
+    }
+
+    fn role_id(&self, role: u32) -> Option<RoleId> {
+        self.roles.get(role as usize).map(|r| r.id)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Exact answers.
 
     /// Everything `user` holds at `at`, sorted by (role, scope), each with every path that
     /// gives it. An unknown user holds nothing. A disabled user is computed like any other:
     /// whether a disabled user may act is the caller's decision.
     pub fn effective_roles(&self, user: UserId, at: OffsetDateTime) -> Vec<EffectiveRole> {
-        let Some(&u) = self.user_index.get(&user) else {
+        let Some(u) = self.present_user(user) else {
             return Vec::new();
         };
-        let mut held: BTreeMap<(RoleId, Option<String>), (SystemId, Vec<Provenance>)> =
-            BTreeMap::new();
+        // Every path as plain data first, grouped by dense (role, scope) with one sort; the
+        // answer's allocations happen once per held role and path, at the end.
+        let mut raw: Vec<(u32, u32, Source, &[RoleId])> = Vec::with_capacity(64);
         let _ = self.visit(u, at, &mut |role, scope, source, chain| {
-            if let Some(r) = self.roles.get(role as usize) {
-                held.entry((r.id, scope.map(str::to_owned)))
-                    .or_insert_with(|| (r.system, Vec::new()))
-                    .1
-                    .push(Provenance {
-                        source,
-                        chain: chain.to_vec(),
-                    });
-            }
+            raw.push((role, scope, source, chain));
             ControlFlow::Continue(())
         });
-        held.into_iter()
-            .map(|((role, scope), (system, paths))| EffectiveRole {
-                role,
-                system,
-                scope,
-                paths: tidy(paths),
+        raw.sort_unstable_by_key(|&(role, scope, _, _)| (role, scope));
+        let mut out: Vec<EffectiveRole> = raw
+            .chunk_by(|a, b| a.0 == b.0 && a.1 == b.1)
+            .filter_map(|run| {
+                let &(role, scope, _, _) = run.first()?;
+                let rec = self.roles.get(role as usize)?;
+                let paths = run
+                    .iter()
+                    .map(|&(_, _, source, chain)| Provenance {
+                        source,
+                        chain: chain.to_vec(),
+                    })
+                    .collect();
+                Some(EffectiveRole {
+                    role: rec.id,
+                    system: rec.system?,
+                    scope: self.scopes.name(scope).map(str::to_owned),
+                    paths: tidy(paths),
+                })
             })
-            .collect()
+            .collect();
+        out.sort_unstable_by(|a, b| (a.role, &a.scope).cmp(&(b.role, &b.scope)));
+        out
     }
 
     /// Why `user` holds `role` with exactly `scope` at `at`, or `None` when they do not.
@@ -307,12 +575,16 @@ impl Engine {
         scope: Option<&str>,
         at: OffsetDateTime,
     ) -> Option<EffectiveRole> {
-        let &u = self.user_index.get(&user)?;
-        let &r = self.role_index.get(&role)?;
-        let rec = self.roles.get(r as usize)?;
+        if self.cache.covers(at) && !self.check(user, role, scope, at) {
+            return None;
+        }
+        let u = self.present_user(user)?;
+        let r = self.present_role(role)?;
+        let s = self.scopes.get(scope)?;
+        let system = self.roles.get(r as usize)?.system?;
         let mut paths = Vec::new();
         let _ = self.visit(u, at, &mut |held, held_scope, source, chain| {
-            if held == r && held_scope == scope {
+            if held == r && held_scope == s {
                 paths.push(Provenance {
                     source,
                     chain: chain.to_vec(),
@@ -322,13 +594,15 @@ impl Engine {
         });
         (!paths.is_empty()).then(|| EffectiveRole {
             role,
-            system: rec.system,
+            system,
             scope: scope.map(str::to_owned),
             paths: tidy(paths),
         })
     }
 
-    /// Whether `user` holds `role` with exactly `scope` at `at`. Stops at the first path.
+    /// Whether `user` holds `role` with exactly `scope` at `at`, by walking the graph (the
+    /// exact path; [`Engine::check`] answers the same from the caches). Stops at the first
+    /// path.
     pub fn holds(
         &self,
         user: UserId,
@@ -336,11 +610,15 @@ impl Engine {
         scope: Option<&str>,
         at: OffsetDateTime,
     ) -> bool {
-        let (Some(&u), Some(&r)) = (self.user_index.get(&user), self.role_index.get(&role)) else {
+        let (Some(u), Some(r), Some(s)) = (
+            self.present_user(user),
+            self.present_role(role),
+            self.scopes.get(scope),
+        ) else {
             return false;
         };
         self.visit(u, at, &mut |held, held_scope, _, _| {
-            if held == r && held_scope == scope {
+            if held == r && held_scope == s {
                 ControlFlow::Break(())
             } else {
                 ControlFlow::Continue(())
@@ -353,17 +631,17 @@ impl Engine {
     /// scope. Only users a grant of `role` (or of a role mandatorily leading to it) can reach
     /// are examined.
     pub fn holders(&self, role: RoleId, at: OffsetDateTime) -> Vec<Holder> {
-        let Some(&r) = self.role_index.get(&role) else {
+        let Some(r) = self.present_role(role) else {
             return Vec::new();
         };
         let mut candidates: Vec<u32> = Vec::new();
         for &granted in self.closure.reached_by(r) {
-            let grant_ids = self
+            let grant_slots = self
                 .roles
                 .get(granted as usize)
                 .map(|g| &g.grants[..])
                 .unwrap_or_default();
-            for grant in grant_ids
+            for grant in grant_slots
                 .iter()
                 .filter_map(|&g| self.grants.get(g as usize))
             {
@@ -387,14 +665,14 @@ impl Engine {
 
         let mut out = Vec::new();
         for u in candidates {
-            let Some(user) = self.users.get(u as usize) else {
+            let Some(user) = self.users.get(u as usize).filter(|u| u.present) else {
                 continue;
             };
-            let mut by_scope: BTreeMap<Option<String>, Vec<Provenance>> = BTreeMap::new();
+            let mut by_scope: BTreeMap<Option<&str>, Vec<Provenance>> = BTreeMap::new();
             let _ = self.visit(u, at, &mut |held, scope, source, chain| {
                 if held == r {
                     by_scope
-                        .entry(scope.map(str::to_owned))
+                        .entry(self.scopes.name(scope))
                         .or_default()
                         .push(Provenance {
                             source,
@@ -405,7 +683,7 @@ impl Engine {
             });
             out.extend(by_scope.into_iter().map(|(scope, paths)| Holder {
                 user: user.id,
-                scope,
+                scope: scope.map(str::to_owned),
                 paths: tidy(paths),
             }));
         }
@@ -417,7 +695,7 @@ impl Engine {
     /// role held without a value gives nothing.
     pub fn permissions(&self, user: UserId, at: OffsetDateTime) -> PermissionGrants {
         let mut out = PermissionGrants::default();
-        let Some(&u) = self.user_index.get(&user) else {
+        let Some(u) = self.present_user(user) else {
             return out;
         };
         let _ = self.visit(u, at, &mut |role, scope, _, _| {
@@ -426,7 +704,7 @@ impl Engine {
             };
             if !rec.scoped {
                 out.unscoped.extend(rec.permissions.iter().copied());
-            } else if let Some(s) = scope {
+            } else if let Some(s) = self.scopes.name(scope) {
                 for &p in &rec.permissions {
                     let values = out.scoped.entry(p).or_default();
                     if !values.contains(s) {
@@ -446,9 +724,9 @@ impl Engine {
         if parent == child {
             return Some(vec![parent, parent]);
         }
-        let &p = self.role_index.get(&parent)?;
-        let &c = self.role_index.get(&child)?;
-        // Breadth-first from `child` looking for `parent`; children are sorted by id, so the
+        let p = self.present_role(parent)?;
+        let c = self.present_role(child)?;
+        // Breadth-first from `child` looking for `parent`; children are visited by id, so the
         // answer is deterministic.
         let mut prev: Vec<Option<u32>> = vec![None; self.roles.len()];
         let mut seen = vec![false; self.roles.len()];
@@ -468,12 +746,20 @@ impl Engine {
                 path.extend(back.iter().rev().filter_map(|&i| self.role_id(i)));
                 return Some(path);
             }
-            let kids = self
+            let mut kids: Vec<u32> = self
                 .roles
                 .get(n as usize)
-                .map(|r| &r.children[..])
+                .map(|r| {
+                    r.edges
+                        .iter()
+                        .copied()
+                        .filter(|&k| self.roles.get(k as usize).is_some_and(|k| k.present))
+                        .collect()
+                })
                 .unwrap_or_default();
-            for &k in kids {
+            kids.sort_unstable_by_key(|&k| self.role_id(k));
+            kids.dedup();
+            for k in kids {
                 if let Some(s) = seen.get_mut(k as usize)
                     && !*s
                 {
@@ -527,29 +813,26 @@ impl Engine {
     /// The information system a role belongs to, as given in the snapshot (even when that
     /// system is not in the snapshot); unknown role -> `None`.
     pub fn role_system(&self, role: RoleId) -> Option<SystemId> {
-        let &r = self.role_index.get(&role)?;
-        self.roles.get(r as usize).map(|r| r.system)
+        let r = self.present_role(role)?;
+        self.roles.get(r as usize).and_then(|r| r.system)
     }
 
     /// Whether the user is enabled; unknown -> `None`. The engine itself ignores this flag.
     pub fn user_enabled(&self, user: UserId) -> Option<bool> {
-        let &u = self.user_index.get(&user)?;
+        let u = self.present_user(user)?;
         self.users.get(u as usize).map(|u| u.enabled)
-    }
-
-    fn role_id(&self, role: u32) -> Option<RoleId> {
-        self.roles.get(role as usize).map(|r| r.id)
     }
 
     /// Calls `f(role, scope, source, chain)` for every path giving user `u` a role at `at`:
     /// each grant in force reaching the user (direct, or through a member group and an active
-    /// ancestor walk), expanded over the mandatory closure of its role. The same path may be
-    /// reported twice (e.g. two overlapping memberships of one group); callers deduplicate.
-    fn visit<F>(&self, u: u32, at: OffsetDateTime, f: &mut F) -> ControlFlow<()>
+    /// ancestor walk), expanded over the mandatory closure of its role. Scopes are interned
+    /// ids. The same path may be reported twice (e.g. two overlapping memberships of one
+    /// group); callers deduplicate.
+    pub(crate) fn visit<'s, F>(&'s self, u: u32, at: OffsetDateTime, f: &mut F) -> ControlFlow<()>
     where
-        F: FnMut(u32, Option<&str>, Source, &[RoleId]) -> ControlFlow<()>,
+        F: FnMut(u32, u32, Source, &'s [RoleId]) -> ControlFlow<()>,
     {
-        let Some(user) = self.users.get(u as usize) else {
+        let Some(user) = self.users.get(u as usize).filter(|u| u.present) else {
             return ControlFlow::Continue(());
         };
         for grant in user
@@ -585,15 +868,15 @@ impl Engine {
 
     /// Grants reaching a member of `member` through `member` and its active ancestors. The
     /// walk stops at the first inactive group: it passes on nothing from above itself.
-    fn walk_group<F>(
-        &self,
+    fn walk_group<'s, F>(
+        &'s self,
         member: u32,
         primary: bool,
         at: OffsetDateTime,
         f: &mut F,
     ) -> ControlFlow<()>
     where
-        F: FnMut(u32, Option<&str>, Source, &[RoleId]) -> ControlFlow<()>,
+        F: FnMut(u32, u32, Source, &'s [RoleId]) -> ControlFlow<()>,
     {
         let Some(member_group) = self.groups.id(member) else {
             return ControlFlow::Continue(());
@@ -630,19 +913,28 @@ impl Engine {
         ControlFlow::Continue(())
     }
 
-    fn expand<F>(&self, grant: &GrantRec, source: Source, f: &mut F) -> ControlFlow<()>
+    fn expand<'s, F>(&'s self, grant: &GrantRec, source: Source, f: &mut F) -> ControlFlow<()>
     where
-        F: FnMut(u32, Option<&str>, Source, &[RoleId]) -> ControlFlow<()>,
+        F: FnMut(u32, u32, Source, &'s [RoleId]) -> ControlFlow<()>,
     {
         for reach in self.closure.reach(grant.role) {
             f(
                 reach.role,
-                reach.scope.apply(grant.scope.as_deref()),
+                reach.scope.apply(grant.scope),
                 source,
                 &reach.chain,
             )?;
         }
         ControlFlow::Continue(())
+    }
+}
+
+/// Removes one occurrence of `x` (order is not kept).
+pub(crate) fn remove_one(list: Option<&mut Vec<u32>>, x: u32) {
+    if let Some(list) = list
+        && let Some(i) = list.iter().position(|&y| y == x)
+    {
+        list.swap_remove(i);
     }
 }
 

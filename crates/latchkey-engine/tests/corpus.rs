@@ -517,6 +517,26 @@ fn run(file: &Path, failures: &mut Vec<String>) -> usize {
                     got.to_string(),
                     expect.to_string(),
                 ));
+                // The cached check answers the same, warm at the instant asked and warm at
+                // the scenario's default instant (inside or outside its cached interval).
+                let question = at_of(at);
+                let default_at = sc.at.as_deref().map(instant).unwrap_or(question);
+                for warm_at in [question, default_at] {
+                    let mut warm = Engine::build(&snap);
+                    warm.advance_to(warm_at);
+                    let fast = warm.check(
+                        names.user(user),
+                        names.role(role),
+                        scope.as_deref(),
+                        question,
+                    );
+                    failures.extend(mismatch(
+                        &where_,
+                        "check",
+                        fast.to_string(),
+                        expect.to_string(),
+                    ));
+                }
             }
             Check::Explain {
                 user,
