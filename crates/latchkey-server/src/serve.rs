@@ -113,6 +113,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             boot.token
         );
     }
+    // Keeps the engines current with writes of other servers sharing the database.
+    let sync = services.spawn_sync(std::time::Duration::from_secs(1));
     let app = crate::app::build(services, config.max_body_bytes);
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -125,6 +127,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal(grace))
         .await
         .context("server failed")?;
+    sync.abort();
     tracing::info!("stopped");
     Ok(())
 }

@@ -12,7 +12,7 @@ use latchkey_engine::{Provenance, Source};
 use latchkey_model::{Permission, RoleId, UserId};
 use time::OffsetDateTime;
 
-use crate::{OrgEngine, Principal, ServiceError, ServiceResult, Services};
+use crate::{OrgState, Principal, ServiceError, ServiceResult, Services};
 
 impl Services {
     /// `users.view` over the user.
@@ -29,6 +29,7 @@ impl Services {
         };
         let at = at.unwrap_or_else(|| self.now());
         let engine = self.engine(p.org_id).await?;
+        let engine = engine.read();
         let mut roles: Vec<EffectiveRoleView> = engine
             .engine
             .effective_roles(user, at)
@@ -72,9 +73,28 @@ impl Services {
         let r = Self::role_in_scope(&mut *tx, p.org_id, &scope, role).await?;
         let at = at.unwrap_or_else(|| self.now());
         let engine = self.engine(p.org_id).await?;
+        // Rendered under the read lock, which is released before the store is asked for names.
+        let found: Vec<_> = {
+            let state = engine.read();
+            state
+                .engine
+                .holders(role, at)
+                .into_iter()
+                .map(|h| {
+                    (
+                        h.user,
+                        h.scope,
+                        h.paths
+                            .iter()
+                            .map(|path| render_path(&state, path))
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect()
+        };
         let mut holders = Vec::new();
-        for h in engine.engine.holders(role, at) {
-            let Some(u) = tx.get_user(p.org_id, h.user).await? else {
+        for (user, scope, paths) in found {
+            let Some(u) = tx.get_user(p.org_id, user).await? else {
                 continue;
             };
             if !users.covers_user_in(u.primary_group_id) {
@@ -83,12 +103,8 @@ impl Services {
             holders.push(HolderView {
                 user_id: u.id,
                 user_name: u.user_name,
-                scope: h.scope,
-                paths: h
-                    .paths
-                    .iter()
-                    .map(|path| render_path(&engine, path))
-                    .collect(),
+                scope,
+                paths,
             });
         }
         Ok(RoleHolders {
@@ -149,7 +165,7 @@ impl Services {
     }
 }
 
-pub(crate) fn render_path(engine: &OrgEngine, path: &Provenance) -> AccessPath {
+pub(crate) fn render_path(engine: &OrgState, path: &Provenance) -> AccessPath {
     let role_ref = |id: RoleId| NamedRef {
         id,
         name: engine.role_name(id),

@@ -148,6 +148,7 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        self.catch_up(p.org_id).await?;
         Ok(created)
     }
 

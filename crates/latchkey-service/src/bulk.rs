@@ -349,6 +349,7 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        self.catch_up(p.org_id).await?;
         crate::revision::saw(rev);
         *revision = rev;
         let pending = std::mem::take(&mut refs.pending);

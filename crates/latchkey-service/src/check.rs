@@ -11,15 +11,19 @@ use latchkey_api::{CheckBatchRequest, CheckBatchResponse, CheckRequest, CheckRes
 use latchkey_model::{FieldError, GroupId, Permission, SystemId, ValidationErrors};
 
 use crate::access::render_path;
-use crate::{OrgEngine, Principal, ServiceError, ServiceResult, Services};
+use crate::{OrgState, Principal, ServiceError, ServiceResult, Services};
 
 /// Most checks one batch may hold.
 pub const MAX_BATCH: usize = 1000;
 
 impl Services {
     pub async fn check(&self, p: &Principal, req: &CheckRequest) -> ServiceResult<CheckResponse> {
+        // Asked before the read guard is taken: the principal reads the same engine, and a
+        // second read lock on one thread can deadlock behind a waiting writer.
+        let others = p.holds(Permission::AccessCheck);
         let engine = self.engine(p.org_id).await?;
-        self.check_with(p, &engine, req, "")
+        let state = engine.read();
+        self.check_with(p, others, &state, req, "")
     }
 
     pub async fn check_batch(
@@ -37,11 +41,13 @@ impl Services {
                 ),
             ));
         }
+        let others = p.holds(Permission::AccessCheck);
         let engine = self.engine(p.org_id).await?;
+        let engine = engine.read();
         let mut results = Vec::with_capacity(req.checks.len());
         let mut errors = ValidationErrors::new();
         for (i, check) in req.checks.iter().enumerate() {
-            match self.check_with(p, &engine, check, &format!("checks[{i}].")) {
+            match self.check_with(p, others, &engine, check, &format!("checks[{i}].")) {
                 Ok(r) => results.push(r),
                 Err(ServiceError::Validation(e)) => {
                     e.into_errors().into_iter().for_each(|f| errors.push(f))
@@ -59,11 +65,12 @@ impl Services {
     fn check_with(
         &self,
         p: &Principal,
-        engine: &OrgEngine,
+        may_ask_about_others: bool,
+        engine: &OrgState,
         req: &CheckRequest,
         prefix: &str,
     ) -> ServiceResult<CheckResponse> {
-        if req.user != p.user_id && !p.holds(Permission::AccessCheck) {
+        if req.user != p.user_id && !may_ask_about_others {
             return Err(ServiceError::forbidden(Permission::AccessCheck));
         }
         let field = |name: &str| format!("{prefix}{name}");
@@ -173,7 +180,7 @@ impl Services {
                         revision: engine.revision,
                     })
                 } else {
-                    let allowed = engine.engine.holds(req.user, role, scope, at);
+                    let allowed = engine.engine.check(req.user, role, scope, at);
                     Ok(CheckResponse {
                         allowed,
                         reason: None,
@@ -226,7 +233,7 @@ impl Services {
 
 /// Whether a permission held for scope value `held` covers the asked value `asked`:
 /// the same value, or for groups and systems an ancestor of it.
-fn scope_covers(engine: &OrgEngine, held: &str, asked: &str) -> bool {
+fn scope_covers(engine: &OrgState, held: &str, asked: &str) -> bool {
     if held == asked {
         return true;
     }

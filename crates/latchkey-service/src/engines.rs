@@ -1,35 +1,55 @@
-//! One entitlement engine per organisation, kept in memory and rebuilt when the
-//! organisation's revision moves past the one it was built at. The revision is read from the
-//! store on use, so a write by another process is seen at the next request.
+//! One live entitlement engine per organisation. It is built from the store once, then kept
+//! current from the change log: after every write this process commits (so a process
+//! always reads its own writes), when the PostgreSQL feed says another process wrote, and
+//! on a periodic poll in case a notification was lost. Reads answer from memory and never
+//! query the store for the engine.
+//!
+//! Catching up reads, in one read transaction, the organisation's revision and the change
+//! log after the last entry applied, re-reads the rows the entries name (their state now,
+//! so entries of one object collapse into one change) and applies the changes under the
+//! write lock. The engine's revision is then the one read, so writes that leave no entry
+//! (metadata, tokens) advance it too.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use latchkey_engine::{
-    Engine, GrantEdge, GroupNode, InheritanceEdge, MembershipEdge, RoleNode, Snapshot, SystemNode,
-    UserNode,
+    Change, Engine, GrantEdge, GroupNode, InheritanceEdge, Membership as EngineMembership,
+    MembershipEdge, RoleNode, Snapshot, SystemNode, UserNode,
 };
-use latchkey_model::{GroupId, OrgId, RoleId, SystemId};
-use latchkey_store::{Store, Tx};
+use latchkey_model::{
+    Grant, GrantId, Group, GroupId, InheritanceId, MembershipId, OrgId, Permission, Role, RoleId,
+    RoleInheritance, System, SystemId, User, UserId,
+};
+use latchkey_store::{ChangeKind, Store, Tx};
+use time::OffsetDateTime;
 use tokio::sync::Mutex;
 
-use crate::{ServiceError, ServiceResult};
+use crate::ServiceResult;
 
-/// An engine and the names needed to explain its answers.
+/// Change-log entries read per round trip when catching up.
+const CATCH_UP_BATCH: u32 = 10_000;
+
+/// An organisation's engine and the names needed to explain its answers.
 #[derive(Debug)]
-pub struct OrgEngine {
+pub struct OrgState {
+    /// The organisation revision this state reflects.
     pub revision: i64,
+    /// The last change-log entry applied.
+    last_seq: i64,
     pub engine: Engine,
     pub groups: HashMap<GroupId, String>,
     pub systems: HashMap<SystemId, String>,
     pub roles: HashMap<RoleId, (String, SystemId)>,
     /// Roles that need a scope value.
-    pub scoped_roles: std::collections::HashSet<RoleId>,
+    pub scoped_roles: HashSet<RoleId>,
     /// Product permissions carried by each role that carries any.
-    pub permissions_of: HashMap<RoleId, Vec<latchkey_model::Permission>>,
+    pub permissions_of: HashMap<RoleId, Vec<Permission>>,
+    /// Granted-role links by id, to remove them by parent and child once their row is gone.
+    inheritance: HashMap<InheritanceId, (RoleId, RoleId)>,
 }
 
-impl OrgEngine {
+impl OrgState {
     pub fn role_name(&self, role: RoleId) -> String {
         self.roles
             .get(&role)
@@ -50,12 +70,59 @@ impl OrgEngine {
             .cloned()
             .unwrap_or_else(|| system.to_string())
     }
+
+    fn note_role(&mut self, r: &Role) {
+        self.roles.insert(r.id, (r.name.clone(), r.system_id));
+        if r.domain.is_scoped() {
+            self.scoped_roles.insert(r.id);
+        } else {
+            self.scoped_roles.remove(&r.id);
+        }
+        if r.permissions.is_empty() {
+            self.permissions_of.remove(&r.id);
+        } else {
+            self.permissions_of.insert(r.id, r.permissions.clone());
+        }
+    }
+
+    fn forget_role(&mut self, id: RoleId) {
+        self.roles.remove(&id);
+        self.scoped_roles.remove(&id);
+        self.permissions_of.remove(&id);
+    }
+}
+
+/// A shared, live engine. Read it with `read()`; never hold the guard across an `await`.
+#[derive(Debug)]
+pub struct OrgEngine {
+    state: RwLock<OrgState>,
+}
+
+impl OrgEngine {
+    pub fn read(&self) -> RwLockReadGuard<'_, OrgState> {
+        match self.state.read() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    pub fn revision(&self) -> i64 {
+        self.read().revision
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, OrgState> {
+        match self.state.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
 }
 
 #[derive(Default)]
 pub struct EngineCache {
     engines: RwLock<HashMap<OrgId, Arc<OrgEngine>>>,
-    rebuild: Mutex<()>,
+    /// One builder or catcher-up at a time: changes are applied in log order.
+    update: Mutex<()>,
 }
 
 impl EngineCache {
@@ -63,33 +130,267 @@ impl EngineCache {
         self.engines.read().ok().and_then(|m| m.get(&org).cloned())
     }
 
-    /// The organisation's engine at its current revision.
-    pub async fn get(&self, store: &dyn Store, org: OrgId) -> ServiceResult<Arc<OrgEngine>> {
-        let current = {
-            let mut tx = store.read().await?;
-            tx.revision(org)
-                .await?
-                .ok_or_else(|| ServiceError::not_found("organisation", org))?
-        };
-        if let Some(e) = self.cached(org).filter(|e| e.revision >= current) {
+    /// The organisations with a live engine.
+    pub fn organisations(&self) -> Vec<OrgId> {
+        self.engines
+            .read()
+            .map(|m| m.keys().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// The organisation's engine, built on first use.
+    pub async fn get(
+        &self,
+        store: &dyn Store,
+        org: OrgId,
+        now: OffsetDateTime,
+    ) -> ServiceResult<Arc<OrgEngine>> {
+        if let Some(e) = self.cached(org) {
             return Ok(e);
         }
-        let _guard = self.rebuild.lock().await;
-        if let Some(e) = self.cached(org).filter(|e| e.revision >= current) {
+        let _guard = self.update.lock().await;
+        if let Some(e) = self.cached(org) {
             return Ok(e);
         }
         let mut tx = store.read().await?;
-        let built = Arc::new(load(&mut *tx, org).await?);
+        let mut state = load(&mut *tx, org).await?;
         drop(tx);
+        state.engine.advance_to(now);
+        let built = Arc::new(OrgEngine {
+            state: RwLock::new(state),
+        });
         if let Ok(mut map) = self.engines.write() {
             map.insert(org, Arc::clone(&built));
         }
         Ok(built)
     }
+
+    /// Applies the change log after the last entry applied. Does nothing for an
+    /// organisation without a live engine (it will be built current when first used).
+    pub async fn catch_up(
+        &self,
+        store: &dyn Store,
+        org: OrgId,
+        now: OffsetDateTime,
+    ) -> ServiceResult<()> {
+        let Some(live) = self.cached(org) else {
+            return Ok(());
+        };
+        let _guard = self.update.lock().await;
+        loop {
+            let last_seq = live.read().last_seq;
+            let mut tx = store.read().await?;
+            let Some(revision) = tx.revision(org).await? else {
+                return Ok(());
+            };
+            let entries = tx.changes_after(org, last_seq, CATCH_UP_BATCH).await?;
+            let full = entries.len() >= CATCH_UP_BATCH as usize;
+            let mut seen = HashSet::new();
+            let mut rows = Vec::new();
+            // The rows as they are now: several entries of one object become one change.
+            for e in entries.iter().rev() {
+                if seen.insert((e.kind, e.object_id)) {
+                    rows.push(read_row(&mut *tx, org, e.kind, e.object_id).await?);
+                }
+            }
+            drop(tx);
+            let last = entries.last().map(|e| e.seq);
+            {
+                let mut state = live.write();
+                for row in rows.into_iter().rev() {
+                    apply_row(&mut state, row);
+                }
+                if let Some(seq) = last {
+                    state.last_seq = seq;
+                }
+                // Only once the log is exhausted does the engine reflect the revision read.
+                if !full {
+                    state.revision = state.revision.max(revision);
+                }
+                state.engine.advance_to(now);
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Moves every live engine's caches to `now` (windows that started or ended).
+    pub fn advance_all(&self, now: OffsetDateTime) {
+        for org in self.organisations() {
+            if let Some(e) = self.cached(org) {
+                let due = !e.read().engine.caches_cover(now);
+                if due {
+                    e.write().engine.advance_to(now);
+                }
+            }
+        }
+    }
 }
 
-async fn load(tx: &mut dyn Tx, org: OrgId) -> ServiceResult<OrgEngine> {
+/// A row named by the change log, as it is now (`None` fields: gone).
+enum Row {
+    User(UserId, Option<User>),
+    Group(GroupId, Option<Group>),
+    Membership(MembershipId, Option<latchkey_model::Membership>),
+    System(SystemId, Option<System>),
+    Role(RoleId, Option<Role>),
+    Inheritance(InheritanceId, Option<RoleInheritance>),
+    Grant(GrantId, Option<Grant>),
+}
+
+async fn read_row(
+    tx: &mut dyn Tx,
+    org: OrgId,
+    kind: ChangeKind,
+    id: uuid::Uuid,
+) -> ServiceResult<Row> {
+    Ok(match kind {
+        ChangeKind::User => Row::User(
+            UserId::from_uuid(id),
+            tx.get_user(org, UserId::from_uuid(id)).await?,
+        ),
+        ChangeKind::Group => Row::Group(
+            GroupId::from_uuid(id),
+            tx.get_group(org, GroupId::from_uuid(id)).await?,
+        ),
+        ChangeKind::Membership => Row::Membership(
+            MembershipId::from_uuid(id),
+            tx.get_membership(org, MembershipId::from_uuid(id)).await?,
+        ),
+        ChangeKind::System => Row::System(
+            SystemId::from_uuid(id),
+            tx.get_system(org, SystemId::from_uuid(id)).await?,
+        ),
+        ChangeKind::Role => Row::Role(
+            RoleId::from_uuid(id),
+            tx.get_role(org, RoleId::from_uuid(id)).await?,
+        ),
+        ChangeKind::Inheritance => Row::Inheritance(
+            InheritanceId::from_uuid(id),
+            tx.get_inheritance(org, InheritanceId::from_uuid(id))
+                .await?,
+        ),
+        ChangeKind::Grant => Row::Grant(
+            GrantId::from_uuid(id),
+            tx.get_grant(org, GrantId::from_uuid(id)).await?,
+        ),
+    })
+}
+
+fn apply_row(state: &mut OrgState, row: Row) {
+    let change = match row {
+        Row::User(_, Some(u)) => Change::UpsertUser(user_node(&u)),
+        Row::User(id, None) => Change::RemoveUser(id),
+        Row::Group(_, Some(g)) => {
+            state.groups.insert(g.id, g.name.clone());
+            Change::UpsertGroup(group_node(&g))
+        }
+        Row::Group(id, None) => {
+            state.groups.remove(&id);
+            Change::RemoveGroup(id)
+        }
+        Row::Membership(_, Some(m)) => Change::AddMembership(EngineMembership {
+            id: m.id,
+            edge: membership_edge(&m),
+        }),
+        Row::Membership(id, None) => Change::RemoveMembership(id),
+        Row::System(_, Some(s)) => {
+            state.systems.insert(s.id, s.name.clone());
+            Change::UpsertSystem(SystemNode {
+                id: s.id,
+                parent: s.parent_id,
+            })
+        }
+        Row::System(id, None) => {
+            state.systems.remove(&id);
+            Change::RemoveSystem(id)
+        }
+        Row::Role(_, Some(r)) => {
+            state.note_role(&r);
+            Change::UpsertRole(role_node(&r))
+        }
+        Row::Role(id, None) => {
+            state.forget_role(id);
+            Change::RemoveRole(id)
+        }
+        Row::Inheritance(_, Some(e)) => {
+            state
+                .inheritance
+                .insert(e.id, (e.parent_role_id, e.child_role_id));
+            Change::AddInheritance(inheritance_edge(&e))
+        }
+        Row::Inheritance(id, None) => match state.inheritance.remove(&id) {
+            Some((parent, child)) => Change::RemoveInheritance { parent, child },
+            None => return,
+        },
+        Row::Grant(_, Some(g)) => Change::UpsertGrant(grant_edge(&g)),
+        Row::Grant(id, None) => Change::RemoveGrant(id),
+    };
+    state.engine.apply(&change);
+}
+
+fn user_node(u: &User) -> UserNode {
+    UserNode {
+        id: u.id,
+        primary_group: u.primary_group_id,
+        enabled: u.enabled,
+    }
+}
+
+fn group_node(g: &Group) -> GroupNode {
+    GroupNode {
+        id: g.id,
+        parent: g.parent_id,
+        disabled: g.disabled,
+        active_since: g.active_since,
+        active_until: g.active_until,
+    }
+}
+
+fn membership_edge(m: &latchkey_model::Membership) -> MembershipEdge {
+    MembershipEdge {
+        user: m.user_id,
+        group: m.group_id,
+        starts_at: m.starts_at,
+        ends_at: m.ends_at,
+    }
+}
+
+fn role_node(r: &Role) -> RoleNode {
+    RoleNode {
+        id: r.id,
+        system: r.system_id,
+        permissions: r.permissions.clone(),
+        scoped: r.domain.is_scoped(),
+    }
+}
+
+fn inheritance_edge(e: &RoleInheritance) -> InheritanceEdge {
+    InheritanceEdge {
+        parent: e.parent_role_id,
+        child: e.child_role_id,
+        mandatory: e.mandatory,
+        scope: e.scope.clone(),
+    }
+}
+
+fn grant_edge(g: &Grant) -> GrantEdge {
+    GrantEdge {
+        id: g.id,
+        role: g.role_id,
+        grantee: g.grantee,
+        scope: g.scope.clone(),
+        starts_at: g.starts_at,
+        ends_at: g.ends_at,
+        confers: g.status.confers(),
+    }
+}
+
+/// Builds an organisation's state from one consistent read.
+async fn load(tx: &mut dyn Tx, org: OrgId) -> ServiceResult<OrgState> {
     let revision = tx.revision(org).await?.unwrap_or_default();
+    let last_seq = tx.last_change_seq(org).await?;
     let groups = tx.all_groups(org).await?;
     let systems = tx.all_systems(org).await?;
     let users = tx.all_user_heads(org).await?;
@@ -98,16 +399,7 @@ async fn load(tx: &mut dyn Tx, org: OrgId) -> ServiceResult<OrgEngine> {
     let inheritance = tx.all_inheritance(org).await?;
     let grants = tx.all_grants(org).await?;
     let snapshot = Snapshot {
-        groups: groups
-            .iter()
-            .map(|g| GroupNode {
-                id: g.id,
-                parent: g.parent_id,
-                disabled: g.disabled,
-                active_since: g.active_since,
-                active_until: g.active_until,
-            })
-            .collect(),
+        groups: groups.iter().map(group_node).collect(),
         systems: systems
             .iter()
             .map(|s| SystemNode {
@@ -123,64 +415,28 @@ async fn load(tx: &mut dyn Tx, org: OrgId) -> ServiceResult<OrgEngine> {
                 enabled: u.enabled,
             })
             .collect(),
-        memberships: memberships
-            .iter()
-            .map(|m| MembershipEdge {
-                user: m.user_id,
-                group: m.group_id,
-                starts_at: m.starts_at,
-                ends_at: m.ends_at,
-            })
-            .collect(),
-        roles: roles
-            .iter()
-            .map(|r| RoleNode {
-                id: r.id,
-                system: r.system_id,
-                permissions: r.permissions.clone(),
-                scoped: r.domain.is_scoped(),
-            })
-            .collect(),
-        inheritance: inheritance
-            .iter()
-            .map(|e| InheritanceEdge {
-                parent: e.parent_role_id,
-                child: e.child_role_id,
-                mandatory: e.mandatory,
-                scope: e.scope.clone(),
-            })
-            .collect(),
-        grants: grants
-            .iter()
-            .map(|g| GrantEdge {
-                id: g.id,
-                role: g.role_id,
-                grantee: g.grantee,
-                scope: g.scope.clone(),
-                starts_at: g.starts_at,
-                ends_at: g.ends_at,
-                confers: g.status.confers(),
-            })
-            .collect(),
+        memberships: memberships.iter().map(membership_edge).collect(),
+        roles: roles.iter().map(role_node).collect(),
+        inheritance: inheritance.iter().map(inheritance_edge).collect(),
+        grants: grants.iter().map(grant_edge).collect(),
     };
-    Ok(OrgEngine {
+    let membership_ids: Vec<MembershipId> = memberships.iter().map(|m| m.id).collect();
+    let mut state = OrgState {
         revision,
-        engine: Engine::build(&snapshot),
+        last_seq,
+        engine: Engine::build_with_membership_ids(&snapshot, &membership_ids),
         groups: groups.into_iter().map(|g| (g.id, g.name)).collect(),
         systems: systems.into_iter().map(|s| (s.id, s.name)).collect(),
-        scoped_roles: roles
+        roles: HashMap::new(),
+        scoped_roles: HashSet::new(),
+        permissions_of: HashMap::new(),
+        inheritance: inheritance
             .iter()
-            .filter(|r| r.domain.is_scoped())
-            .map(|r| r.id)
+            .map(|e| (e.id, (e.parent_role_id, e.child_role_id)))
             .collect(),
-        permissions_of: roles
-            .iter()
-            .filter(|r| !r.permissions.is_empty())
-            .map(|r| (r.id, r.permissions.clone()))
-            .collect(),
-        roles: roles
-            .into_iter()
-            .map(|r| (r.id, (r.name, r.system_id)))
-            .collect(),
-    })
+    };
+    for r in &roles {
+        state.note_role(r);
+    }
+    Ok(state)
 }

@@ -34,7 +34,7 @@ use time::OffsetDateTime;
 pub use bootstrap::Bootstrapped;
 pub use bulk::{BULK_BATCH, MAX_LINE};
 pub use check::MAX_BATCH;
-pub use engines::OrgEngine;
+pub use engines::{OrgEngine, OrgState};
 pub use error::{ServiceError, ServiceResult};
 pub use import::ImportKind;
 pub use list::{
@@ -87,19 +87,85 @@ impl Services {
 
     /// The organisation's engine at its current revision.
     pub async fn engine(&self, org: OrgId) -> ServiceResult<Arc<OrgEngine>> {
-        let engine = self.inner.engines.get(&*self.inner.store, org).await?;
-        revision::saw(engine.revision);
+        let engine = self
+            .inner
+            .engines
+            .get(&*self.inner.store, org, self.now())
+            .await?;
+        revision::saw(engine.revision());
         Ok(engine)
     }
 
+    /// Brings the organisation's live engine up to the store (the change log).
+    pub async fn catch_up(&self, org: OrgId) -> ServiceResult<()> {
+        self.inner
+            .engines
+            .catch_up(&*self.inner.store, org, self.now())
+            .await
+    }
+
+    /// Keeps every live engine current with writes of other processes: woken by the
+    /// store's change feed where it has one (PostgreSQL), and polling every `poll` in case
+    /// a notification was lost; also moves caches past window boundaries. Runs until the
+    /// returned task is aborted.
+    pub fn spawn_sync(&self, poll: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let services = self.clone();
+        tokio::spawn(async move {
+            let mut feed = None;
+            let mut ticker = tokio::time::interval(poll);
+            loop {
+                if feed.is_none() {
+                    match services.inner.store.change_feed().await {
+                        Ok(f) => feed = f.map(Some),
+                        Err(e) => tracing::warn!(error = %e, "change feed unavailable; polling"),
+                    }
+                }
+                let woke = match feed.as_mut().and_then(|f| f.as_mut()) {
+                    Some(f) => tokio::select! {
+                        next = f.next() => Some(next),
+                        _ = ticker.tick() => None,
+                    },
+                    None => {
+                        ticker.tick().await;
+                        None
+                    }
+                };
+                match woke {
+                    Some(Ok((org, _revision))) => {
+                        if let Err(e) = services.catch_up(org).await {
+                            tracing::warn!(error = %e, %org, "catching up failed");
+                        }
+                    }
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "change feed lost; reconnecting");
+                        feed = None;
+                    }
+                    None => {
+                        for org in services.inner.engines.organisations() {
+                            if let Err(e) = services.catch_up(org).await {
+                                tracing::warn!(error = %e, %org, "catching up failed");
+                            }
+                        }
+                        services.inner.engines.advance_all(services.now());
+                    }
+                }
+            }
+        })
+    }
+
     /// Starts a write in `org`: a transaction whose first statement bumps the revision
-    /// (serialising writers of the organisation).
-    async fn begin(&self, org: OrgId) -> ServiceResult<Box<dyn Tx>> {
+    /// (serialising writers of the organisation). Its `commit` brings the engine up to
+    /// date before returning, so the writer's next read sees the write.
+    async fn begin(&self, org: OrgId) -> ServiceResult<WriteTx<'_>> {
         let mut tx = self.inner.store.begin().await?;
         let revision = tx.bump_revision(org).await?;
         // Seen only once committed; a failed write answers an error anyway.
         revision::saw(revision);
-        Ok(tx)
+        Ok(WriteTx {
+            tx,
+            services: self,
+            org,
+        })
     }
 
     async fn read(&self) -> ServiceResult<Box<dyn Tx>> {
@@ -137,6 +203,34 @@ impl Services {
         };
         tx.append_audit(&entry).await?;
         Ok(())
+    }
+}
+
+/// A write transaction of one organisation. It reads as a `Tx`; `commit` also catches the
+/// organisation's engine up.
+pub(crate) struct WriteTx<'a> {
+    tx: Box<dyn Tx>,
+    services: &'a Services,
+    org: OrgId,
+}
+
+impl WriteTx<'_> {
+    pub(crate) async fn commit(self) -> ServiceResult<()> {
+        self.tx.commit().await?;
+        self.services.catch_up(self.org).await
+    }
+}
+
+impl std::ops::Deref for WriteTx<'_> {
+    type Target = dyn Tx;
+    fn deref(&self) -> &Self::Target {
+        &*self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut *self.tx
     }
 }
 

@@ -68,9 +68,19 @@ impl Principal {
                 let Ok(uuid) = v.parse::<uuid::Uuid>() else {
                     continue;
                 };
-                if self.engine.groups.contains_key(&GroupId::from_uuid(uuid)) {
+                if self
+                    .engine
+                    .read()
+                    .groups
+                    .contains_key(&GroupId::from_uuid(uuid))
+                {
                     groups.push(GroupId::from_uuid(uuid));
-                } else if self.engine.systems.contains_key(&SystemId::from_uuid(uuid)) {
+                } else if self
+                    .engine
+                    .read()
+                    .systems
+                    .contains_key(&SystemId::from_uuid(uuid))
+                {
                     systems.push(SystemId::from_uuid(uuid));
                 }
             }
@@ -127,7 +137,7 @@ impl Scope {
             || self
                 .groups
                 .iter()
-                .any(|root| self.engine.engine.group_in_subtree(group, *root))
+                .any(|root| self.engine.read().engine.group_in_subtree(group, *root))
     }
 
     pub fn covers_system(&self, system: SystemId) -> bool {
@@ -135,7 +145,7 @@ impl Scope {
             || self
                 .systems
                 .iter()
-                .any(|root| self.engine.engine.system_in_subtree(system, *root))
+                .any(|root| self.engine.read().engine.system_in_subtree(system, *root))
     }
 
     /// A user is covered when their primary group is.

@@ -43,13 +43,19 @@ impl Services {
         let deadline = tokio::time::Instant::now() + MAX_REVISION_WAIT;
         loop {
             let engine = self.engine(org).await?;
-            if engine.revision >= revision {
+            if engine.revision() >= revision {
+                return Ok(());
+            }
+            // Another process may have written it: read the change log now rather than
+            // wait for its notification.
+            self.catch_up(org).await?;
+            if engine.revision() >= revision {
                 return Ok(());
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(ServiceError::RevisionNotReached(format!(
                     "this server has applied revision {} and did not reach revision {revision} within {} seconds; retry, or ask another replica",
-                    engine.revision,
+                    engine.revision(),
                     MAX_REVISION_WAIT.as_secs()
                 )));
             }

@@ -77,7 +77,7 @@ impl Services {
         let org = tx.get_org(token.org_id).await?.ok_or_else(denied)?;
         drop(tx);
         let engine = self.engine(org.id).await?;
-        let permissions = engine.engine.permissions(user.id, now);
+        let permissions = engine.read().engine.permissions(user.id, now);
         Ok(Principal {
             org_id: org.id,
             org_slug: org.slug,
@@ -186,7 +186,7 @@ impl Services {
                 format!("`{}` is disabled", target.user_name),
             ));
         }
-        let theirs = p.engine.engine.permissions(user, self.now());
+        let theirs = p.engine.read().engine.permissions(user, self.now());
         let mut missing: Vec<&str> = theirs
             .unscoped
             .iter()
