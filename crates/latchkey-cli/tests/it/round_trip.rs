@@ -238,7 +238,6 @@ async fn a_new_organisation_admin_sees_only_that_organisation() {
 /// together, the summary is printed, and a bad line makes the exit status 1 while the rest
 /// loads.
 #[tokio::test]
-#[expect(clippy::unwrap_used, reason = "a failure fails the test")]
 async fn bulk_import_through_the_cli() {
     let dir = TempDir::new("latchkey-e2e-bulk").unwrap();
     let (_db, mut server, cli) = start(Backend::Sqlite, &dir).await;
