@@ -6,6 +6,7 @@
 mod audit_tamper;
 mod bootstrap;
 mod process;
+mod replicas;
 mod round_trip;
 mod shutdown;
 

@@ -165,6 +165,12 @@ impl Server {
         status
     }
 
+    /// SIGKILL: the process dies at once, whatever it was doing.
+    pub async fn kill(&mut self) {
+        self.child.start_kill().unwrap();
+        let _ = self.wait_exit().await;
+    }
+
     /// SIGTERM, then the exit, which must be a success.
     pub async fn stop(&mut self) {
         self.terminate();
