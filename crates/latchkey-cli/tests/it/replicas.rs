@@ -16,6 +16,10 @@ struct Api {
     token: String,
 }
 
+#[expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed request fails the test"
+)]
 impl Api {
     async fn send(
         &self,
