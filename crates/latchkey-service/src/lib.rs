@@ -56,6 +56,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     engines: engines::EngineCache,
+    auth_cache: tokens::AuthCache,
 }
 
 impl Services {
@@ -66,6 +67,7 @@ impl Services {
                 clock,
                 ids,
                 engines: engines::EngineCache::default(),
+                auth_cache: tokens::AuthCache::default(),
             }),
         }
     }

@@ -49,6 +49,10 @@ impl Services {
 
     /// Resolves a bearer token. Every failure reads the same, so that a caller cannot tell
     /// an unknown token from a revoked one or one of a disabled user.
+    ///
+    /// A resolved token is remembered while its organisation's revision stays the same
+    /// (revoking a token, disabling a user or changing a grant is a write, which moves it)
+    /// and for at most `AUTH_CACHE_TTL`, so that checks at high rates do not read the store.
     pub async fn authenticate(&self, secret: &str) -> ServiceResult<Principal> {
         let denied = || {
             ServiceError::Unauthenticated(
@@ -59,11 +63,13 @@ impl Services {
             return Err(denied());
         }
         let now = self.now();
+        let hash = hash_token(secret);
+        if let Some(p) = self.inner.auth_cache.get(&hash, now) {
+            crate::revision::saw(p.engine.revision());
+            return Ok(p);
+        }
         let mut tx = self.read().await?;
-        let token = tx
-            .find_token_by_hash(&hash_token(secret))
-            .await?
-            .ok_or_else(denied)?;
+        let token = tx.find_token_by_hash(&hash).await?.ok_or_else(denied)?;
         if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= now) {
             return Err(denied());
         }
@@ -77,8 +83,11 @@ impl Services {
         let org = tx.get_org(token.org_id).await?.ok_or_else(denied)?;
         drop(tx);
         let engine = self.engine(org.id).await?;
-        let permissions = engine.read().engine.permissions(user.id, now);
-        Ok(Principal {
+        let (permissions, revision) = {
+            let state = engine.read();
+            (state.engine.permissions(user.id, now), state.revision)
+        };
+        let principal = Principal {
             org_id: org.id,
             org_slug: org.slug,
             user_id: user.id,
@@ -88,7 +97,11 @@ impl Services {
             request_id: None,
             permissions,
             engine,
-        })
+        };
+        self.inner
+            .auth_cache
+            .put(hash, principal.clone(), token.expires_at, revision);
+        Ok(principal)
     }
 
     /// Creates a personal API token for the caller; the secret is returned once.
@@ -226,5 +239,58 @@ impl Services {
             token: secret,
             expires_at: token.expires_at,
         })
+    }
+}
+
+/// How long a resolved token may be reused without reading the store, at most.
+pub const AUTH_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Entries the authentication cache holds before it starts over.
+const AUTH_CACHE_MAX: usize = 100_000;
+
+struct CachedAuth {
+    principal: Principal,
+    expires_at: Option<OffsetDateTime>,
+    revision: i64,
+    cached: std::time::Instant,
+}
+
+/// Resolved tokens by hash. Never holds a secret.
+#[derive(Default)]
+pub(crate) struct AuthCache {
+    entries: std::sync::RwLock<std::collections::HashMap<String, CachedAuth>>,
+}
+
+impl AuthCache {
+    fn get(&self, hash: &str, now: OffsetDateTime) -> Option<Principal> {
+        let entries = self.entries.read().ok()?;
+        let e = entries.get(hash)?;
+        let fresh = e.cached.elapsed() < AUTH_CACHE_TTL
+            && e.expires_at.is_none_or(|x| now < x)
+            && e.principal.engine.revision() == e.revision;
+        fresh.then(|| e.principal.clone())
+    }
+
+    fn put(
+        &self,
+        hash: String,
+        principal: Principal,
+        expires_at: Option<OffsetDateTime>,
+        revision: i64,
+    ) {
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= AUTH_CACHE_MAX {
+                entries.clear();
+            }
+            entries.insert(
+                hash,
+                CachedAuth {
+                    principal,
+                    expires_at,
+                    revision,
+                    cached: std::time::Instant::now(),
+                },
+            );
+        }
     }
 }

@@ -281,3 +281,40 @@ async fn operations_endpoints_and_openapi() {
     assert_eq!(rid.headers.get("x-request-id").unwrap(), "abc-123");
     assert_eq!(rid.body["request_id"], "abc-123");
 }
+
+/// Tokens are remembered between requests, but never past a write that changes them:
+/// disabling the user ends a token that has just been used, and enabling restores it.
+async fn a_used_token_stops_at_once_when_its_user_is_disabled(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let a = &t.admin;
+    let g = t.group(a, "Cache", None).await;
+    let u = t.user(a, "cached", &g).await;
+    let token = t.token_for(&u).await;
+    for _ in 0..3 {
+        t.get(&token, "/api/v1/me").await.expect(StatusCode::OK);
+    }
+    t.patch(
+        a,
+        &format!("/api/v1/users/{u}"),
+        json!({ "enabled": false }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    t.get(&token, "/api/v1/me")
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    t.patch(a, &format!("/api/v1/users/{u}"), json!({ "enabled": true }))
+        .await
+        .expect(StatusCode::OK);
+    t.get(&token, "/api/v1/me").await.expect(StatusCode::OK);
+    // A grant changes what the cached caller may do at once too.
+    t.get(&token, "/api/v1/audit")
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+    let auditor = t.system_role("Auditor").await;
+    t.grant_user(a, &auditor, &u, None)
+        .await
+        .expect(StatusCode::CREATED);
+    t.get(&token, "/api/v1/audit").await.expect(StatusCode::OK);
+}
+both!(a_used_token_stops_at_once_when_its_user_is_disabled);
