@@ -247,16 +247,7 @@ impl Services {
             g.active_until,
             &mut errors,
         );
-        let mut merged = g.attributes.clone();
-        if let Some(changes) = &req.attributes {
-            for (k, v) in changes {
-                if v.is_null() {
-                    merged.remove(k);
-                } else {
-                    merged.insert(k.clone(), v.clone());
-                }
-            }
-        }
+        let merged = validate::merge_attributes(&g.attributes, req.attributes.as_ref());
         let (attributes, index) = validate::attributes(
             &mut *tx,
             p.org_id,
@@ -576,16 +567,7 @@ impl Services {
         if let Some(c) = &req.comments {
             m.comments = validate::text("comments", c.as_deref(), 4000, &mut errors);
         }
-        let mut merged = m.attributes.clone();
-        if let Some(changes) = &req.attributes {
-            for (k, v) in changes {
-                if v.is_null() {
-                    merged.remove(k);
-                } else {
-                    merged.insert(k.clone(), v.clone());
-                }
-            }
-        }
+        let merged = validate::merge_attributes(&m.attributes, req.attributes.as_ref());
         let (attributes, index) = validate::attributes(
             &mut *tx,
             p.org_id,

@@ -328,16 +328,7 @@ impl Services {
         if let Some(c) = &req.comments {
             user.comments = validate::text("comments", c.as_deref(), 4000, &mut errors);
         }
-        let mut merged = user.attributes.clone();
-        if let Some(changes) = &req.attributes {
-            for (k, v) in changes {
-                if v.is_null() {
-                    merged.remove(k);
-                } else {
-                    merged.insert(k.clone(), v.clone());
-                }
-            }
-        }
+        let merged = validate::merge_attributes(&user.attributes, req.attributes.as_ref());
         let (attributes, index) = validate::attributes(
             &mut *tx,
             p.org_id,

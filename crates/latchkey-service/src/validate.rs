@@ -268,3 +268,17 @@ pub(crate) fn window(
         ));
     }
 }
+
+/// An update's attributes over the stored ones: a value sets, `null` removes, absent
+/// keys stay.
+pub(crate) fn merge_attributes(stored: &Attributes, changes: Option<&Attributes>) -> Attributes {
+    let mut merged = stored.clone();
+    for (k, v) in changes.into_iter().flatten() {
+        if v.is_null() {
+            merged.remove(k);
+        } else {
+            merged.insert(k.clone(), v.clone());
+        }
+    }
+    merged
+}
