@@ -61,11 +61,14 @@ impl Services {
 
     /// Effective holders of a role: `systems.view` over the role; holders are listed
     /// within the caller's `users.view` scope.
+    /// With `effective` false, only those holding the role through a grant of the role
+    /// itself to them (no group, no parent role).
     pub async fn role_holders(
         &self,
         p: &Principal,
         role: RoleId,
         at: Option<OffsetDateTime>,
+        effective: bool,
     ) -> ServiceResult<RoleHolders> {
         let scope = p.require(Permission::SystemsView)?;
         let users = p.require(Permission::UsersView)?;
@@ -81,15 +84,19 @@ impl Services {
                 .holders(role, at)
                 .into_iter()
                 .map(|h| {
-                    (
-                        h.user,
-                        h.scope,
-                        h.paths
-                            .iter()
-                            .map(|path| render_path(&state, path))
-                            .collect::<Vec<_>>(),
-                    )
+                    let paths: Vec<_> = h
+                        .paths
+                        .iter()
+                        .filter(|path| {
+                            effective
+                                || (path.chain.is_empty()
+                                    && matches!(path.source, Source::Direct { .. }))
+                        })
+                        .map(|path| render_path(&state, path))
+                        .collect();
+                    (h.user, h.scope, paths)
                 })
+                .filter(|(_, _, paths)| !paths.is_empty())
                 .collect()
         };
         let mut holders = Vec::new();

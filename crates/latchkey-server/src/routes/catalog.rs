@@ -12,7 +12,6 @@ use latchkey_model::{
 };
 use latchkey_service::{GrantFilter, RoleFilter, SystemFilter};
 
-use super::directory::AtQuery;
 use crate::app::AppState;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, Format, IfMatch};
@@ -164,7 +163,7 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
             "Everyone who holds the role now (or `at`), with how",
         )
         .perm("systems.view")
-        .query(&["at"])
+        .query(&["at", "effective"])
         .ok::<RoleHolders>(),
     )
     .get(
@@ -386,9 +385,21 @@ async fn holders(
     State(s): State<AppState>,
     Auth(p): Auth,
     ApiPath(id): ApiPath<RoleId>,
-    ApiQuery(q): ApiQuery<AtQuery>,
+    ApiQuery(q): ApiQuery<HoldersQuery>,
 ) -> ApiResult<axum::Json<RoleHolders>> {
-    Ok(axum::Json(s.services.role_holders(&p, id, q.at).await?))
+    Ok(axum::Json(
+        s.services
+            .role_holders(&p, id, q.at, q.effective.unwrap_or(true))
+            .await?,
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct HoldersQuery {
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    at: Option<time::OffsetDateTime>,
+    /// `false`: only direct grants of the role to users (default `true`: every path).
+    effective: Option<bool>,
 }
 
 async fn list_grants(

@@ -206,9 +206,9 @@ async fn delete_user(
 }
 
 #[derive(Deserialize)]
-pub(crate) struct AtQuery {
+struct AtQuery {
     #[serde(default, with = "time::serde::rfc3339::option")]
-    pub at: Option<OffsetDateTime>,
+    at: Option<OffsetDateTime>,
 }
 
 async fn effective_roles(

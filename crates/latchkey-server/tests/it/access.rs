@@ -120,6 +120,38 @@ async fn effective_roles_name_every_path(backend: Backend) {
         .collect();
     assert_eq!(names, vec!["ana"]);
 
+    // Direct holders only: ana holds viewer directly, approver only through her group.
+    let direct_viewers = t
+        .get(
+            a,
+            &format!("/api/v1/roles/{viewer}/holders?effective=false"),
+        )
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(
+        direct_viewers["holders"].as_array().unwrap().len(),
+        1,
+        "{direct_viewers}"
+    );
+    assert_eq!(
+        direct_viewers["holders"][0]["paths"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "only the direct path: {direct_viewers}"
+    );
+    let direct_approvers = t
+        .get(
+            a,
+            &format!("/api/v1/roles/{approver}/holders?effective=false"),
+        )
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(direct_approvers["holders"], json!([]), "{direct_approvers}");
+
     // Revoking the group grant takes the inherited optional grant with it.
     t.delete(a, &format!("/api/v1/grants/{group_grant}"))
         .await
