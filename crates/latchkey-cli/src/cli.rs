@@ -90,6 +90,8 @@ pub enum Command {
     MailDomains(MailDomainsCmd),
     /// Show the roles a user holds and why, as a tree
     EffectiveRoles(EffectiveRolesArgs),
+    /// May this user do this? Exit 0 when allowed, 1 when not
+    Check(CheckArgs),
     /// Import a CSV file (all or nothing), or load NDJSON records with `--bulk FILE`
     Import(ImportArgs),
     /// Export a collection as CSV
@@ -988,6 +990,27 @@ pub enum MailDomainsCmd {
 pub struct EffectiveRolesArgs {
     pub user_id: UserId,
     /// The instant to look at (default: now)
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("question").required(true).args(["role", "permission"])))]
+pub struct CheckArgs {
+    pub user_id: UserId,
+    /// A role id
+    #[arg(long, value_name = "ROLE_ID")]
+    pub role: Option<latchkey_model::RoleId>,
+    /// A product permission (`users.view`, ...)
+    #[arg(long)]
+    pub permission: Option<String>,
+    /// The scope value, when the role or permission is scoped
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Show every path that grants it
+    #[arg(long)]
+    pub explain: bool,
+    /// The instant to ask about (default: now)
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     pub at: Option<OffsetDateTime>,
 }

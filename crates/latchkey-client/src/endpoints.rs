@@ -185,6 +185,14 @@ impl Client {
         .await
     }
 
+    /// `POST /api/v1/check`: may this user do this?
+    pub async fn check(
+        &self,
+        request: &latchkey_api::CheckRequest,
+    ) -> Result<latchkey_api::CheckResponse> {
+        self.create("/api/v1/check", request).await
+    }
+
     // ----- groups -----
 
     pub async fn list_groups(

@@ -59,6 +59,36 @@ async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Grants(cmd) => access::grants(ctx, cmd).await,
         Command::Metadata(cmd) => settings::metadata(ctx, cmd).await,
         Command::MailDomains(cmd) => settings::mail_domains(ctx, cmd).await,
+        Command::Check(args) => {
+            let request = latchkey_api::CheckRequest {
+                user: args.user_id,
+                role: args.role,
+                permission: args.permission,
+                scope: args.scope,
+                explain: args.explain,
+                at: args.at,
+            };
+            let answer = ctx.client.check(&request).await?;
+            if ctx.out.json {
+                ctx.out.print_json(&answer)?;
+            } else {
+                println!("{}", if answer.allowed { "allowed" } else { "denied" });
+                if let Some(reason) = &answer.reason {
+                    println!("  {reason}");
+                }
+                if let Some(paths) = &answer.paths {
+                    let held = request.permission.as_deref().unwrap_or("the role");
+                    let nodes: Vec<tree::Node> =
+                        paths.iter().map(|p| tree::path_node(p, held)).collect();
+                    print!("{}", tree::render("granted by", &nodes, "no path"));
+                }
+            }
+            Ok(if answer.allowed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::EffectiveRoles(args) => {
             let answer = ctx.client.effective_roles(args.user_id, args.at).await?;
             if ctx.out.json {

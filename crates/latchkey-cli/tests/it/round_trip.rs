@@ -106,6 +106,22 @@ async fn round_trip(backend: Backend) {
          \x20       └── via role CRM-Admin -> CRM-Viewer\n",
         "{tree}"
     );
+    // The same question as an application asks it, from the command line.
+    let allowed = cli
+        .run(&["check", &ana, "--role", &viewer, "--explain"])
+        .await;
+    let text = String::from_utf8_lossy(&allowed.stdout).into_owned();
+    assert!(allowed.status.success(), "{text}");
+    assert!(
+        text.starts_with("allowed\n") && text.contains("via role CRM-Admin"),
+        "{text}"
+    );
+    let denied = cli
+        .run(&["check", &ana, "--permission", "users.manage"])
+        .await;
+    assert_eq!(denied.status.code(), Some(1), "denied exits 1");
+    assert_eq!(String::from_utf8_lossy(&denied.stdout), "denied\n");
+
     let json = cli.json(&["effective-roles", &ana]).await;
     let roles = json["roles"].as_array().unwrap();
     let inherited = roles
