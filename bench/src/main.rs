@@ -5,15 +5,25 @@
 //! is encoded in Cedar and casbin (see `compare.rs`), the three engines must agree on 10,000
 //! random questions, and their check and absorb costs are printed side by side.
 //!
+//! `latchkey-bench bulk` and `latchkey-bench http` measure the real server instead (built in
+//! release mode and started on a scratch store): the organisation loaded through
+//! `POST /api/v1/bulk` and the server restarted on it (`bulk.rs`), and `POST /api/v1/check`
+//! under `wrk` (`http.rs`).
+//!
 //! Timing: check latency is measured two ways, both on one thread in process: in batches of
 //! 32 questions timed with `std::time::Instant` (per-op = batch time / 32; p50/p99 over
 //! batches), and per question with `Instant` around each call (which includes the clock's own
 //! cost, printed alongside).
 
+mod bulk;
 mod compare;
+mod http;
+mod ndjson;
 mod org;
+mod server;
 
 use std::hint::black_box;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -22,6 +32,7 @@ use latchkey_model::{GrantId, Grantee, RoleId, UserId};
 use uuid::Uuid;
 
 use crate::org::{Org, Rng, SCOPE_VALUES};
+use crate::server::Backend;
 
 /// One question: user index, role index, scope value index (`None`: unscoped).
 #[derive(Clone, Copy)]
@@ -31,32 +42,165 @@ pub struct Question {
     pub scope: Option<u8>,
 }
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut seed = 42_u64;
-    let mut compare = false;
-    let mut what = None;
+const USAGE: &str = "usage: latchkey-bench engine [--seed N] [--compare]
+       latchkey-bench bulk [--seed N] [--backend sqlite|postgres|both] [--users N] [--server PATH] [--keep]
+       latchkey-bench http [--seed N] [--seconds N] [--connections N] [--threads N] [--users N] [--server PATH] [--keep]";
+
+struct Args {
+    what: String,
+    seed: u64,
+    compare: bool,
+    backends: Vec<Backend>,
+    users: usize,
+    server: Option<PathBuf>,
+    keep: bool,
+    http: http::Options,
+}
+
+fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut it = args.iter();
+    let what = it.next().cloned().unwrap_or_default();
+    if !matches!(what.as_str(), "engine" | "bulk" | "http") {
+        return Err("name a benchmark: engine, bulk or http".to_owned());
+    }
+    let mut out = Args {
+        what,
+        seed: 42,
+        compare: false,
+        backends: vec![Backend::Sqlite, Backend::Postgres],
+        users: org::USERS,
+        server: None,
+        keep: false,
+        http: http::Options {
+            seconds: 10,
+            connections: 64,
+            threads: 2,
+        },
+    };
+    fn number<T: std::str::FromStr>(flag: &str, v: Option<&String>) -> Result<T, String> {
+        v.and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("{flag} needs a number"))
+    }
+    let engine = out.what == "engine";
+    let bulk = out.what == "bulk";
+    let http = out.what == "http";
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--seed" => match it.next().and_then(|s| s.parse().ok()) {
-                Some(s) => seed = s,
-                None => return usage("--seed needs a number"),
-            },
-            "--compare" => compare = true,
-            "engine" if what.is_none() => what = Some("engine"),
-            other => return usage(&format!("unknown argument `{other}`")),
+            "--seed" => out.seed = number(a, it.next())?,
+            "--compare" if engine => out.compare = true,
+            "--backend" if bulk => {
+                out.backends = match it.next().map(String::as_str) {
+                    Some("sqlite") => vec![Backend::Sqlite],
+                    Some("postgres") => vec![Backend::Postgres],
+                    Some("both") => vec![Backend::Sqlite, Backend::Postgres],
+                    _ => return Err("--backend is sqlite, postgres or both".to_owned()),
+                }
+            }
+            "--users" if !engine => {
+                out.users = number(a, it.next())?;
+                if out.users == 0 {
+                    return Err("--users needs at least 1".to_owned());
+                }
+            }
+            "--server" if !engine => {
+                out.server = Some(it.next().ok_or("--server needs a path")?.into());
+            }
+            "--keep" if !engine => out.keep = true,
+            "--seconds" if http => out.http.seconds = number(a, it.next())?,
+            "--connections" if http => out.http.connections = number(a, it.next())?,
+            "--threads" if http => out.http.threads = number(a, it.next())?,
+            other => return Err(format!("unknown argument `{other}` for `{}`", out.what)),
         }
     }
-    if what != Some("engine") {
-        return usage("name a benchmark");
+    Ok(out)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args = match parse_args(&args) {
+        Ok(a) => a,
+        Err(why) => return usage(&why),
+    };
+    match args.what.as_str() {
+        "engine" => run(args.seed, args.compare),
+        _ => match serve_bench(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("latchkey-bench {}: {e}", args.what);
+                ExitCode::FAILURE
+            }
+        },
     }
-    run(seed, compare)
 }
 
 fn usage(why: &str) -> ExitCode {
-    eprintln!("latchkey-bench: {why}\nusage: latchkey-bench engine [--seed N] [--compare]");
+    eprintln!("latchkey-bench: {why}\n{USAGE}");
     ExitCode::from(2)
+}
+
+/// `bulk` and `http`: the organisation as NDJSON, the release server, the measures.
+fn serve_bench(args: &Args) -> Result<(), String> {
+    let wrk = if args.what == "http" {
+        Some(http::find_wrk()?)
+    } else {
+        None
+    };
+    let bin = match &args.server {
+        Some(p) => p.clone(),
+        None => server::build()?,
+    };
+    let t = Instant::now();
+    let org = Org::generate_sized(args.seed, args.users);
+    let file = std::env::temp_dir().join(format!(
+        "latchkey-bench-{}-{}-{}.ndjson",
+        args.seed,
+        args.users,
+        std::process::id()
+    ));
+    let written =
+        ndjson::write(&org, &file).map_err(|e| format!("writing {}: {e}", file.display()))?;
+    eprintln!(
+        "organisation of seed {}: {} users, {} groups, {} roles; {} NDJSON records in {} ({})",
+        args.seed,
+        org.users.len(),
+        org.groups.len(),
+        org.roles.len(),
+        written.lines,
+        file.display(),
+        fmt_dur(t.elapsed())
+    );
+    let result = if let Some(wrk) = wrk {
+        bulk::load(&bin, Backend::Sqlite, &org, &written, &file, args.keep).and_then(|loaded| {
+            bulk::print(
+                std::slice::from_ref(&loaded.figures),
+                &written,
+                org.users.len(),
+            );
+            let result = if loaded.figures.errors > 0 {
+                Err(format!("{} records were refused", loaded.figures.errors))
+            } else {
+                http::run(&wrk, &org, &written, &loaded, args.seed, &args.http)
+            };
+            let bulk::Loaded {
+                server, scratch, ..
+            } = loaded;
+            let stopped = server.stop();
+            drop(scratch);
+            result.and(stopped)
+        })
+    } else {
+        bulk::run(&bin, &args.backends, &org, &written, &file, args.keep).and_then(|runs| {
+            bulk::print(&runs, &written, org.users.len());
+            let errors: u64 = runs.iter().map(|r| r.errors).sum();
+            if errors > 0 {
+                Err(format!("{errors} records were refused"))
+            } else {
+                Ok(())
+            }
+        })
+    };
+    let _ = std::fs::remove_file(&file);
+    result
 }
 
 pub fn rss_mib() -> f64 {

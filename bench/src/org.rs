@@ -82,6 +82,12 @@ pub struct Org {
 
 impl Org {
     pub fn generate(seed: u64) -> Org {
+        Self::generate_sized(seed, USERS)
+    }
+
+    /// The same organisation with `user_count` users instead of 100,000: groups, systems, roles
+    /// and group grants are identical for a seed whatever the size.
+    pub fn generate_sized(seed: u64, user_count: usize) -> Org {
         let mut rng = Rng::new(seed);
         let now = OffsetDateTime::from_unix_timestamp(1_767_225_600)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH);
@@ -212,10 +218,12 @@ impl Org {
             }
         }
 
-        let users: Vec<UserId> = (0..USERS).map(|_| UserId::from_uuid(rng.uuid())).collect();
-        let mut user_nodes = Vec::with_capacity(USERS);
+        let users: Vec<UserId> = (0..user_count)
+            .map(|_| UserId::from_uuid(rng.uuid()))
+            .collect();
+        let mut user_nodes = Vec::with_capacity(user_count);
         let mut memberships = Vec::new();
-        let mut user_groups = Vec::with_capacity(USERS);
+        let mut user_groups = Vec::with_capacity(user_count);
         for &u in &users {
             let primary = rng.below(groups.len()) as u32;
             let mut mine = vec![primary];

@@ -1,9 +1,11 @@
 //! Project chores that are easier in Rust than in shell: `cargo xtask tidy` checks the
 //! conventions no compiler enforces (every source file opens with a `//!` paragraph, the
 //! two migration folders match, dependencies point the way the architecture says, no
-//! ignored tests); `cargo xtask bench engine [--seed N] [--compare]` runs the engine
-//! benchmark, a separate workspace in `bench/` so that the normal build never compiles it
-//! or its comparison engines.
+//! ignored tests); `cargo xtask bench engine|bulk|http ...` runs the benchmarks, a separate
+//! workspace in `bench/` so that the normal build never compiles it or its comparison
+//! engines: `engine` times the engine in process, `bulk` loads the benchmark organisation
+//! into the release server through `POST /api/v1/bulk` (SQLite and/or PostgreSQL) and times
+//! a restart on it, `http` measures `POST /api/v1/check` with `wrk`.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -18,7 +20,7 @@ fn main() -> ExitCode {
         "tidy" => tidy(),
         "bench" => return bench(std::env::args().skip(2).collect()),
         _ => {
-            eprintln!("usage: cargo xtask tidy | cargo xtask bench engine [--seed N] [--compare]");
+            eprintln!("usage: cargo xtask tidy\n{BENCH_USAGE}");
             return ExitCode::from(2);
         }
     };
@@ -41,11 +43,19 @@ fn main() -> ExitCode {
     }
 }
 
-/// `cargo xtask bench engine [--seed N] [--compare]`: a release build and run of the
-/// benchmark workspace, which prints its own table.
+const BENCH_USAGE: &str = "usage: cargo xtask bench engine [--seed N] [--compare]
+       cargo xtask bench bulk [--seed N] [--backend sqlite|postgres|both] [--users N] [--keep]
+       cargo xtask bench http [--seed N] [--seconds N] [--connections N] [--threads N] [--users N] [--keep]";
+
+/// `cargo xtask bench engine|bulk|http ...`: a release build and run of the benchmark
+/// workspace, which prints its own table (for `bulk` and `http` it builds and starts the
+/// release server itself; its options are checked there).
 fn bench(args: Vec<String>) -> ExitCode {
-    if args.first().map(String::as_str) != Some("engine") {
-        eprintln!("usage: cargo xtask bench engine [--seed N] [--compare]");
+    if !matches!(
+        args.first().map(String::as_str),
+        Some("engine" | "bulk" | "http")
+    ) {
+        eprintln!("{BENCH_USAGE}");
         return ExitCode::from(2);
     }
     let manifest = root().join("bench").join("Cargo.toml");
