@@ -36,7 +36,11 @@ pub fn questions(org: &Org, written: &Written, loaded: &Loaded, seed: u64) -> Ve
     let ids = &loaded.ids;
     let mut rng = Rng::new(seed ^ 0x4854_5450);
     let mut out = Vec::with_capacity(QUESTIONS);
-    while out.len() < QUESTIONS {
+    // Questions about records that were not loaded are drawn again, a bounded number of times.
+    for _ in 0..QUESTIONS * 10 {
+        if out.len() == QUESTIONS {
+            break;
+        }
         let (u, r, s) = if rng.chance(0.5) && !written.user_grants.is_empty() {
             written.user_grants[rng.below(written.user_grants.len())]
         } else {
@@ -224,6 +228,12 @@ pub fn run(
     opts: &Options,
 ) -> Result<()> {
     let bodies = questions(org, written, loaded, seed);
+    if bodies.len() < QUESTIONS {
+        return Err(format!(
+            "only {} questions could be asked about the loaded records",
+            bodies.len()
+        ));
+    }
     let allowed = validate(loaded, &bodies)?;
     let script = loaded.scratch.dir.join("check.lua");
     std::fs::write(&script, lua(&bodies, &loaded.token))
