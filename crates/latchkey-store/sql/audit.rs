@@ -6,9 +6,9 @@
 use async_trait::async_trait;
 use latchkey_model::{AuditEntry, AuditHash, AuditId, NewAuditEntry, OrgId, UserId};
 use latchkey_store::{AuditQuery, AuditStore, Page, StoreError, StoreResult};
-use sqlx::QueryBuilder;
+use sqlx::{AssertSqlSafe, QueryBuilder};
 
-use super::convert::{Cols, DbRow, micros, opt_json, truncate};
+use super::convert::{Cols, DbRow, ROWS_PER_STATEMENT, micros, opt_json, truncate, values_sql};
 use super::error::FOREIGN_KEY;
 use super::paging::clamp;
 use super::{SqlTx, map_err};
@@ -44,10 +44,9 @@ fn entry(row: &DbRow) -> StoreResult<AuditEntry> {
     })
 }
 
-#[async_trait]
-impl AuditStore for SqlTx {
-    async fn append_audit(&mut self, new: &NewAuditEntry) -> StoreResult<AuditEntry> {
-        let org = new.org_id.as_uuid();
+impl SqlTx {
+    /// Takes the organisation's lock and reads the next `seq` and the previous hash.
+    async fn audit_head_locked(&mut self, org: uuid::Uuid) -> StoreResult<(i64, String)> {
         // Take the organisation's row lock (PostgreSQL) so that appenders of one
         // organisation queue here instead of racing for the same `seq`. SQLite write
         // transactions are already exclusive.
@@ -67,46 +66,86 @@ impl AuditStore for SqlTx {
                 .fetch_optional(self.conn())
                 .await
                 .map_err(map_err)?;
-        let (seq, prev_hash) = match &last {
+        Ok(match &last {
             Some(row) => {
                 let c = Cols(row);
                 (c.int("seq")? + 1, c.text("hash")?)
             }
             None => (1, AuditHash::GENESIS.to_owned()),
-        };
-
-        let mut stored = new.clone();
-        stored.at = truncate(new.at)?;
-        let hash = AuditHash::compute(&prev_hash, seq, &stored);
-
-        sqlx::query(concat!(
-            "INSERT INTO audit (",
-            audit_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-        ))
-        .bind(stored.id.as_uuid())
-        .bind(org)
-        .bind(seq)
-        .bind(micros(stored.at))
-        .bind(stored.actor_id.map(|a| a.as_uuid()))
-        .bind(&stored.action)
-        .bind(&stored.object_type)
-        .bind(&stored.object_id)
-        .bind(opt_json(stored.before.as_ref())?)
-        .bind(opt_json(stored.after.as_ref())?)
-        .bind(&stored.request_id)
-        .bind(&prev_hash)
-        .bind(&hash)
-        .execute(self.conn())
-        .await
-        .map_err(map_err)?;
-
-        Ok(AuditEntry {
-            seq,
-            entry: stored,
-            prev_hash,
-            hash,
         })
+    }
+
+    /// Gives each entry its `seq`, `prev_hash` and `hash`, continuing the chain of its
+    /// organisation (read once, under the organisation's lock, then kept).
+    async fn chain(&mut self, entries: &[NewAuditEntry]) -> StoreResult<Vec<AuditEntry>> {
+        let mut out = Vec::with_capacity(entries.len());
+        for new in entries {
+            let (seq, prev_hash) = match self.audit_head.take() {
+                Some((head_org, seq, hash)) if head_org == new.org_id => (seq + 1, hash),
+                _ => self.audit_head_locked(new.org_id.as_uuid()).await?,
+            };
+            let mut stored = new.clone();
+            stored.at = truncate(new.at)?;
+            let hash = AuditHash::compute(&prev_hash, seq, &stored);
+            self.audit_head = Some((new.org_id, seq, hash.clone()));
+            out.push(AuditEntry {
+                seq,
+                entry: stored,
+                prev_hash,
+                hash,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn insert_chained(&mut self, entries: &[AuditEntry]) -> StoreResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let sql = values_sql(
+            concat!("INSERT INTO audit (", audit_cols!(), ") VALUES "),
+            13,
+            entries.len(),
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for e in entries {
+            let stored = &e.entry;
+            q = q
+                .bind(stored.id.as_uuid())
+                .bind(stored.org_id.as_uuid())
+                .bind(e.seq)
+                .bind(micros(stored.at))
+                .bind(stored.actor_id.map(|a| a.as_uuid()))
+                .bind(&stored.action)
+                .bind(&stored.object_type)
+                .bind(&stored.object_id)
+                .bind(opt_json(stored.before.as_ref())?)
+                .bind(opt_json(stored.after.as_ref())?)
+                .bind(&stored.request_id)
+                .bind(&e.prev_hash)
+                .bind(&e.hash);
+        }
+        q.execute(self.conn()).await.map_err(map_err)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AuditStore for SqlTx {
+    async fn append_audit(&mut self, new: &NewAuditEntry) -> StoreResult<AuditEntry> {
+        let mut chained = self.chain(std::slice::from_ref(new)).await?;
+        self.insert_chained(&chained).await?;
+        chained
+            .pop()
+            .ok_or_else(|| StoreError::Backend("no audit entry was chained".to_owned()))
+    }
+
+    async fn append_audits(&mut self, entries: &[NewAuditEntry]) -> StoreResult<()> {
+        for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+            let chained = self.chain(chunk).await?;
+            self.insert_chained(&chained).await?;
+        }
+        Ok(())
     }
 
     /// Filters are exact matches; `from` is inclusive and `to` exclusive.

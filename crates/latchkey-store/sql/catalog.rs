@@ -13,10 +13,13 @@ use latchkey_store::{
     DomainStore, GrantQuery, GrantStore, InheritanceStore, Page, RoleQuery, RoleStore, StoreError,
     StoreResult, SystemQuery, SystemStore,
 };
-use sqlx::QueryBuilder;
+use sqlx::{AssertSqlSafe, QueryBuilder};
 use uuid::Uuid;
 
-use super::convert::{Cols, DbRow, Query, bind_stamps, opt_micros, to_json};
+use super::convert::{
+    Cols, DbRow, Query, ROWS_PER_STATEMENT, bind_stamps, opt_micros, placeholders, to_json,
+    values_sql,
+};
 use super::directory::{push_q, push_subtree};
 use super::paging::{SortKey, page, push_page};
 use super::{SqlTx, map_err, updated};
@@ -689,6 +692,40 @@ impl GrantStore for SqlTx {
             .await
             .map_err(map_err)?;
         Ok(())
+    }
+
+    async fn insert_grants(&mut self, grants: &[Grant]) -> StoreResult<()> {
+        for chunk in grants.chunks(ROWS_PER_STATEMENT) {
+            let sql = values_sql(
+                concat!("INSERT INTO grants (", grant_cols!(), ") VALUES "),
+                16,
+                chunk.len(),
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for g in chunk {
+                q = bind_grant(q, g);
+            }
+            q.execute(self.conn()).await.map_err(map_err)?;
+        }
+        Ok(())
+    }
+
+    async fn get_grants(&mut self, org: OrgId, ids: &[GrantId]) -> StoreResult<Vec<Grant>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                concat!("SELECT ", grant_cols!(), " FROM grants WHERE org_id = $1 AND id IN ({})"),
+                placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(org.as_uuid());
+            for id in chunk {
+                q = q.bind(id.as_uuid());
+            }
+            for row in q.fetch_all(self.conn()).await.map_err(map_err)? {
+                out.push(grant(&row)?);
+            }
+        }
+        Ok(out)
     }
 
     async fn update_grant(&mut self, g: &Grant) -> StoreResult<()> {

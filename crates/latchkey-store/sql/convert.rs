@@ -178,3 +178,27 @@ mod tests {
         assert_eq!(contains_pattern("A_b%c\\"), "%A\\_b\\%c\\\\%");
     }
 }
+
+/// Rows per multi-row statement of a bulk write: keeps the widest (users, 21 columns) under
+/// SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
+pub(crate) const ROWS_PER_STATEMENT: usize = 500;
+
+/// `head` followed by `rows` groups of `cols` numbered placeholders, `($1, $2), ($3, $4)`.
+pub(crate) fn values_sql(head: &str, cols: usize, rows: usize) -> String {
+    let mut sql = String::with_capacity(head.len() + rows * cols * 6);
+    sql.push_str(head);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        sql.push_str(&placeholders(r * cols + 1, cols));
+        sql.push(')');
+    }
+    sql
+}
+
+/// `n` numbered placeholders from `$first`, comma-separated.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -7,10 +7,13 @@ use latchkey_store::{
     GroupQuery, GroupStore, MembershipQuery, MembershipStore, Page, StoreResult, UserHead,
     UserQuery, UserSort, UserStore,
 };
-use sqlx::QueryBuilder;
+use sqlx::{AssertSqlSafe, QueryBuilder};
 use uuid::Uuid;
 
-use super::convert::{Cols, DbRow, Query, bind_stamps, contains_pattern, opt_micros, to_json};
+use super::convert::{
+    Cols, DbRow, Query, ROWS_PER_STATEMENT, bind_stamps, contains_pattern, opt_micros,
+    placeholders, to_json, values_sql,
+};
 use super::paging::{SortKey, page, push_page};
 use super::{SqlTx, map_err, updated};
 use crate::backend::Db;
@@ -124,6 +127,84 @@ impl UserStore for SqlTx {
             .await
             .map_err(map_err)?;
         Ok(())
+    }
+
+    async fn insert_users(&mut self, users: &[User]) -> StoreResult<()> {
+        for chunk in users.chunks(ROWS_PER_STATEMENT) {
+            let sql = values_sql(
+                concat!("INSERT INTO users (", user_cols!(), ") VALUES "),
+                21,
+                chunk.len(),
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for u in chunk {
+                q = bind_user(q, u)?;
+            }
+            q.execute(self.conn()).await.map_err(map_err)?;
+        }
+        Ok(())
+    }
+
+    async fn get_users(&mut self, org: OrgId, ids: &[UserId]) -> StoreResult<Vec<User>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                concat!("SELECT ", user_cols!(), " FROM users WHERE org_id = $1 AND id IN ({})"),
+                placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(org.as_uuid());
+            for id in chunk {
+                q = q.bind(id.as_uuid());
+            }
+            for row in q.fetch_all(self.conn()).await.map_err(map_err)? {
+                out.push(user(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn taken_user_names(
+        &mut self,
+        org: OrgId,
+        names: &[String],
+    ) -> StoreResult<Vec<String>> {
+        let mut out = Vec::new();
+        for chunk in names.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT user_name FROM users WHERE org_id = $1 AND user_name IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(org.as_uuid());
+            for n in chunk {
+                q = q.bind(n);
+            }
+            for row in q.fetch_all(self.conn()).await.map_err(map_err)? {
+                out.push(Cols(&row).text("user_name")?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn taken_emails(&mut self, org: OrgId, emails: &[String]) -> StoreResult<Vec<String>> {
+        let mut out = Vec::new();
+        for chunk in emails.chunks(ROWS_PER_STATEMENT) {
+            // Matches the partial expression index `users_email_key`.
+            let list = (0..chunk.len())
+                .map(|i| format!("lower(${})", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT lower(email) AS email FROM users WHERE org_id = $1 AND email IS NOT NULL AND lower(email) IN ({list})"
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(org.as_uuid());
+            for e in chunk {
+                q = q.bind(e);
+            }
+            for row in q.fetch_all(self.conn()).await.map_err(map_err)? {
+                out.push(Cols(&row).text("email")?);
+            }
+        }
+        Ok(out)
     }
 
     async fn update_user(&mut self, u: &User) -> StoreResult<()> {
@@ -546,6 +627,48 @@ impl MembershipStore for SqlTx {
             .await
             .map_err(map_err)?;
         Ok(())
+    }
+
+    async fn insert_memberships(&mut self, ms: &[Membership]) -> StoreResult<()> {
+        for chunk in ms.chunks(ROWS_PER_STATEMENT) {
+            let sql = values_sql(
+                concat!("INSERT INTO memberships (", membership_cols!(), ") VALUES "),
+                13,
+                chunk.len(),
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for m in chunk {
+                q = bind_membership(q, m)?;
+            }
+            q.execute(self.conn()).await.map_err(map_err)?;
+        }
+        Ok(())
+    }
+
+    async fn get_memberships(
+        &mut self,
+        org: OrgId,
+        ids: &[MembershipId],
+    ) -> StoreResult<Vec<Membership>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                concat!(
+                    "SELECT ",
+                    membership_cols!(),
+                    " FROM memberships WHERE org_id = $1 AND id IN ({})"
+                ),
+                placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(org.as_uuid());
+            for id in chunk {
+                q = q.bind(id.as_uuid());
+            }
+            for row in q.fetch_all(self.conn()).await.map_err(map_err)? {
+                out.push(membership(&row)?);
+            }
+        }
+        Ok(out)
     }
 
     async fn update_membership(&mut self, m: &Membership) -> StoreResult<()> {

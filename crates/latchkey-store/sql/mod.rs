@@ -44,6 +44,10 @@ pub(crate) use error::map_err;
 /// and the pool flushes it before the connection is reused).
 pub(crate) struct SqlTx {
     tx: sqlx::Transaction<'static, Db>,
+    /// The head of an organisation's audit chain (`seq`, `hash`) once this transaction has
+    /// appended to it: it holds the organisation's lock from then on, so no one else can
+    /// move the head and later appends need not read it again.
+    audit_head: Option<(latchkey_model::OrgId, i64, String)>,
 }
 
 impl SqlTx {
@@ -74,7 +78,10 @@ fn updated(done: <Db as sqlx::Database>::QueryResult) -> StoreResult<()> {
 /// Starts a transaction with `statement` (`BEGIN`, `BEGIN IMMEDIATE`, ...).
 pub(crate) async fn begin(pool: &Pool<Db>, statement: &'static str) -> StoreResult<Box<dyn Tx>> {
     let tx = pool.begin_with(statement).await.map_err(map_err)?;
-    Ok(Box::new(SqlTx { tx }))
+    Ok(Box::new(SqlTx {
+        tx,
+        audit_head: None,
+    }))
 }
 
 /// The database answers and has applied every migration up to `latest`.

@@ -20,6 +20,7 @@
 )]
 
 mod audit;
+mod bulk;
 mod catalog;
 mod changes;
 pub mod concurrency;
@@ -77,6 +78,7 @@ pub const STORIES: &[(&str, Story)] = &[
     ("audit_lists", |s| Box::pin(audit::lists(s))),
     ("isolation", |s| Box::pin(isolation::two_organisations(s))),
     ("change_log", |s| Box::pin(changes::change_log(s))),
+    ("bulk_writes", |s| Box::pin(bulk::bulk_writes(s))),
 ];
 
 /// Runs every story against `store`, which should be a fresh, migrated database.

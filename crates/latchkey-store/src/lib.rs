@@ -113,6 +113,16 @@ pub trait TokenStore {
 #[async_trait]
 pub trait UserStore {
     async fn insert_user(&mut self, user: &User) -> StoreResult<()>;
+    /// Inserts several users in few statements (bulk loads); all or none.
+    async fn insert_users(&mut self, users: &[User]) -> StoreResult<()>;
+    /// The users of `ids` that exist, in no particular order.
+    async fn get_users(&mut self, org: OrgId, ids: &[UserId]) -> StoreResult<Vec<User>>;
+    /// Which of `names` are user names already taken in the organisation.
+    async fn taken_user_names(&mut self, org: OrgId, names: &[String])
+    -> StoreResult<Vec<String>>;
+    /// Which of `emails` already belong to a user of the organisation, lowercased
+    /// (the comparison is case-insensitive).
+    async fn taken_emails(&mut self, org: OrgId, emails: &[String]) -> StoreResult<Vec<String>>;
     /// Replaces every column of the row with `user`'s values (id and org unchanged).
     async fn update_user(&mut self, user: &User) -> StoreResult<()>;
     async fn get_user(&mut self, org: OrgId, id: UserId) -> StoreResult<Option<User>>;
@@ -146,6 +156,14 @@ pub trait GroupStore {
 #[async_trait]
 pub trait MembershipStore {
     async fn insert_membership(&mut self, m: &Membership) -> StoreResult<()>;
+    /// Inserts several memberships in few statements (bulk loads); all or none.
+    async fn insert_memberships(&mut self, ms: &[Membership]) -> StoreResult<()>;
+    /// The memberships of `ids` that exist, in no particular order.
+    async fn get_memberships(
+        &mut self,
+        org: OrgId,
+        ids: &[MembershipId],
+    ) -> StoreResult<Vec<Membership>>;
     async fn update_membership(&mut self, m: &Membership) -> StoreResult<()>;
     async fn get_membership(
         &mut self,
@@ -228,6 +246,10 @@ pub trait InheritanceStore {
 #[async_trait]
 pub trait GrantStore {
     async fn insert_grant(&mut self, grant: &Grant) -> StoreResult<()>;
+    /// Inserts several grants in few statements (bulk loads); all or none.
+    async fn insert_grants(&mut self, grants: &[Grant]) -> StoreResult<()>;
+    /// The grants of `ids` that exist, in no particular order.
+    async fn get_grants(&mut self, org: OrgId, ids: &[GrantId]) -> StoreResult<Vec<Grant>>;
     async fn update_grant(&mut self, grant: &Grant) -> StoreResult<()>;
     async fn get_grant(&mut self, org: OrgId, id: GrantId) -> StoreResult<Option<Grant>>;
     async fn list_grants(&mut self, org: OrgId, query: &GrantQuery) -> StoreResult<Page<Grant>>;
@@ -311,6 +333,9 @@ pub trait AuditStore {
     /// (the last entry's hash, or `AuditHash::GENESIS`) and `hash`
     /// (`AuditHash::compute`).
     async fn append_audit(&mut self, entry: &NewAuditEntry) -> StoreResult<AuditEntry>;
+    /// Appends several entries, in order, as `append_audit` would one by one, in few
+    /// statements (bulk loads).
+    async fn append_audits(&mut self, entries: &[NewAuditEntry]) -> StoreResult<()>;
     async fn list_audit(&mut self, org: OrgId, query: &AuditQuery)
     -> StoreResult<Page<AuditEntry>>;
     /// Entries with `seq > after_seq` in ascending order, at most `limit`.
