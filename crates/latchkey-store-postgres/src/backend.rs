@@ -9,3 +9,6 @@ pub(crate) type Db = sqlx::Postgres;
 pub(crate) fn is_unavailable_code(code: &str) -> bool {
     code.starts_with("08") || code.starts_with("53") || code == "57014" || code.starts_with("57P0")
 }
+
+/// PostgreSQL has only numbered parameters (`$1`, `$2`, ...).
+pub(crate) const NUMBERED_PARAMS: bool = true;

@@ -11,3 +11,8 @@ pub(crate) fn is_unavailable_code(code: &str) -> bool {
     code.parse::<i32>()
         .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 10 | 13 | 14))
 }
+
+/// Bulk statements use anonymous `?` parameters: sqlx asks SQLite for every parameter's
+/// name, which SQLite finds by a linear scan, so thousands of `$N` cost quadratic time.
+/// A statement must not mix `?` with `$N` (sqlx would number the `?` from 1 again).
+pub(crate) const NUMBERED_PARAMS: bool = false;

@@ -17,7 +17,7 @@ use sqlx::{AssertSqlSafe, QueryBuilder};
 use uuid::Uuid;
 
 use super::convert::{
-    Cols, DbRow, Query, ROWS_PER_STATEMENT, bind_stamps, opt_micros, placeholders, to_json,
+    Cols, DbRow, Query, ROWS_PER_STATEMENT, bind_stamps, opt_micros, param, placeholders, to_json,
     values_sql,
 };
 use super::directory::{push_q, push_subtree};
@@ -714,7 +714,12 @@ impl GrantStore for SqlTx {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                concat!("SELECT ", grant_cols!(), " FROM grants WHERE org_id = $1 AND id IN ({})"),
+                concat!(
+                    "SELECT ",
+                    grant_cols!(),
+                    " FROM grants WHERE org_id = {} AND id IN ({})"
+                ),
+                param(1),
                 placeholders(2, chunk.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(org.as_uuid());

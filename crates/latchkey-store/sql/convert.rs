@@ -161,24 +161,6 @@ pub(crate) fn contains_pattern(needle: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn micros_round_toward_the_past() {
-        let t = OffsetDateTime::from_unix_timestamp_nanos(-1_500).unwrap();
-        assert_eq!(micros(t), -2);
-        let t = OffsetDateTime::from_unix_timestamp_nanos(1_999).unwrap();
-        assert_eq!(micros(t), 1);
-    }
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(contains_pattern("A_b%c\\"), "%A\\_b\\%c\\\\%");
-    }
-}
-
 /// Rows per multi-row statement of a bulk write: keeps the widest (users, 21 columns) under
 /// SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
 pub(crate) const ROWS_PER_STATEMENT: usize = 500;
@@ -195,10 +177,35 @@ pub(crate) fn values_sql(head: &str, cols: usize, rows: usize) -> String {
     sql
 }
 
-/// `n` numbered placeholders from `$first`, comma-separated.
+/// `n` placeholders from the `first`-th, comma-separated.
 pub(crate) fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    (first..first + n).map(param).collect::<Vec<_>>().join(", ")
+}
+
+/// The `i`-th parameter of a bulk statement: `$i` on PostgreSQL, `?` on SQLite (see
+/// `backend::NUMBERED_PARAMS`); such a statement uses this form throughout.
+pub(crate) fn param(i: usize) -> String {
+    if crate::backend::NUMBERED_PARAMS {
+        format!("${i}")
+    } else {
+        "?".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn micros_round_toward_the_past() {
+        let t = OffsetDateTime::from_unix_timestamp_nanos(-1_500).unwrap();
+        assert_eq!(micros(t), -2);
+        let t = OffsetDateTime::from_unix_timestamp_nanos(1_999).unwrap();
+        assert_eq!(micros(t), 1);
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(contains_pattern("A_b%c\\"), "%A\\_b\\%c\\\\%");
+    }
 }

@@ -11,7 +11,7 @@ use sqlx::{AssertSqlSafe, QueryBuilder};
 use uuid::Uuid;
 
 use super::convert::{
-    Cols, DbRow, Query, ROWS_PER_STATEMENT, bind_stamps, contains_pattern, opt_micros,
+    Cols, DbRow, Query, ROWS_PER_STATEMENT, bind_stamps, contains_pattern, opt_micros, param,
     placeholders, to_json, values_sql,
 };
 use super::paging::{SortKey, page, push_page};
@@ -149,7 +149,12 @@ impl UserStore for SqlTx {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                concat!("SELECT ", user_cols!(), " FROM users WHERE org_id = $1 AND id IN ({})"),
+                concat!(
+                    "SELECT ",
+                    user_cols!(),
+                    " FROM users WHERE org_id = {} AND id IN ({})"
+                ),
+                param(1),
                 placeholders(2, chunk.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(org.as_uuid());
@@ -163,15 +168,12 @@ impl UserStore for SqlTx {
         Ok(out)
     }
 
-    async fn taken_user_names(
-        &mut self,
-        org: OrgId,
-        names: &[String],
-    ) -> StoreResult<Vec<String>> {
+    async fn taken_user_names(&mut self, org: OrgId, names: &[String]) -> StoreResult<Vec<String>> {
         let mut out = Vec::new();
         for chunk in names.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                "SELECT user_name FROM users WHERE org_id = $1 AND user_name IN ({})",
+                "SELECT user_name FROM users WHERE org_id = {} AND user_name IN ({})",
+                param(1),
                 placeholders(2, chunk.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(org.as_uuid());
@@ -190,11 +192,12 @@ impl UserStore for SqlTx {
         for chunk in emails.chunks(ROWS_PER_STATEMENT) {
             // Matches the partial expression index `users_email_key`.
             let list = (0..chunk.len())
-                .map(|i| format!("lower(${})", i + 2))
+                .map(|i| format!("lower({})", param(i + 2)))
                 .collect::<Vec<_>>()
                 .join(", ");
             let sql = format!(
-                "SELECT lower(email) AS email FROM users WHERE org_id = $1 AND email IS NOT NULL AND lower(email) IN ({list})"
+                "SELECT lower(email) AS email FROM users WHERE org_id = {} AND email IS NOT NULL AND lower(email) IN ({list})",
+                param(1)
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(org.as_uuid());
             for e in chunk {
@@ -656,8 +659,9 @@ impl MembershipStore for SqlTx {
                 concat!(
                     "SELECT ",
                     membership_cols!(),
-                    " FROM memberships WHERE org_id = $1 AND id IN ({})"
+                    " FROM memberships WHERE org_id = {} AND id IN ({})"
                 ),
+                param(1),
                 placeholders(2, chunk.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(org.as_uuid());

@@ -118,8 +118,7 @@ pub trait UserStore {
     /// The users of `ids` that exist, in no particular order.
     async fn get_users(&mut self, org: OrgId, ids: &[UserId]) -> StoreResult<Vec<User>>;
     /// Which of `names` are user names already taken in the organisation.
-    async fn taken_user_names(&mut self, org: OrgId, names: &[String])
-    -> StoreResult<Vec<String>>;
+    async fn taken_user_names(&mut self, org: OrgId, names: &[String]) -> StoreResult<Vec<String>>;
     /// Which of `emails` already belong to a user of the organisation, lowercased
     /// (the comparison is case-insensitive).
     async fn taken_emails(&mut self, org: OrgId, emails: &[String]) -> StoreResult<Vec<String>>;

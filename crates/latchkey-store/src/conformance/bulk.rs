@@ -3,7 +3,7 @@
 //! back by id; taken names and emails found; a bad row refuses the whole call; the audit
 //! chain continues across single and bulk appends and verifies.
 
-use latchkey_model::{Grantee, GrantId, MembershipId, UserId, verify_chain};
+use latchkey_model::{GrantId, Grantee, MembershipId, UserId, verify_chain};
 
 use super::{
     audit_value, begin, commit, conflict, grant_value, group_value, membership_value, ok,
@@ -54,7 +54,10 @@ pub async fn bulk_writes(store: &dyn Store) {
         "single append before",
     );
     ok(tx.insert_users(&users).await, "insert users");
-    ok(tx.insert_memberships(&memberships).await, "insert memberships");
+    ok(
+        tx.insert_memberships(&memberships).await,
+        "insert memberships",
+    );
     ok(tx.insert_grants(&grants).await, "insert grants");
     ok(tx.append_audits(&entries).await, "append audits");
     let last = ok(
@@ -62,7 +65,11 @@ pub async fn bulk_writes(store: &dyn Store) {
             .await,
         "single append after",
     );
-    assert_eq!(last.seq, MANY as i64 + 2, "seq continues after a bulk append");
+    assert_eq!(
+        last.seq,
+        MANY as i64 + 2,
+        "seq continues after a bulk append"
+    );
     commit(tx).await;
 
     let mut tx = read(store).await;
@@ -97,10 +104,17 @@ pub async fn bulk_writes(store: &dyn Store) {
     taken.sort();
     assert_eq!(taken, vec!["bulk00001", "bulk01202"]);
     assert!(
-        ok(tx.taken_user_names(other.id, &asked).await, "names elsewhere").is_empty(),
+        ok(
+            tx.taken_user_names(other.id, &asked).await,
+            "names elsewhere"
+        )
+        .is_empty(),
         "names are per organisation"
     );
-    let emails = vec!["bulk3@example.ORG".to_owned(), "bulk4@example.org".to_owned()];
+    let emails = vec![
+        "bulk3@example.ORG".to_owned(),
+        "bulk4@example.org".to_owned(),
+    ];
     assert_eq!(
         ok(tx.taken_emails(org.id, &emails).await, "taken emails"),
         vec!["bulk3@example.org"],
@@ -110,7 +124,10 @@ pub async fn bulk_writes(store: &dyn Store) {
     let chain = ok(tx.audit_chain(org.id, 0, 10_000).await, "chain");
     assert_eq!(chain.len(), MANY + 2);
     assert_eq!(
-        ok(verify_chain(&chain).map_err(|b| crate::StoreError::Corrupt(format!("{b:?}"))), "verify"),
+        ok(
+            verify_chain(&chain).map_err(|b| crate::StoreError::Corrupt(format!("{b:?}"))),
+            "verify"
+        ),
         MANY as i64 + 2
     );
     drop(tx);
@@ -119,7 +136,11 @@ pub async fn bulk_writes(store: &dyn Store) {
     let mut clash = vec![user_value(org.id, "fresh-one", group.id)];
     clash.push(user_value(org.id, "bulk00007", group.id));
     let mut tx = begin(store).await;
-    conflict(tx.insert_users(&clash).await, "users.user_name", "clashing bulk insert");
+    conflict(
+        tx.insert_users(&clash).await,
+        "users.user_name",
+        "clashing bulk insert",
+    );
     drop(tx);
     let mut tx = read(store).await;
     assert!(
