@@ -9,18 +9,19 @@
 //! fails, the batch is rolled back, every record of it is reported as not loaded, and
 //! loading goes on with the next batch. This is how large organisations migrate in.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use latchkey_api::{
     CreateGrant, CreateGrantedRole, CreateGroup, CreateMembership, CreateRole, CreateSystem,
     CreateUser,
 };
-use latchkey_model::{Attributes, GroupId, RoleId, SystemId, UserId};
+use latchkey_model::{Attributes, Grantee, GroupId, RoleId, SystemId, UserId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio::sync::mpsc::{Receiver, Sender};
 
+use crate::bulk_fast::{FastRecord, Learned, LoadCache, Pending};
 use crate::{Principal, ServiceError, ServiceResult, Services};
 
 /// Records per transaction.
@@ -194,6 +195,79 @@ fn error_line(line: u64, reference: Option<&str>, e: &ServiceError) -> Value {
     out
 }
 
+/// The lane's form of `record`, when it can take it: `None` sends it to the single write,
+/// `Some(Err)` is the record's own error (an unknown ref).
+fn fast_record(
+    refs: &Refs,
+    cache: &LoadCache,
+    record: &Record,
+) -> Option<Result<FastRecord, ServiceError>> {
+    let fast = match record {
+        Record::User {
+            user_name,
+            first_name,
+            middle_name,
+            last_name,
+            email,
+            user_type,
+            primary_group,
+            groups,
+            enabled,
+            attributes,
+            ..
+        } if attributes.is_empty() => (|| {
+            Ok(FastRecord::User {
+                user_name: user_name.clone(),
+                first_name: first_name.clone(),
+                middle_name: middle_name.clone(),
+                last_name: last_name.clone(),
+                email: email.clone(),
+                user_type: user_type.clone(),
+                primary_group: GroupId::from_uuid(refs.resolve("primary_group", primary_group)?),
+                secondary: groups
+                    .iter()
+                    .map(|g| refs.resolve("groups", g).map(GroupId::from_uuid))
+                    .collect::<Result<_, _>>()?,
+                enabled: *enabled,
+            })
+        })(),
+        Record::Grant {
+            role,
+            user,
+            group,
+            scope,
+            starts_at,
+            ends_at,
+            ..
+        } => {
+            let grantee = match (user, group) {
+                (Some(u), None) => refs
+                    .resolve("user", u)
+                    .map(|u| Grantee::User(UserId::from_uuid(u))),
+                (None, Some(g)) => refs
+                    .resolve("group", g)
+                    .map(|g| Grantee::Group(GroupId::from_uuid(g))),
+                _ => return None,
+            };
+            (|| {
+                Ok(FastRecord::Grant {
+                    role: RoleId::from_uuid(refs.resolve("role", role)?),
+                    grantee: grantee?,
+                    scope: scope.clone(),
+                    starts_at: *starts_at,
+                    ends_at: *ends_at,
+                })
+            })()
+        }
+        _ => return None,
+    };
+    match fast {
+        Ok(f) if cache.covers(&f) => Some(Ok(f)),
+        Ok(_) => None,
+        Err(e) => Some(Err(e)),
+    }
+}
+
 struct Outcome {
     created: BTreeMap<&'static str, u64>,
     errors: u64,
@@ -210,6 +284,7 @@ impl Services {
         output: Sender<Value>,
     ) -> ServiceResult<()> {
         let mut refs = Refs::default();
+        let mut cache = LoadCache::default();
         let mut outcome = Outcome {
             created: BTreeMap::new(),
             errors: 0,
@@ -246,6 +321,7 @@ impl Services {
                     .bulk_batch(
                         p,
                         &mut refs,
+                        &mut cache,
                         &mut outcome,
                         std::mem::take(&mut batch),
                         &mut revision,
@@ -274,19 +350,22 @@ impl Services {
         &self,
         p: &Principal,
         refs: &mut Refs,
+        cache: &mut LoadCache,
         outcome: &mut Outcome,
         batch: Vec<(u64, String)>,
         revision: &mut i64,
     ) -> ServiceResult<Vec<Value>> {
         let mut tx = self.inner.store.begin().await?;
         let rev = tx.bump_revision(p.org_id).await?;
+        cache.begin_batch(rev);
         let mut events = Vec::with_capacity(batch.len());
         let mut created: Vec<(&'static str, u64)> = Vec::new();
         let mut failed_store: Option<ServiceError> = None;
         refs.pending.clear();
+        let mut records = Vec::with_capacity(batch.len());
         for (line, text) in &batch {
-            let record: Record = match serde_json::from_str(text) {
-                Ok(r) => r,
+            match serde_json::from_str::<Record>(text) {
+                Ok(r) => records.push((*line, r)),
                 Err(e) => {
                     outcome.errors += 1;
                     events.push(error_line(
@@ -298,12 +377,64 @@ impl Services {
                             format!("line {line} is not a record: {e}"),
                         ),
                     ));
-                    continue;
                 }
-            };
+            }
+        }
+        let lane = self.bulk_lane(&mut *tx, p, cache, &records).await;
+        let (mut taken_names, mut taken_emails) = match lane {
+            Ok(taken) => taken,
+            Err(e) => {
+                failed_store = Some(e);
+                Default::default()
+            }
+        };
+        let mut pending = Pending::default();
+        for (line, record) in records {
+            if failed_store.is_some() {
+                break;
+            }
+            let line = &line;
             let kind = record.kind();
             let reference = record.reference().map(str::to_owned);
-            match self.bulk_record(&mut *tx, p, refs, record).await {
+            let result = match fast_record(refs, cache, &record) {
+                Some(Ok(fast)) => {
+                    self.bulk_fast(
+                        &mut *tx,
+                        p,
+                        cache,
+                        &mut pending,
+                        &mut taken_names,
+                        &mut taken_emails,
+                        fast,
+                    )
+                    .await
+                }
+                Some(Err(e)) => Err(e),
+                None => {
+                    let user_name = match &record {
+                        Record::User { user_name, .. } => Some(user_name.clone()),
+                        _ => None,
+                    };
+                    let flushed = if pending.is_empty() {
+                        Ok(())
+                    } else {
+                        self.bulk_flush(&mut *tx, &mut pending).await
+                    };
+                    match flushed {
+                        Ok(()) => self.bulk_record(&mut *tx, p, refs, record).await.map(
+                            |(id, learned)| {
+                                cache.learn(learned);
+                                if let Some(n) = user_name {
+                                    taken_names.insert(n);
+                                }
+                                id
+                            },
+                        ),
+                        Err(e) => Err(e),
+                    }
+                }
+            };
+            match result {
                 Ok(id) => {
                     if let Some(r) = &reference {
                         refs.pending.insert(r.clone(), id);
@@ -325,8 +456,14 @@ impl Services {
                 }
             }
         }
+        if failed_store.is_none()
+            && let Err(e) = self.bulk_flush(&mut *tx, &mut pending).await
+        {
+            failed_store = Some(e);
+        }
         if let Some(e) = failed_store {
             tracing::error!(error = %e, "bulk batch rolled back");
+            cache.forget();
             drop(tx);
             refs.pending.clear();
             let first = batch.first().map(|(l, _)| *l).unwrap_or_default();
@@ -349,6 +486,7 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        cache.committed(rev);
         self.catch_up(p.org_id).await?;
         crate::revision::saw(rev);
         *revision = rev;
@@ -357,7 +495,56 @@ impl Services {
         for (kind, _) in created {
             *outcome.created.entry(kind).or_default() += 1;
         }
+        // Unreadable lines were answered first; the answer goes in line order.
+        events.sort_by_key(|e| e["line"].as_u64());
         Ok(events)
+    }
+
+    /// Reads what the lane needs for this batch: the load's cache (when it is cold) and
+    /// which of the batch's user names and emails are taken already.
+    async fn bulk_lane(
+        &self,
+        tx: &mut dyn latchkey_store::Tx,
+        p: &Principal,
+        cache: &mut LoadCache,
+        records: &[(u64, Record)],
+    ) -> ServiceResult<(HashSet<String>, HashSet<String>)> {
+        let mut names = Vec::new();
+        let mut emails = Vec::new();
+        for (_, r) in records {
+            if let Record::User {
+                user_name, email, ..
+            } = r
+            {
+                if let Ok(n) = latchkey_model::UserName::parse("user_name", user_name) {
+                    names.push(n.as_str().to_owned());
+                }
+                if let Some(Ok(e)) = email
+                    .as_deref()
+                    .map(|e| latchkey_model::Email::parse("email", e.trim()))
+                {
+                    emails.push(e.as_str().to_lowercase());
+                }
+            }
+        }
+        self.bulk_prepare(&mut *tx, p, cache).await?;
+        let taken_names = if names.is_empty() {
+            HashSet::new()
+        } else {
+            tx.taken_user_names(p.org_id, &names)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        let taken_emails = if emails.is_empty() {
+            HashSet::new()
+        } else {
+            tx.taken_emails(p.org_id, &emails)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        Ok((taken_names, taken_emails))
     }
 
     async fn bulk_record(
@@ -366,7 +553,7 @@ impl Services {
         p: &Principal,
         refs: &Refs,
         record: Record,
-    ) -> ServiceResult<uuid::Uuid> {
+    ) -> ServiceResult<(uuid::Uuid, Learned)> {
         Ok(match record {
             Record::Group {
                 name,
@@ -390,7 +577,8 @@ impl Services {
                     active_until: None,
                     attributes,
                 };
-                self.create_group_in(tx, p, req).await?.id.as_uuid()
+                let g = self.create_group_in(tx, p, req).await?;
+                (g.id.as_uuid(), Learned::Group(g.id, g.name))
             }
             Record::User {
                 user_name,
@@ -437,7 +625,11 @@ impl Services {
                     attributes,
                 };
                 let user = self.create_user_in(tx, p, req).await?;
-                for group_id in secondary.into_iter().filter(|g| *g != primary_group_id) {
+                let mut seen = HashSet::new();
+                for group_id in secondary
+                    .into_iter()
+                    .filter(|g| *g != primary_group_id && seen.insert(*g))
+                {
                     let m = CreateMembership {
                         user_id: user.id,
                         group_id,
@@ -448,7 +640,7 @@ impl Services {
                     };
                     self.create_membership_in(tx, p, m).await?;
                 }
-                user.id.as_uuid()
+                (user.id.as_uuid(), Learned::User(user.id, primary_group_id))
             }
             Record::Membership {
                 user,
@@ -465,7 +657,8 @@ impl Services {
                     comments: None,
                     attributes: Attributes::new(),
                 };
-                self.create_membership_in(tx, p, req).await?.id.as_uuid()
+                let m = self.create_membership_in(tx, p, req).await?;
+                (m.id.as_uuid(), Learned::Nothing)
             }
             Record::System {
                 name,
@@ -488,7 +681,8 @@ impl Services {
                     approval_process,
                     single_role,
                 };
-                self.create_system_in(tx, p, req).await?.id.as_uuid()
+                let s = self.create_system_in(tx, p, req).await?;
+                (s.id.as_uuid(), Learned::System(s.id, s.name, s.single_role))
             }
             Record::Role {
                 system,
@@ -510,7 +704,8 @@ impl Services {
                     privileged: None,
                     permissions,
                 };
-                self.create_role_in(tx, p, req).await?.id.as_uuid()
+                let r = self.create_role_in(tx, p, req).await?;
+                (r.id.as_uuid(), Learned::Role(Box::new(r)))
             }
             Record::Inherit {
                 parent,
@@ -527,10 +722,8 @@ impl Services {
                     scope_mode,
                     scope_value,
                 };
-                self.add_granted_role_in(tx, p, parent, req)
-                    .await?
-                    .id
-                    .as_uuid()
+                let e = self.add_granted_role_in(tx, p, parent, req).await?;
+                (e.id.as_uuid(), Learned::Edge(Box::new(e)))
             }
             Record::Grant {
                 role,
@@ -553,7 +746,8 @@ impl Services {
                     starts_at,
                     ends_at,
                 };
-                self.create_grant_in(tx, p, req).await?.id.as_uuid()
+                let g = self.create_grant_in(tx, p, req).await?;
+                (g.id.as_uuid(), Learned::Grant(Box::new(g)))
             }
         })
     }

@@ -18,8 +18,8 @@ use latchkey_engine::{
     MembershipEdge, RoleNode, Snapshot, SystemNode, UserNode,
 };
 use latchkey_model::{
-    Grant, GrantId, Group, GroupId, InheritanceId, MembershipId, OrgId, Permission, Role, RoleId,
-    RoleInheritance, System, SystemId, User, UserId,
+    Grant, GrantId, Group, GroupId, InheritanceId, Membership, MembershipId, OrgId, Permission,
+    Role, RoleId, RoleInheritance, System, SystemId, User, UserId,
 };
 use latchkey_store::{ChangeKind, Store, Tx};
 use time::OffsetDateTime;
@@ -186,13 +186,14 @@ impl EngineCache {
             let entries = tx.changes_after(org, last_seq, CATCH_UP_BATCH).await?;
             let full = entries.len() >= CATCH_UP_BATCH as usize;
             let mut seen = HashSet::new();
-            let mut rows = Vec::new();
+            let mut keys = Vec::new();
             // The rows as they are now: several entries of one object become one change.
             for e in entries.iter().rev() {
                 if seen.insert((e.kind, e.object_id)) {
-                    rows.push(read_row(&mut *tx, org, e.kind, e.object_id).await?);
+                    keys.push((e.kind, e.object_id));
                 }
             }
+            let rows = read_rows(&mut *tx, org, &keys).await?;
             drop(tx);
             let last = entries.last().map(|e| e.seq);
             {
@@ -237,6 +238,63 @@ enum Row {
     Role(RoleId, Option<Role>),
     Inheritance(InheritanceId, Option<RoleInheritance>),
     Grant(GrantId, Option<Grant>),
+}
+
+/// The rows of `keys`, in that order: users, memberships and grants (what bulk loads write
+/// by the thousand) read with one query per kind, the rest one by one.
+async fn read_rows(
+    tx: &mut dyn Tx,
+    org: OrgId,
+    keys: &[(ChangeKind, uuid::Uuid)],
+) -> ServiceResult<Vec<Row>> {
+    let of = |kind: ChangeKind| -> Vec<uuid::Uuid> {
+        keys.iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, id)| *id)
+            .collect()
+    };
+    let user_ids: Vec<UserId> = of(ChangeKind::User)
+        .into_iter()
+        .map(UserId::from_uuid)
+        .collect();
+    let membership_ids: Vec<MembershipId> = of(ChangeKind::Membership)
+        .into_iter()
+        .map(MembershipId::from_uuid)
+        .collect();
+    let grant_ids: Vec<GrantId> = of(ChangeKind::Grant)
+        .into_iter()
+        .map(GrantId::from_uuid)
+        .collect();
+    let mut users: HashMap<uuid::Uuid, User> = HashMap::new();
+    if !user_ids.is_empty() {
+        for u in tx.get_users(org, &user_ids).await? {
+            users.insert(u.id.as_uuid(), u);
+        }
+    }
+    let mut memberships: HashMap<uuid::Uuid, Membership> = HashMap::new();
+    if !membership_ids.is_empty() {
+        for m in tx.get_memberships(org, &membership_ids).await? {
+            memberships.insert(m.id.as_uuid(), m);
+        }
+    }
+    let mut grants: HashMap<uuid::Uuid, Grant> = HashMap::new();
+    if !grant_ids.is_empty() {
+        for g in tx.get_grants(org, &grant_ids).await? {
+            grants.insert(g.id.as_uuid(), g);
+        }
+    }
+    let mut rows = Vec::with_capacity(keys.len());
+    for &(kind, id) in keys {
+        rows.push(match kind {
+            ChangeKind::User => Row::User(UserId::from_uuid(id), users.remove(&id)),
+            ChangeKind::Membership => {
+                Row::Membership(MembershipId::from_uuid(id), memberships.remove(&id))
+            }
+            ChangeKind::Grant => Row::Grant(GrantId::from_uuid(id), grants.remove(&id)),
+            other => read_row(&mut *tx, org, other, id).await?,
+        });
+    }
+    Ok(rows)
 }
 
 async fn read_row(

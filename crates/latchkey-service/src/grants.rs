@@ -202,14 +202,11 @@ impl Services {
         p: &Principal,
         root: &Grant,
     ) -> ServiceResult<()> {
-        let edges = tx.all_inheritance(p.org_id).await?;
         let mut seen = HashSet::from([root.role_id]);
         let mut queue = vec![root.clone()];
         while let Some(parent) = queue.pop() {
-            for e in edges
-                .iter()
-                .filter(|e| e.parent_role_id == parent.role_id && !e.mandatory)
-            {
+            let edges = tx.list_inheritance(p.org_id, parent.role_id, true).await?;
+            for e in edges.iter().filter(|e| !e.mandatory) {
                 if !seen.insert(e.child_role_id) {
                     continue;
                 }

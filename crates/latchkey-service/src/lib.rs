@@ -8,6 +8,7 @@ mod access;
 mod audit;
 mod bootstrap;
 mod bulk;
+mod bulk_fast;
 mod check;
 mod engines;
 mod error;
