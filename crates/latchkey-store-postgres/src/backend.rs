@@ -12,3 +12,26 @@ pub(crate) fn is_unavailable_code(code: &str) -> bool {
 
 /// PostgreSQL has only numbered parameters (`$1`, `$2`, ...).
 pub(crate) const NUMBERED_PARAMS: bool = true;
+
+type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>;
+
+/// `= ANY($first)` over one array parameter bound by [`bind_uuids`] or [`bind_texts`]. A
+/// list of hundreds of `IN ($2, $3, ...)` values is compared one by one on every row when
+/// the planner, misled by a table grown since it was analysed, scans the table; an array
+/// keeps the index lookup and one statement for any length.
+pub(crate) fn any_of(first: usize, _n: usize) -> String {
+    format!("= ANY(${first})")
+}
+
+/// Like [`any_of`], each value lowercased by `lower()`.
+pub(crate) fn any_of_lower(first: usize, _n: usize) -> String {
+    format!("IN (SELECT lower(v) FROM unnest(${first}::text[]) AS t(v))")
+}
+
+pub(crate) fn bind_uuids(q: Query<'_>, ids: Vec<uuid::Uuid>) -> Query<'_> {
+    q.bind(ids)
+}
+
+pub(crate) fn bind_texts(q: Query<'_>, values: Vec<String>) -> Query<'_> {
+    q.bind(values)
+}

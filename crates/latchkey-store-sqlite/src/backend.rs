@@ -16,3 +16,30 @@ pub(crate) fn is_unavailable_code(code: &str) -> bool {
 /// name, which SQLite finds by a linear scan, so thousands of `$N` cost quadratic time.
 /// A statement must not mix `?` with `$N` (sqlx would number the `?` from 1 again).
 pub(crate) const NUMBERED_PARAMS: bool = false;
+
+type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>;
+
+/// `IN (?, ?, ...)` for `n` values bound by [`bind_uuids`] or [`bind_texts`]; SQLite
+/// looks each one up in the index.
+pub(crate) fn any_of(_first: usize, n: usize) -> String {
+    format!("IN ({})", vec!["?"; n].join(", "))
+}
+
+/// Like [`any_of`], each value lowercased by `lower()`.
+pub(crate) fn any_of_lower(_first: usize, n: usize) -> String {
+    format!("IN ({})", vec!["lower(?)"; n].join(", "))
+}
+
+pub(crate) fn bind_uuids(mut q: Query<'_>, ids: Vec<uuid::Uuid>) -> Query<'_> {
+    for id in ids {
+        q = q.bind(id);
+    }
+    q
+}
+
+pub(crate) fn bind_texts(mut q: Query<'_>, values: Vec<String>) -> Query<'_> {
+    for v in values {
+        q = q.bind(v);
+    }
+    q
+}

@@ -17,8 +17,7 @@ use sqlx::{AssertSqlSafe, QueryBuilder};
 use uuid::Uuid;
 
 use super::convert::{
-    Cols, DbRow, Query, ROWS_PER_STATEMENT, bind_stamps, opt_micros, param, placeholders, to_json,
-    values_sql,
+    Cols, DbRow, Query, ROWS_PER_STATEMENT, bind_stamps, opt_micros, param, to_json, values_sql,
 };
 use super::directory::{push_q, push_subtree};
 use super::paging::{SortKey, page, push_page};
@@ -717,15 +716,13 @@ impl GrantStore for SqlTx {
                 concat!(
                     "SELECT ",
                     grant_cols!(),
-                    " FROM grants WHERE org_id = {} AND id IN ({})"
+                    " FROM grants WHERE org_id = {} AND id {}"
                 ),
                 param(1),
-                placeholders(2, chunk.len())
+                crate::backend::any_of(2, chunk.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(org.as_uuid());
-            for id in chunk {
-                q = q.bind(id.as_uuid());
-            }
+            q = crate::backend::bind_uuids(q, chunk.iter().map(|id| id.as_uuid()).collect());
             for row in q.fetch_all(self.conn()).await.map_err(map_err)? {
                 out.push(grant(&row)?);
             }

@@ -178,7 +178,7 @@ pub(crate) fn values_sql(head: &str, cols: usize, rows: usize) -> String {
 }
 
 /// `n` placeholders from the `first`-th, comma-separated.
-pub(crate) fn placeholders(first: usize, n: usize) -> String {
+fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(param).collect::<Vec<_>>().join(", ")
 }
 

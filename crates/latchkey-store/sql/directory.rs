@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::convert::{
     Cols, DbRow, Query, ROWS_PER_STATEMENT, bind_stamps, contains_pattern, opt_micros, param,
-    placeholders, to_json, values_sql,
+    to_json, values_sql,
 };
 use super::paging::{SortKey, page, push_page};
 use super::{SqlTx, map_err, updated};
@@ -152,15 +152,13 @@ impl UserStore for SqlTx {
                 concat!(
                     "SELECT ",
                     user_cols!(),
-                    " FROM users WHERE org_id = {} AND id IN ({})"
+                    " FROM users WHERE org_id = {} AND id {}"
                 ),
                 param(1),
-                placeholders(2, chunk.len())
+                crate::backend::any_of(2, chunk.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(org.as_uuid());
-            for id in chunk {
-                q = q.bind(id.as_uuid());
-            }
+            q = crate::backend::bind_uuids(q, chunk.iter().map(|id| id.as_uuid()).collect());
             for row in q.fetch_all(self.conn()).await.map_err(map_err)? {
                 out.push(user(&row)?);
             }
@@ -172,14 +170,12 @@ impl UserStore for SqlTx {
         let mut out = Vec::new();
         for chunk in names.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                "SELECT user_name FROM users WHERE org_id = {} AND user_name IN ({})",
+                "SELECT user_name FROM users WHERE org_id = {} AND user_name {}",
                 param(1),
-                placeholders(2, chunk.len())
+                crate::backend::any_of(2, chunk.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(org.as_uuid());
-            for n in chunk {
-                q = q.bind(n);
-            }
+            q = crate::backend::bind_texts(q, chunk.to_vec());
             for row in q.fetch_all(self.conn()).await.map_err(map_err)? {
                 out.push(Cols(&row).text("user_name")?);
             }
@@ -191,18 +187,13 @@ impl UserStore for SqlTx {
         let mut out = Vec::new();
         for chunk in emails.chunks(ROWS_PER_STATEMENT) {
             // Matches the partial expression index `users_email_key`.
-            let list = (0..chunk.len())
-                .map(|i| format!("lower({})", param(i + 2)))
-                .collect::<Vec<_>>()
-                .join(", ");
             let sql = format!(
-                "SELECT lower(email) AS email FROM users WHERE org_id = {} AND email IS NOT NULL AND lower(email) IN ({list})",
-                param(1)
+                "SELECT lower(email) AS email FROM users WHERE org_id = {} AND email IS NOT NULL AND lower(email) {}",
+                param(1),
+                crate::backend::any_of_lower(2, chunk.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(org.as_uuid());
-            for e in chunk {
-                q = q.bind(e);
-            }
+            q = crate::backend::bind_texts(q, chunk.to_vec());
             for row in q.fetch_all(self.conn()).await.map_err(map_err)? {
                 out.push(Cols(&row).text("email")?);
             }
@@ -659,15 +650,13 @@ impl MembershipStore for SqlTx {
                 concat!(
                     "SELECT ",
                     membership_cols!(),
-                    " FROM memberships WHERE org_id = {} AND id IN ({})"
+                    " FROM memberships WHERE org_id = {} AND id {}"
                 ),
                 param(1),
-                placeholders(2, chunk.len())
+                crate::backend::any_of(2, chunk.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(org.as_uuid());
-            for id in chunk {
-                q = q.bind(id.as_uuid());
-            }
+            q = crate::backend::bind_uuids(q, chunk.iter().map(|id| id.as_uuid()).collect());
             for row in q.fetch_all(self.conn()).await.map_err(map_err)? {
                 out.push(membership(&row)?);
             }
