@@ -17,11 +17,11 @@ use std::collections::BTreeMap;
 use std::ops::Bound::{Excluded, Included, Unbounded};
 
 use latchkey_model::{Permission, RoleId, UserId};
-use time::OffsetDateTime;
+use time::{OffsetDateTime, UtcOffset};
 
 use crate::engine::{Engine, Target, permission_slot};
 use crate::hot::{FULL_DIRECT, FULL_MEMBERSHIPS, HotUsers, Line, NO_GROUP, PRESENT, compact};
-use crate::keys::{CountedSet, has_key, has_role, key};
+use crate::keys::{CountedSet, Filter, FilterProbe, PairTable, has_key, has_role, key, pair};
 use crate::snapshot::in_window;
 
 /// What changes at an instant of the timeline.
@@ -118,6 +118,176 @@ impl Timeline {
     }
 }
 
+/// One key asked about, in every form the group sets are read with: computed once per
+/// check and reused for each group the user belongs to.
+pub(crate) struct KeyQuery {
+    key: u64,
+    compact: Option<u32>,
+    probe: FilterProbe,
+}
+
+impl KeyQuery {
+    #[inline]
+    pub(crate) fn new(key: u64) -> Self {
+        Self {
+            key,
+            compact: compact(key),
+            probe: FilterProbe::of(key),
+        }
+    }
+}
+
+/// Per group slot, the keys members receive through the group. The counted sets are the
+/// record (what grants add and subtract); a check reads instead the group's filter line, from
+/// one contiguous array, and on a "maybe" one line of the shared pair table. A key too wide
+/// for the pair table (see [`compact`]) is looked up in the counted set itself.
+///
+/// **Invariant:** `pairs` holds exactly `pair(g, compact(k))` for every key `k` of every
+/// `sets[g]` where both are defined, and `filters[g]` has the bits of every key of `sets[g]`.
+#[derive(Debug, Default)]
+pub(crate) struct GroupSets {
+    sets: Vec<CountedSet>,
+    filters: Vec<Filter>,
+    /// Keys removed from each set since its filter was last rebuilt (their bits may linger).
+    stale: Vec<u32>,
+    pairs: PairTable,
+}
+
+/// The pair of group `g` and key `k` in the pair table, if it has one.
+#[inline]
+fn group_pair(g: u32, k: u64) -> Option<u64> {
+    compact(k).and_then(|c| pair(g, c))
+}
+
+impl GroupSets {
+    /// From one counted set per group slot.
+    fn from_sets(sets: Vec<CountedSet>) -> Self {
+        let mut out = Self {
+            filters: vec![Filter::default(); sets.len()],
+            stale: vec![0; sets.len()],
+            sets,
+            pairs: PairTable::default(),
+        };
+        out.pairs
+            .reserve(out.sets.iter().map(CountedSet::len).sum());
+        for (g, set) in out.sets.iter().enumerate() {
+            let g = crate::forest::to_u32(g);
+            for &k in set.keys() {
+                if let Some(p) = group_pair(g, k) {
+                    out.pairs.insert(p);
+                }
+            }
+        }
+        for g in 0..out.sets.len() {
+            out.rebuild_filter(g);
+        }
+        out
+    }
+
+    fn grow(&mut self, slots: usize) {
+        if self.sets.len() < slots {
+            self.sets.resize_with(slots, CountedSet::default);
+            self.filters.resize(slots, Filter::default());
+            self.stale.resize(slots, 0);
+        }
+    }
+
+    #[inline]
+    fn keys(&self, g: u32) -> &[u64] {
+        self.sets
+            .get(g as usize)
+            .map(CountedSet::keys)
+            .unwrap_or_default()
+    }
+
+    /// Whether group `g`'s set holds the key of `q`: the filter line, then one exact lookup.
+    #[inline(always)]
+    fn contains(&self, g: u32, q: &KeyQuery) -> bool {
+        if !self
+            .filters
+            .get(g as usize)
+            .is_some_and(|f| f.may_contain(&q.probe))
+        {
+            return false;
+        }
+        match q.compact.and_then(|c| pair(g, c)) {
+            Some(p) => self.pairs.contains(p),
+            None => self.sets.get(g as usize).is_some_and(|s| s.contains(q.key)),
+        }
+    }
+
+    fn rebuild_filter(&mut self, g: usize) {
+        let mut f = Filter::default();
+        for &k in self.sets.get(g).map(CountedSet::keys).unwrap_or_default() {
+            f.insert(&FilterProbe::of(k));
+        }
+        if let Some(slot) = self.filters.get_mut(g) {
+            *slot = f;
+        }
+        if let Some(s) = self.stale.get_mut(g) {
+            *s = 0;
+        }
+    }
+
+    /// Replaces group `g`'s set.
+    fn put(&mut self, g: u32, set: CountedSet) {
+        self.grow(g as usize + 1);
+        let Some(slot) = self.sets.get_mut(g as usize) else {
+            return;
+        };
+        let old = std::mem::replace(slot, set);
+        for &k in old.keys() {
+            if let Some(p) = group_pair(g, k) {
+                self.pairs.remove(p);
+            }
+        }
+        if let Some(set) = self.sets.get(g as usize) {
+            self.pairs.reserve(set.len());
+            for &k in set.keys() {
+                if let Some(p) = group_pair(g, k) {
+                    self.pairs.insert(p);
+                }
+            }
+        }
+        self.rebuild_filter(g as usize);
+    }
+
+    /// One more path to `k` in group `g`.
+    fn add(&mut self, g: u32, k: u64) {
+        let Some(set) = self.sets.get_mut(g as usize) else {
+            return;
+        };
+        if set.add(k) {
+            if let Some(p) = group_pair(g, k) {
+                self.pairs.insert(p);
+            }
+            if let Some(f) = self.filters.get_mut(g as usize) {
+                f.insert(&FilterProbe::of(k));
+            }
+        }
+    }
+
+    /// One path fewer to `k` in group `g`. The filter keeps the key's bits until enough keys
+    /// have gone that a rebuild pays for itself.
+    fn sub(&mut self, g: u32, k: u64) {
+        let Some(set) = self.sets.get_mut(g as usize) else {
+            return;
+        };
+        if set.sub(k) {
+            let len = set.len();
+            if let Some(p) = group_pair(g, k) {
+                self.pairs.remove(p);
+            }
+            if let Some(s) = self.stale.get_mut(g as usize) {
+                *s = s.saturating_add(1);
+                if *s as usize > 8 + len / 4 {
+                    self.rebuild_filter(g as usize);
+                }
+            }
+        }
+    }
+}
+
 /// The per-group and per-user key sets for the cache instant, and the interval they hold for.
 #[derive(Debug, Default)]
 pub(crate) struct Cache {
@@ -126,32 +296,66 @@ pub(crate) struct Cache {
     /// The cached interval `[from, until)`, unbounded where `None`.
     from: Option<OffsetDateTime>,
     until: Option<OffsetDateTime>,
+    /// The same interval as [`utc_key`]s (`i128::MIN` / `i128::MAX` where unbounded), so
+    /// that a check at a UTC instant compares integers; `None` when a bound has no key.
+    utc_interval: Option<(i128, i128)>,
     /// Per group slot: keys members receive through the group.
-    pub(crate) groups: Vec<CountedSet>,
+    pub(crate) groups: GroupSets,
     /// Per user slot: keys of the user's own grants, sorted, unique.
     pub(crate) direct: Vec<Box<[u64]>>,
     /// One line per user, what a check reads first.
     pub(crate) hot: HotUsers,
 }
 
+/// An instant given in UTC as an integer ordered like the instants (year, day of year, then
+/// nanoseconds of the day); `None` for any other offset. Cheaper than comparing
+/// `OffsetDateTime`s, which normalises offsets on every comparison.
+#[inline]
+fn utc_key(t: OffsetDateTime) -> Option<i128> {
+    if !t.offset().is_utc() {
+        return None;
+    }
+    let day = i128::from(t.year()) * 512 + i128::from(t.ordinal());
+    let (h, m, s, n) = t.time().as_hms_nano();
+    let secs = i64::from(h) * 3600 + i64::from(m) * 60 + i64::from(s);
+    Some((day << 48) | i128::from(secs * 1_000_000_000 + i64::from(n)))
+}
+
 impl Cache {
     /// Whether the sets answer for `at`.
     #[inline]
     pub(crate) fn covers(&self, at: OffsetDateTime) -> bool {
+        if let (Some((from, until)), Some(t)) = (self.utc_interval, utc_key(at)) {
+            return from <= t && t < until;
+        }
         self.at.is_some() && self.from.is_none_or(|f| f <= at) && self.until.is_none_or(|u| at < u)
+    }
+
+    /// Sets the cached interval.
+    fn set_interval(&mut self, from: Option<OffsetDateTime>, until: Option<OffsetDateTime>) {
+        self.from = from;
+        self.until = until;
+        let key = |b: Option<OffsetDateTime>, unbounded: i128| match b {
+            None => Some(unbounded),
+            Some(t) => t.checked_to_offset(UtcOffset::UTC).and_then(utc_key),
+        };
+        self.utc_interval = match (self.at, key(from, i128::MIN), key(until, i128::MAX)) {
+            (Some(_), Some(f), Some(u)) => Some((f, u)),
+            _ => None,
+        };
     }
 
     #[inline]
     fn group(&self, g: u32) -> &[u64] {
-        self.groups
-            .get(g as usize)
-            .map(CountedSet::keys)
-            .unwrap_or_default()
+        self.groups.keys(g)
     }
 
     #[inline]
-    fn group_has(&self, g: u32, k: u64) -> bool {
-        self.groups.get(g as usize).is_some_and(|s| s.contains(k))
+    fn user_direct(&self, u: u32) -> &[u64] {
+        self.direct
+            .get(u as usize)
+            .map(|d| &d[..])
+            .unwrap_or_default()
     }
 }
 
@@ -186,26 +390,21 @@ impl Engine {
             if compact(k).is_some_and(|c| line.direct().contains(&c)) {
                 return true;
             }
-        } else if has_key(
-            self.cache
-                .direct
-                .get(line.user() as usize)
-                .map(|d| &d[..])
-                .unwrap_or_default(),
-            k,
-        ) {
+        } else if line.direct_may_hold(k) && has_key(self.cache.user_direct(line.user()), k) {
             return true;
         }
-        if line.primary != NO_GROUP && self.cache.group_has(line.primary, k) {
+        let q = KeyQuery::new(k);
+        let groups = &self.cache.groups;
+        if line.primary != NO_GROUP && groups.contains(line.primary, &q) {
             return true;
         }
         if line.flags & FULL_MEMBERSHIPS == 0 {
-            return line.secondary().iter().any(|&g| self.cache.group_has(g, k));
+            return line.secondary().iter().any(|&g| groups.contains(g, &q));
         }
         self.users.get(line.user() as usize).is_some_and(|u| {
             u.memberships
                 .iter()
-                .any(|m| in_window(m.starts_at, m.ends_at, at) && self.cache.group_has(m.group, k))
+                .any(|m| in_window(m.starts_at, m.ends_at, at) && groups.contains(m.group, &q))
         })
     }
 
@@ -250,13 +449,7 @@ impl Engine {
         let Some(user) = self.users.get(u as usize).filter(|u| u.present) else {
             return false;
         };
-        if test(
-            self.cache
-                .direct
-                .get(u as usize)
-                .map(|d| &d[..])
-                .unwrap_or_default(),
-        ) {
+        if test(self.cache.user_direct(u)) {
             return true;
         }
         if let Some(p) = user.primary
@@ -408,6 +601,7 @@ impl Engine {
             line.n_direct = inline.len() as u8;
         } else {
             line.flags |= FULL_DIRECT;
+            line.set_direct_filter(direct);
         }
         self.cache.hot.put(line);
     }
@@ -415,9 +609,11 @@ impl Engine {
     /// Computes every set for instant `t`.
     fn warm(&mut self, t: OffsetDateTime) {
         self.cache.at = Some(t);
-        self.cache.groups = (0..self.groups.slots())
-            .map(|g| self.group_keys(crate::forest::to_u32(g), t))
-            .collect();
+        self.cache.groups = GroupSets::from_sets(
+            (0..self.groups.slots())
+                .map(|g| self.group_keys(crate::forest::to_u32(g), t))
+                .collect(),
+        );
         self.cache.direct = (0..self.users.len())
             .map(|u| self.direct_keys(crate::forest::to_u32(u), t))
             .collect();
@@ -433,18 +629,19 @@ impl Engine {
         let Some(t) = self.cache.at else {
             return;
         };
-        self.cache.from = self
+        let from = self
             .timeline
             .events
             .range(..=t)
             .next_back()
             .map(|(k, _)| *k);
-        self.cache.until = self
+        let until = self
             .timeline
             .events
             .range((Excluded(t), Unbounded))
             .next()
             .map(|(k, _)| *k);
+        self.cache.set_interval(from, until);
     }
 
     /// The keys members of group `h` receive through it at `t`, from scratch.
@@ -501,11 +698,7 @@ impl Engine {
     }
 
     fn grow_cache(&mut self) {
-        if self.cache.groups.len() < self.groups.slots() {
-            self.cache
-                .groups
-                .resize_with(self.groups.slots(), CountedSet::default);
-        }
+        self.cache.groups.grow(self.groups.slots());
         if self.cache.direct.len() < self.users.len() {
             self.cache
                 .direct
@@ -523,9 +716,7 @@ impl Engine {
         dirty.dedup();
         for g in dirty {
             let keys = self.group_keys(g, t);
-            if let Some(slot) = self.cache.groups.get_mut(g as usize) {
-                *slot = keys;
-            }
+            self.cache.groups.put(g, keys);
         }
     }
 
@@ -584,13 +775,11 @@ impl Engine {
             {
                 continue;
             }
-            if let Some(set) = self.cache.groups.get_mut(n as usize) {
-                for &k in &keys {
-                    if add {
-                        set.add(k);
-                    } else {
-                        set.sub(k);
-                    }
+            for &k in &keys {
+                if add {
+                    self.cache.groups.add(n, k);
+                } else {
+                    self.cache.groups.sub(n, k);
                 }
             }
             stack.extend_from_slice(self.groups.children(n));
@@ -609,7 +798,7 @@ impl Engine {
     /// of the user table. For accounting in benchmarks.
     pub fn cache_size(&self) -> (usize, usize, usize) {
         (
-            self.cache.groups.iter().map(CountedSet::len).sum(),
+            self.cache.groups.sets.iter().map(CountedSet::len).sum(),
             self.cache.direct.iter().map(|d| d.len()).sum(),
             self.cache.hot.bytes(),
         )

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use crate::cache::{Cache, Timeline};
 use crate::closure::{RoleClosure, RoleGraph};
 use crate::forest::{Forest, to_u32};
-use crate::keys::{FastMap, Scopes};
+use crate::keys::{FastMap, Scopes, key, key_role};
 use crate::output::{EffectiveRole, Holder, PermissionGrants, Provenance, Source};
 use crate::snapshot::{Snapshot, in_window};
 
@@ -535,36 +535,54 @@ impl Engine {
         let Some(u) = self.present_user(user) else {
             return Vec::new();
         };
-        // Every path as plain data first, grouped by dense (role, scope) with one sort; the
-        // answer's allocations happen once per held role and path, at the end.
-        let mut raw: Vec<(u32, u32, Source, &[RoleId])> = Vec::with_capacity(64);
-        let _ = self.visit(u, at, &mut |role, scope, source, chain| {
-            raw.push((role, scope, source, chain));
+        // Every path as a small record first — its key, the index of its source (a grant
+        // reaching the user; a few dozen at most) and its chain in the closure — so that the
+        // one sort moves 32-byte records and compares integers. The answer's allocations
+        // happen once per held role and path, at the end, in the answer's order.
+        let mut sources: Vec<Source> = Vec::with_capacity(32);
+        let mut raw: Vec<RawPath<'_>> = Vec::with_capacity(128);
+        let _ = self.visit_grants(u, at, &mut |source, grant| {
+            let i = to_u32(sources.len());
+            sources.push(source);
+            raw.extend(
+                self.closure
+                    .reach(grant.role)
+                    .iter()
+                    .map(|r| (key(r.role, r.scope.apply(grant.scope)), i, &*r.chain)),
+            );
             ControlFlow::Continue(())
         });
-        raw.sort_unstable_by_key(|&(role, scope, _, _)| (role, scope));
-        let mut out: Vec<EffectiveRole> = raw
-            .chunk_by(|a, b| a.0 == b.0 && a.1 == b.1)
+        raw.sort_unstable_by_key(|&(k, _, _)| k);
+        // One entry per held (role, scope): its role id, scope name, system and paths, put
+        // in the answer's order (role id, then scope name) before anything is allocated.
+        let mut held: Vec<(RoleId, Option<&str>, SystemId, &[RawPath<'_>])> = raw
+            .chunk_by(|a, b| a.0 == b.0)
             .filter_map(|run| {
-                let &(role, scope, _, _) = run.first()?;
-                let rec = self.roles.get(role as usize)?;
-                let paths = run
-                    .iter()
-                    .map(|&(_, _, source, chain)| Provenance {
-                        source,
-                        chain: chain.to_vec(),
-                    })
-                    .collect();
-                Some(EffectiveRole {
-                    role: rec.id,
-                    system: rec.system?,
-                    scope: self.scopes.name(scope).map(str::to_owned),
-                    paths: tidy(paths),
-                })
+                let &(k, _, _) = run.first()?;
+                let rec = self.roles.get(key_role(k) as usize)?;
+                Some((rec.id, self.scopes.name(k as u32), rec.system?, run))
             })
             .collect();
-        out.sort_unstable_by(|a, b| (a.role, &a.scope).cmp(&(b.role, &b.scope)));
-        out
+        held.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        held.into_iter()
+            .map(|(role, scope, system, run)| {
+                let paths = run
+                    .iter()
+                    .filter_map(|&(_, i, chain)| {
+                        Some(Provenance {
+                            source: *sources.get(i as usize)?,
+                            chain: chain.to_vec(),
+                        })
+                    })
+                    .collect();
+                EffectiveRole {
+                    role,
+                    system,
+                    scope: scope.map(str::to_owned),
+                    paths: tidy(paths),
+                }
+            })
+            .collect()
     }
 
     /// Why `user` holds `role` with exactly `scope` at `at`, or `None` when they do not.
@@ -832,6 +850,31 @@ impl Engine {
     where
         F: FnMut(u32, u32, Source, &'s [RoleId]) -> ControlFlow<()>,
     {
+        self.visit_grants(u, at, &mut |source, grant| {
+            for reach in self.closure.reach(grant.role) {
+                f(
+                    reach.role,
+                    reach.scope.apply(grant.scope),
+                    source,
+                    &reach.chain,
+                )?;
+            }
+            ControlFlow::Continue(())
+        })
+    }
+
+    /// Calls `f(source, grant)` for every grant in force reaching user `u` at `at` (direct,
+    /// or through a member group and an active ancestor walk), before expansion over the
+    /// closure of its role. The same source may come twice (see [`Engine::visit`]).
+    pub(crate) fn visit_grants<'s, F>(
+        &'s self,
+        u: u32,
+        at: OffsetDateTime,
+        f: &mut F,
+    ) -> ControlFlow<()>
+    where
+        F: FnMut(Source, &'s GrantRec) -> ControlFlow<()>,
+    {
         let Some(user) = self.users.get(u as usize).filter(|u| u.present) else {
             return ControlFlow::Continue(());
         };
@@ -846,13 +889,12 @@ impl Engine {
             let Some(role) = self.role_id(grant.role) else {
                 continue;
             };
-            self.expand(
-                grant,
+            f(
                 Source::Direct {
                     grant: grant.id,
                     role,
                 },
-                f,
+                grant,
             )?;
         }
         if let Some(primary) = user.primary {
@@ -876,7 +918,7 @@ impl Engine {
         f: &mut F,
     ) -> ControlFlow<()>
     where
-        F: FnMut(u32, u32, Source, &'s [RoleId]) -> ControlFlow<()>,
+        F: FnMut(Source, &'s GrantRec) -> ControlFlow<()>,
     {
         let Some(member_group) = self.groups.id(member) else {
             return ControlFlow::Continue(());
@@ -907,27 +949,16 @@ impl Engine {
                     ancestor,
                     primary,
                 };
-                self.expand(grant, source, f)?;
+                f(source, grant)?;
             }
         }
         ControlFlow::Continue(())
     }
-
-    fn expand<'s, F>(&'s self, grant: &GrantRec, source: Source, f: &mut F) -> ControlFlow<()>
-    where
-        F: FnMut(u32, u32, Source, &'s [RoleId]) -> ControlFlow<()>,
-    {
-        for reach in self.closure.reach(grant.role) {
-            f(
-                reach.role,
-                reach.scope.apply(grant.scope),
-                source,
-                &reach.chain,
-            )?;
-        }
-        ControlFlow::Continue(())
-    }
 }
+
+/// One path while effective roles are gathered: `key(role, scope)` of the held role, the index
+/// of its source, and its chain in the closure.
+type RawPath<'a> = (u64, u32, &'a [RoleId]);
 
 /// Removes one occurrence of `x` (order is not kept).
 pub(crate) fn remove_one(list: Option<&mut Vec<u32>>, x: u32) {

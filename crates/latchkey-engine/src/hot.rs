@@ -1,20 +1,23 @@
 //! The user table [`crate::Engine::check`] starts from: open addressing on the user id, one
-//! cache line per user holding the id itself, the user's groups and up to six of the user's
-//! own keys (in a compact form). A check for a random user among a hundred thousand costs one memory miss for that
-//! line (and usually nothing else when the answer is no), where a general-purpose map followed
-//! by separate records would cost three or four.
+//! cache line per user holding the id itself, the user's groups and the user's own keys: up
+//! to six of them exactly (in a compact form), or else a 192-bit Bloom filter of them. A
+//! check for a random user among a hundred thousand costs one memory miss for that line (and
+//! usually nothing else when the answer is no), where a general-purpose map followed by
+//! separate records would cost three or four.
 //!
 //! The table mirrors, for warm caches only, what the user records and the per-user sets say;
 //! `Engine::refresh_hot` rewrites a user's line whenever one of them changes. What does not
 //! fit (more than three secondary memberships, a dated one, more than six own keys) is
-//! flagged, and the check reads the full records for that part.
+//! flagged, and the check reads the full records for that part (for own keys, only when the
+//! filter says "maybe").
 
 use latchkey_model::UserId;
 
 pub(crate) const PRESENT: u8 = 1;
 /// Memberships must be read from the user record (too many, or dated).
 pub(crate) const FULL_MEMBERSHIPS: u8 = 2;
-/// Own keys must be read from the per-user set (more than fit inline).
+/// Own keys must be read from the per-user set (more than fit inline); `direct` holds a
+/// Bloom filter of them instead.
 pub(crate) const FULL_DIRECT: u8 = 4;
 pub(crate) const NO_GROUP: u32 = u32::MAX;
 
@@ -30,7 +33,8 @@ pub(crate) struct Line {
     pub(crate) n_secondary: u8,
     pub(crate) n_direct: u8,
     pub(crate) flags: u8,
-    /// Own keys in compact form (see [`compact`]).
+    /// Own keys in compact form (see [`compact`]), or with [`FULL_DIRECT`] a filter of them
+    /// (see [`Line::direct_may_hold`]).
     pub(crate) direct: [u32; 6],
 }
 
@@ -41,6 +45,18 @@ pub(crate) fn compact(key: u64) -> Option<u32> {
     let role = key >> 32;
     let scope = key & 0xffff_ffff;
     (role < (1 << 20) && scope < (1 << 12)).then_some(((role << 12) | scope) as u32)
+}
+
+/// The three bits of key `k` in a line's 192-bit own-key filter: (word, mask).
+#[inline]
+fn direct_bits(k: u64) -> [(usize, u32); 3] {
+    let h = k.wrapping_mul(0xd6e8_feb8_6659_fd93);
+    let h = h ^ (h >> 32);
+    // Eight bits each, scaled from 0..256 to 0..192.
+    [0, 8, 16].map(|s| {
+        let bit = (((h >> s) & 255) * 3) >> 2;
+        ((bit >> 5) as usize, 1_u32 << (bit & 31))
+    })
 }
 
 impl Line {
@@ -63,6 +79,27 @@ impl Line {
         self.secondary
             .get(..self.n_secondary as usize)
             .unwrap_or_default()
+    }
+
+    /// Fills the own-key filter (with [`FULL_DIRECT`]).
+    pub(crate) fn set_direct_filter(&mut self, keys: &[u64]) {
+        self.direct = [0; 6];
+        self.n_direct = 0;
+        for &k in keys {
+            for (w, m) in direct_bits(k) {
+                if let Some(word) = self.direct.get_mut(w) {
+                    *word |= m;
+                }
+            }
+        }
+    }
+
+    /// With [`FULL_DIRECT`]: whether the user's own keys may hold `k` (`false` is exact).
+    #[inline]
+    pub(crate) fn direct_may_hold(&self, k: u64) -> bool {
+        direct_bits(k)
+            .iter()
+            .all(|&(w, m)| self.direct.get(w).is_some_and(|word| word & m != 0))
     }
 
     #[inline]
@@ -109,7 +146,7 @@ impl HotUsers {
 
     /// Writes a user's line, adding it if new.
     pub(crate) fn put(&mut self, line: Line) {
-        if (self.len + 1) * 4 > self.lines.len() * 3 {
+        if (self.len + 1) * 8 > self.lines.len() * 7 {
             self.grow();
         }
         let mask = self.lines.len().saturating_sub(1);
@@ -171,6 +208,19 @@ mod tests {
         assert_ne!(compact(key(3, 5)), compact(key(5, 3)));
         assert_eq!(compact(key(1 << 20, 0)), None);
         assert_eq!(compact(key(0, 1 << 12)), None);
+    }
+
+    #[test]
+    fn own_key_filters_never_say_no_to_a_member() {
+        use crate::keys::key;
+        let keys: Vec<u64> = (0..12).map(|r| key(r * 13, r % 2)).collect();
+        let mut line = Line::default();
+        line.set_direct_filter(&keys);
+        assert!(keys.iter().all(|&k| line.direct_may_hold(k)));
+        let false_yes = (500..1500)
+            .filter(|&r| line.direct_may_hold(key(r, 0)))
+            .count();
+        assert!(false_yes < 100, "{false_yes} false positives of 1000");
     }
 
     #[test]

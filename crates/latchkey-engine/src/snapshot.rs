@@ -111,6 +111,7 @@ impl GrantEdge {
 }
 
 /// Whether `at` lies in the start-inclusive, end-exclusive window; `None` bounds are open.
+#[inline]
 pub fn in_window(
     starts_at: Option<OffsetDateTime>,
     ends_at: Option<OffsetDateTime>,
