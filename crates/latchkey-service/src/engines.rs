@@ -452,10 +452,10 @@ async fn load(tx: &mut dyn Tx, org: OrgId) -> ServiceResult<OrgState> {
     let groups = tx.all_groups(org).await?;
     let systems = tx.all_systems(org).await?;
     let users = tx.all_user_heads(org).await?;
-    let memberships = tx.all_memberships(org).await?;
+    let memberships = tx.all_membership_heads(org).await?;
     let roles = tx.all_roles(org).await?;
     let inheritance = tx.all_inheritance(org).await?;
-    let grants = tx.all_grants(org).await?;
+    let grants = tx.all_grant_heads(org).await?;
     let snapshot = Snapshot {
         groups: groups.iter().map(group_node).collect(),
         systems: systems
@@ -473,10 +473,29 @@ async fn load(tx: &mut dyn Tx, org: OrgId) -> ServiceResult<OrgState> {
                 enabled: u.enabled,
             })
             .collect(),
-        memberships: memberships.iter().map(membership_edge).collect(),
+        memberships: memberships
+            .iter()
+            .map(|m| MembershipEdge {
+                user: m.user_id,
+                group: m.group_id,
+                starts_at: m.starts_at,
+                ends_at: m.ends_at,
+            })
+            .collect(),
         roles: roles.iter().map(role_node).collect(),
         inheritance: inheritance.iter().map(inheritance_edge).collect(),
-        grants: grants.iter().map(grant_edge).collect(),
+        grants: grants
+            .into_iter()
+            .map(|g| GrantEdge {
+                id: g.id,
+                role: g.role_id,
+                grantee: g.grantee,
+                scope: g.scope,
+                starts_at: g.starts_at,
+                ends_at: g.ends_at,
+                confers: g.status.confers(),
+            })
+            .collect(),
     };
     let membership_ids: Vec<MembershipId> = memberships.iter().map(|m| m.id).collect();
     let mut state = OrgState {

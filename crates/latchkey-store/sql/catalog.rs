@@ -4,14 +4,15 @@
 //! `Grantee` into `user_id` / `group_id` (exactly one set, a CHECK says so).
 
 use async_trait::async_trait;
+use futures_util::TryStreamExt;
 use latchkey_model::{
     Domain, DomainId, Grant, GrantId, GrantOrigin, GrantStatus, Grantee, GroupId, InheritanceId,
     OrgId, Role, RoleDomain, RoleId, RoleInheritance, ScopeMapping, System, SystemId, SystemType,
     UserId,
 };
 use latchkey_store::{
-    DomainStore, GrantQuery, GrantStore, InheritanceStore, Page, RoleQuery, RoleStore, StoreError,
-    StoreResult, SystemQuery, SystemStore,
+    DomainStore, GrantHead, GrantQuery, GrantStore, InheritanceStore, Page, RoleQuery, RoleStore,
+    StoreError, StoreResult, SystemQuery, SystemStore,
 };
 use sqlx::{AssertSqlSafe, QueryBuilder};
 use uuid::Uuid;
@@ -631,17 +632,20 @@ macro_rules! grant_cols {
     };
 }
 
+/// A grant row's grantee: exactly one of `user_id` and `group_id`.
+fn grantee(c: &Cols<'_>) -> StoreResult<Grantee> {
+    match (c.opt_uuid("user_id")?, c.opt_uuid("group_id")?) {
+        (Some(user), None) => Ok(Grantee::User(UserId::from_uuid(user))),
+        (None, Some(group)) => Ok(Grantee::Group(GroupId::from_uuid(group))),
+        _ => Err(StoreError::Corrupt(
+            "grant without exactly one grantee".to_owned(),
+        )),
+    }
+}
+
 fn grant(row: &DbRow) -> StoreResult<Grant> {
     let c = Cols(row);
-    let grantee = match (c.opt_uuid("user_id")?, c.opt_uuid("group_id")?) {
-        (Some(user), None) => Grantee::User(UserId::from_uuid(user)),
-        (None, Some(group)) => Grantee::Group(GroupId::from_uuid(group)),
-        _ => {
-            return Err(StoreError::Corrupt(
-                "grant without exactly one grantee".to_owned(),
-            ));
-        }
-    };
+    let grantee = grantee(&c)?;
     Ok(Grant {
         id: GrantId::from_uuid(c.uuid("id")?),
         org_id: OrgId::from_uuid(c.uuid("org_id")?),
@@ -803,6 +807,28 @@ impl GrantStore for SqlTx {
             id.as_uuid(),
         )
         .await
+    }
+
+    async fn all_grant_heads(&mut self, org: OrgId) -> StoreResult<Vec<GrantHead>> {
+        let mut rows = sqlx::query(
+            "SELECT id, role_id, user_id, group_id, scope, starts_at, ends_at, status FROM grants WHERE org_id = $1 ORDER BY id",
+        )
+        .bind(org.as_uuid())
+        .fetch(self.conn());
+        let mut out = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(map_err)? {
+            let c = Cols(&row);
+            out.push(GrantHead {
+                id: GrantId::from_uuid(c.uuid("id")?),
+                role_id: RoleId::from_uuid(c.uuid("role_id")?),
+                grantee: grantee(&c)?,
+                scope: c.opt_text("scope")?,
+                starts_at: c.opt_instant("starts_at")?,
+                ends_at: c.opt_instant("ends_at")?,
+                status: c.named("status", GrantStatus::parse)?,
+            });
+        }
+        Ok(out)
     }
 
     async fn all_grants(&mut self, org: OrgId) -> StoreResult<Vec<Grant>> {

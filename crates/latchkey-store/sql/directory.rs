@@ -2,10 +2,11 @@
 //! group-subtree filters walk `groups.parent_id` with `WITH RECURSIVE`).
 
 use async_trait::async_trait;
+use futures_util::TryStreamExt;
 use latchkey_model::{Group, GroupId, Membership, MembershipId, OrgId, User, UserId};
 use latchkey_store::{
-    GroupQuery, GroupStore, MembershipQuery, MembershipStore, Page, StoreResult, UserHead,
-    UserQuery, UserSort, UserStore,
+    GroupQuery, GroupStore, MembershipHead, MembershipQuery, MembershipStore, Page, StoreResult,
+    UserHead, UserQuery, UserSort, UserStore,
 };
 use sqlx::{AssertSqlSafe, QueryBuilder};
 use uuid::Uuid;
@@ -353,24 +354,22 @@ impl UserStore for SqlTx {
     }
 
     async fn all_user_heads(&mut self, org: OrgId) -> StoreResult<Vec<UserHead>> {
-        let rows = sqlx::query(
+        let mut rows = sqlx::query(
             "SELECT id, org_id, primary_group_id, enabled FROM users WHERE org_id = $1 ORDER BY id",
         )
         .bind(org.as_uuid())
-        .fetch_all(self.conn())
-        .await
-        .map_err(map_err)?;
-        rows.iter()
-            .map(|row| {
-                let c = Cols(row);
-                Ok(UserHead {
-                    id: UserId::from_uuid(c.uuid("id")?),
-                    org_id: OrgId::from_uuid(c.uuid("org_id")?),
-                    primary_group_id: GroupId::from_uuid(c.uuid("primary_group_id")?),
-                    enabled: c.flag("enabled")?,
-                })
-            })
-            .collect()
+        .fetch(self.conn());
+        let mut out = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(map_err)? {
+            let c = Cols(&row);
+            out.push(UserHead {
+                id: UserId::from_uuid(c.uuid("id")?),
+                org_id: OrgId::from_uuid(c.uuid("org_id")?),
+                primary_group_id: GroupId::from_uuid(c.uuid("primary_group_id")?),
+                enabled: c.flag("enabled")?,
+            });
+        }
+        Ok(out)
     }
 }
 
@@ -770,6 +769,26 @@ impl MembershipStore for SqlTx {
         push_filter(&mut qb);
         let done = qb.build().execute(self.conn()).await.map_err(map_err)?;
         Ok(done.rows_affected())
+    }
+
+    async fn all_membership_heads(&mut self, org: OrgId) -> StoreResult<Vec<MembershipHead>> {
+        let mut rows = sqlx::query(
+            "SELECT id, user_id, group_id, starts_at, ends_at FROM memberships WHERE org_id = $1 ORDER BY id",
+        )
+        .bind(org.as_uuid())
+        .fetch(self.conn());
+        let mut out = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(map_err)? {
+            let c = Cols(&row);
+            out.push(MembershipHead {
+                id: MembershipId::from_uuid(c.uuid("id")?),
+                user_id: UserId::from_uuid(c.uuid("user_id")?),
+                group_id: GroupId::from_uuid(c.uuid("group_id")?),
+                starts_at: c.opt_instant("starts_at")?,
+                ends_at: c.opt_instant("ends_at")?,
+            });
+        }
+        Ok(out)
     }
 
     async fn all_memberships(&mut self, org: OrgId) -> StoreResult<Vec<Membership>> {

@@ -183,6 +183,9 @@ pub trait MembershipStore {
         group: Option<GroupId>,
     ) -> StoreResult<u64>;
     async fn all_memberships(&mut self, org: OrgId) -> StoreResult<Vec<Membership>>;
+    /// The engine's view of every membership, read as a stream (no row is held longer
+    /// than it takes to convert it).
+    async fn all_membership_heads(&mut self, org: OrgId) -> StoreResult<Vec<MembershipHead>>;
 }
 
 #[async_trait]
@@ -254,6 +257,8 @@ pub trait GrantStore {
     async fn list_grants(&mut self, org: OrgId, query: &GrantQuery) -> StoreResult<Page<Grant>>;
     async fn delete_grant(&mut self, org: OrgId, id: GrantId) -> StoreResult<bool>;
     async fn all_grants(&mut self, org: OrgId) -> StoreResult<Vec<Grant>>;
+    /// The engine's view of every grant, read as a stream.
+    async fn all_grant_heads(&mut self, org: OrgId) -> StoreResult<Vec<GrantHead>>;
 }
 
 #[async_trait]

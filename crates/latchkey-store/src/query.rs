@@ -2,7 +2,10 @@
 //! of its last row, and the next page starts strictly after them, so rows inserted while a
 //! client pages never shift or repeat what it sees.
 
-use latchkey_model::{GrantOrigin, GrantStatus, GroupId, OrgId, RoleId, SystemId, UserId};
+use latchkey_model::{
+    GrantId, GrantOrigin, GrantStatus, Grantee, GroupId, MembershipId, OrgId, RoleId, SystemId,
+    UserId,
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -151,4 +154,26 @@ pub struct UserHead {
     pub org_id: OrgId,
     pub primary_group_id: GroupId,
     pub enabled: bool,
+}
+
+/// What the engine needs of a secondary membership.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MembershipHead {
+    pub id: MembershipId,
+    pub user_id: UserId,
+    pub group_id: GroupId,
+    pub starts_at: Option<OffsetDateTime>,
+    pub ends_at: Option<OffsetDateTime>,
+}
+
+/// What the engine needs of a grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantHead {
+    pub id: GrantId,
+    pub role_id: RoleId,
+    pub grantee: Grantee,
+    pub scope: Option<String>,
+    pub starts_at: Option<OffsetDateTime>,
+    pub ends_at: Option<OffsetDateTime>,
+    pub status: GrantStatus,
 }

@@ -121,6 +121,32 @@ pub async fn bulk_writes(store: &dyn Store) {
         "emails compare without case and come back lowercased"
     );
 
+    // The engine's views, read as streams, agree with the full rows.
+    let heads = ok(tx.all_membership_heads(org.id).await, "membership heads");
+    assert_eq!(heads.len(), MANY);
+    assert!(
+        heads.iter().zip(&memberships).all(|(h, m)| h.id == m.id
+            && h.user_id == m.user_id
+            && h.group_id == m.group_id
+            && h.starts_at == m.starts_at
+            && h.ends_at == m.ends_at),
+        "membership heads match the rows, in id order"
+    );
+    let heads = ok(tx.all_grant_heads(org.id).await, "grant heads");
+    assert_eq!(heads.len(), MANY);
+    assert!(
+        heads.iter().zip(&grants).all(|(h, g)| h.id == g.id
+            && h.role_id == g.role_id
+            && h.grantee == g.grantee
+            && h.scope == g.scope
+            && h.status == g.status),
+        "grant heads match the rows, in id order"
+    );
+    assert!(
+        ok(tx.all_grant_heads(other.id).await, "heads elsewhere").is_empty(),
+        "heads are per organisation"
+    );
+
     let chain = ok(tx.audit_chain(org.id, 0, 10_000).await, "chain");
     assert_eq!(chain.len(), MANY + 2);
     assert_eq!(
