@@ -18,29 +18,49 @@ struct Histogram {
     count: u64,
 }
 
+/// One route's figures: requests by method and status, and its latency.
+#[derive(Default)]
+struct Route {
+    requests: BTreeMap<(String, u16), u64>,
+    latency: Histogram,
+}
+
+/// Behind one lock, keyed so that a request already seen allocates nothing.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
+    routes: Mutex<BTreeMap<String, Route>>,
 }
 
 impl Metrics {
     pub fn observe(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
-        if let Ok(mut r) = self.requests.lock() {
-            *r.entry((route.to_owned(), method.to_owned(), status))
-                .or_default() += 1;
+        let Ok(mut routes) = self.routes.lock() else {
+            return;
+        };
+        if !routes.contains_key(route) {
+            routes.insert(route.to_owned(), Route::default());
         }
-        if let Ok(mut l) = self.latency.lock() {
-            let h = l.entry(route.to_owned()).or_default();
-            let secs = elapsed.as_secs_f64();
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                if secs <= *bound {
-                    h.counts[i] += 1;
-                }
+        let Some(r) = routes.get_mut(route) else {
+            return;
+        };
+        match r
+            .requests
+            .iter_mut()
+            .find(|((m, s), _)| m == method && *s == status)
+        {
+            Some((_, n)) => *n += 1,
+            None => {
+                r.requests.insert((method.to_owned(), status), 1);
             }
-            h.sum += secs;
-            h.count += 1;
         }
+        let h = &mut r.latency;
+        let secs = elapsed.as_secs_f64();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                h.counts[i] += 1;
+            }
+        }
+        h.sum += secs;
+        h.count += 1;
     }
 
     pub fn render(&self, pool: latchkey_store::PoolState, backend: &str) -> String {
@@ -50,8 +70,12 @@ impl Metrics {
             "# HELP latchkey_http_requests_total HTTP requests by route, method and status."
         );
         let _ = writeln!(out, "# TYPE latchkey_http_requests_total counter");
-        if let Ok(r) = self.requests.lock() {
-            for ((route, method, status), n) in r.iter() {
+        let routes = self.routes.lock();
+        if let Ok(routes) = &routes {
+            for (route, (method, status), n) in routes
+                .iter()
+                .flat_map(|(route, r)| r.requests.iter().map(move |(k, n)| (route, k, n)))
+            {
                 let _ = writeln!(
                     out,
                     "latchkey_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
@@ -66,8 +90,8 @@ impl Metrics {
             out,
             "# TYPE latchkey_http_request_duration_seconds histogram"
         );
-        if let Ok(l) = self.latency.lock() {
-            for (route, h) in l.iter() {
+        if let Ok(routes) = &routes {
+            for (route, h) in routes.iter().map(|(route, r)| (route, &r.latency)) {
                 for (i, bound) in BUCKETS.iter().enumerate() {
                     let _ = writeln!(
                         out,

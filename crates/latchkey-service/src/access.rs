@@ -135,9 +135,9 @@ impl Services {
         }
         WhoAmI {
             user_id: p.user_id,
-            user_name: p.user_name.clone(),
+            user_name: p.user_name.to_string(),
             org_id: p.org_id,
-            org_slug: p.org_slug.clone(),
+            org_slug: p.org_slug.to_string(),
             installation_admin: p.installation_admin,
             permissions: perms
                 .unscoped

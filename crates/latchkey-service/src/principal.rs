@@ -18,13 +18,15 @@ use crate::{ServiceError, ServiceResult};
 #[derive(Clone)]
 pub struct Principal {
     pub org_id: OrgId,
-    pub org_slug: String,
+    /// Shared (`Arc<str>`): a principal is cloned out of the authentication cache on every
+    /// request, which should allocate nothing.
+    pub org_slug: Arc<str>,
     pub user_id: UserId,
-    pub user_name: String,
+    pub user_name: Arc<str>,
     pub installation_admin: bool,
     pub token_id: TokenId,
     pub request_id: Option<String>,
-    pub(crate) permissions: PermissionGrants,
+    pub(crate) permissions: Arc<PermissionGrants>,
     pub(crate) engine: Arc<OrgEngine>,
 }
 

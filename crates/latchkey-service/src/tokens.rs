@@ -89,13 +89,13 @@ impl Services {
         };
         let principal = Principal {
             org_id: org.id,
-            org_slug: org.slug,
+            org_slug: org.slug.into(),
             user_id: user.id,
-            user_name: user.user_name,
+            user_name: user.user_name.into(),
             installation_admin: user.installation_admin,
             token_id: token.id,
             request_id: None,
-            permissions,
+            permissions: std::sync::Arc::new(permissions),
             engine,
         };
         self.inner
