@@ -552,7 +552,24 @@ impl Engine {
             );
             ControlFlow::Continue(())
         });
-        raw.sort_unstable_by_key(|&(k, _, _)| k);
+        // Each source's rank in `Source` order (equal sources share one), so that paths sort
+        // in the answer's order (`Provenance`'s) by comparing integers and short chains, and
+        // duplicates end up side by side.
+        let mut order: Vec<u32> = (0..to_u32(sources.len())).collect();
+        order.sort_unstable_by(|&a, &b| sources[a as usize].cmp(&sources[b as usize]));
+        let mut rank = vec![0_u32; sources.len()];
+        let mut next = 0_u32;
+        for (pos, &i) in order.iter().enumerate() {
+            if pos > 0 && sources[order[pos - 1] as usize] != sources[i as usize] {
+                next += 1;
+            }
+            rank[i as usize] = next;
+        }
+        raw.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| rank[a.1 as usize].cmp(&rank[b.1 as usize]))
+                .then_with(|| a.2.cmp(b.2))
+        });
         // One entry per held (role, scope): its role id, scope name, system and paths, put
         // in the answer's order (role id, then scope name) before anything is allocated.
         let mut held: Vec<(RoleId, Option<&str>, SystemId, &[RawPath<'_>])> = raw
@@ -566,20 +583,28 @@ impl Engine {
         held.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         held.into_iter()
             .map(|(role, scope, system, run)| {
-                let paths = run
-                    .iter()
-                    .filter_map(|&(_, i, chain)| {
-                        Some(Provenance {
-                            source: *sources.get(i as usize)?,
-                            chain: chain.to_vec(),
-                        })
-                    })
-                    .collect();
+                // Already in order; equal paths are adjacent.
+                let mut paths: Vec<Provenance> = Vec::with_capacity(run.len());
+                let mut last: Option<(u32, &[RoleId])> = None;
+                for &(_, i, chain) in run {
+                    let (Some(&source), Some(&r)) = (sources.get(i as usize), rank.get(i as usize))
+                    else {
+                        continue;
+                    };
+                    if last == Some((r, chain)) {
+                        continue;
+                    }
+                    last = Some((r, chain));
+                    paths.push(Provenance {
+                        source,
+                        chain: chain.to_vec(),
+                    });
+                }
                 EffectiveRole {
                     role,
                     system,
                     scope: scope.map(str::to_owned),
-                    paths: tidy(paths),
+                    paths,
                 }
             })
             .collect()
