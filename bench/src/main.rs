@@ -15,6 +15,11 @@
 //! batches), and per question with `Instant` around each call (which includes the clock's own
 //! cost, printed alongside).
 
+/// The server's allocator (see `crates/latchkey-cli/src/main.rs`), so that the engine is
+/// timed as it runs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bulk;
 mod compare;
 mod http;

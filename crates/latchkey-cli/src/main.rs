@@ -2,6 +2,12 @@
 //! people and scripts. Tables on a terminal, `--json` for scripts; errors go to standard
 //! error as the server's problem (detail and field errors) and exit with status 1.
 
+/// mimalloc rather than the system allocator: checks, bulk loads and the engine allocate
+/// many small, short-lived values (answers, paths, rows), where glibc's malloc spent a
+/// quarter of a bulk load and a tenth of every HTTP check.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cli;
 mod commands;
 mod config;
