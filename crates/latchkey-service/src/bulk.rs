@@ -270,6 +270,8 @@ fn fast_record(
 
 struct Outcome {
     created: BTreeMap<&'static str, u64>,
+    /// Records created, by kind, when the store last refreshed its statistics.
+    analysed_at: BTreeMap<&'static str, u64>,
     errors: u64,
     lines: u64,
 }
@@ -287,6 +289,7 @@ impl Services {
         let mut cache = LoadCache::default();
         let mut outcome = Outcome {
             created: BTreeMap::new(),
+            analysed_at: BTreeMap::new(),
             errors: 0,
             lines: 0,
         };
@@ -357,6 +360,16 @@ impl Services {
     ) -> ServiceResult<Vec<Value>> {
         let mut tx = self.inner.store.begin().await?;
         let rev = tx.bump_revision(p.org_id).await?;
+        // The store's statistics, refreshed each time the load has doubled the records of
+        // some kind it wrote (a few times per kind in all).
+        let grown = outcome.created.iter().any(|(kind, n)| {
+            *n >= (2 * outcome.analysed_at.get(kind).copied().unwrap_or_default())
+                .max(BULK_BATCH as u64)
+        });
+        if grown {
+            tx.refresh_statistics().await?;
+            outcome.analysed_at = outcome.created.clone();
+        }
         cache.begin_batch(rev);
         let mut events = Vec::with_capacity(batch.len());
         let mut created: Vec<(&'static str, u64)> = Vec::new();

@@ -35,3 +35,8 @@ pub(crate) fn bind_uuids(q: Query<'_>, ids: Vec<uuid::Uuid>) -> Query<'_> {
 pub(crate) fn bind_texts(q: Query<'_>, values: Vec<String>) -> Query<'_> {
     q.bind(values)
 }
+
+/// The tables a bulk load grows, whose statistics (and the cached plans made from them,
+/// foreign-key checks included) go stale as they do.
+pub(crate) const ANALYZE: Option<&str> =
+    Some("ANALYZE users, groups, memberships, systems, roles, role_inheritance, grants");

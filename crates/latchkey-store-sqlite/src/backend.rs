@@ -43,3 +43,6 @@ pub(crate) fn bind_texts(mut q: Query<'_>, values: Vec<String>) -> Query<'_> {
     }
     q
 }
+
+/// SQLite plans each statement from its indexes as it runs; nothing to refresh.
+pub(crate) const ANALYZE: Option<&str> = None;

@@ -61,6 +61,16 @@ impl Tx for SqlTx {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await.map_err(map_err)
     }
+
+    async fn refresh_statistics(&mut self) -> StoreResult<()> {
+        if let Some(statement) = crate::backend::ANALYZE {
+            sqlx::query(statement)
+                .execute(self.conn())
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(())
+    }
 }
 
 /// An `UPDATE ... WHERE id = $1 AND org_id = $2` that matched no row is refused with

@@ -79,6 +79,12 @@ pub trait Tx:
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
+
+    /// Refreshes the planner's statistics of the directory and entitlement tables, where
+    /// the database keeps them (PostgreSQL; a no-op on SQLite). Bulk loads call it as the
+    /// tables grow: plans made while a table was nearly empty (foreign-key checks among
+    /// them) would otherwise keep scanning it whole.
+    async fn refresh_statistics(&mut self) -> StoreResult<()>;
 }
 
 #[async_trait]
