@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio::sync::mpsc::{Receiver, Sender};
 
-use crate::bulk_fast::{FastRecord, Learned, LoadCache, Pending};
+use crate::bulk_fast::{FastRecord, FastUser, Learned, LoadCache, Pending};
 use crate::{Principal, ServiceError, ServiceResult, Services};
 
 /// Records per transaction.
@@ -216,7 +216,7 @@ fn fast_record(
             attributes,
             ..
         } if attributes.is_empty() => (|| {
-            Ok(FastRecord::User {
+            Ok(FastRecord::User(FastUser {
                 user_name: user_name.clone(),
                 first_name: first_name.clone(),
                 middle_name: middle_name.clone(),
@@ -229,7 +229,7 @@ fn fast_record(
                     .map(|g| refs.resolve("groups", g).map(GroupId::from_uuid))
                     .collect::<Result<_, _>>()?,
                 enabled: *enabled,
-            })
+            }))
         })(),
         Record::Grant {
             role,

@@ -24,7 +24,9 @@ use latchkey_store::{GrantQuery, Tx};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::grants::overlaps;
+use crate::grants::{
+    already_granted, grantee_outside_scope, overlaps, require_role_permissions, scope_to_resolve,
+};
 use crate::{Principal, ServiceError, ServiceResult, Services, validate};
 
 /// A conferring grant as duplicates are judged: role, scope and window.
@@ -79,17 +81,7 @@ impl Pending {
 
 /// A record the lane may take.
 pub(crate) enum FastRecord {
-    User {
-        user_name: String,
-        first_name: String,
-        middle_name: Option<String>,
-        last_name: String,
-        email: Option<String>,
-        user_type: Option<String>,
-        primary_group: GroupId,
-        secondary: Vec<GroupId>,
-        enabled: Option<bool>,
-    },
+    User(FastUser),
     Grant {
         role: RoleId,
         grantee: Grantee,
@@ -251,7 +243,8 @@ impl Services {
         Ok(())
     }
 
-    fn audit_entry<T: Serialize>(
+    /// The audit entry of a created object, as `audit` would append it.
+    fn created_entry<T: Serialize>(
         &self,
         p: &Principal,
         action: &str,
@@ -259,18 +252,16 @@ impl Services {
         object_id: impl ToString,
         after: &T,
     ) -> NewAuditEntry {
-        NewAuditEntry {
-            id: latchkey_model::AuditId::from_uuid(self.uuid()),
-            org_id: p.org_id,
-            at: self.now(),
-            actor_id: Some(p.user_id),
-            action: action.to_owned(),
-            object_type: object_type.to_owned(),
-            object_id: object_id.to_string(),
-            before: None,
-            after: serde_json::to_value(after).ok(),
-            request_id: p.request_id.clone(),
-        }
+        let after = serde_json::to_value(after).unwrap_or(serde_json::Value::Null);
+        self.audit_entry(
+            Some(p),
+            p.org_id,
+            action,
+            object_type,
+            object_id,
+            None,
+            Some(after),
+        )
     }
 
     /// Validates `record` as the single write would and adds its rows to `pending`.
@@ -291,43 +282,18 @@ impl Services {
         record: FastRecord,
     ) -> ServiceResult<uuid::Uuid> {
         match record {
-            FastRecord::User {
-                user_name,
-                first_name,
-                middle_name,
-                last_name,
-                email,
-                user_type,
-                primary_group,
-                secondary,
-                enabled,
-            } => {
-                let user = self.fast_user(
-                    p,
-                    cache,
-                    taken_names,
-                    taken_emails,
-                    FastUser {
-                        user_name,
-                        first_name,
-                        middle_name,
-                        last_name,
-                        email,
-                        user_type,
-                        primary_group,
-                        secondary: &secondary,
-                        enabled,
-                    },
-                )?;
+            FastRecord::User(u) => {
+                let user = self.fast_user(p, cache, taken_names, taken_emails, &u)?;
                 let id = user.id;
                 pending
                     .audit
-                    .push(self.audit_entry(p, "user.create", "user", id, &user));
+                    .push(self.created_entry(p, "user.create", "user", id, &user));
                 pending.users.push(user);
                 let mut seen = HashSet::new();
-                for group_id in secondary
+                for group_id in u
+                    .secondary
                     .into_iter()
-                    .filter(|g| *g != primary_group && seen.insert(*g))
+                    .filter(|g| *g != u.primary_group && seen.insert(*g))
                 {
                     let m = Membership {
                         id: MembershipId::from_uuid(self.uuid()),
@@ -340,7 +306,7 @@ impl Services {
                         attributes: latchkey_model::Attributes::new(),
                         stamps: Stamps::new(self.now(), Some(p.user_id)),
                     };
-                    pending.audit.push(self.audit_entry(
+                    pending.audit.push(self.created_entry(
                         p,
                         "membership.create",
                         "membership",
@@ -349,7 +315,7 @@ impl Services {
                     ));
                     pending.memberships.push(m);
                 }
-                cache.users.insert(id, primary_group);
+                cache.users.insert(id, u.primary_group);
                 Ok(id.as_uuid())
             }
             FastRecord::Grant {
@@ -375,7 +341,7 @@ impl Services {
         cache: &LoadCache,
         taken_names: &mut HashSet<String>,
         taken_emails: &mut HashSet<String>,
-        u: FastUser<'_>,
+        u: &FastUser,
     ) -> ServiceResult<User> {
         let scope = p.require(Permission::UsersManage)?;
         let mut errors = ValidationErrors::new();
@@ -390,28 +356,13 @@ impl Services {
         );
         let email = match u.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
             Some(raw) => errors.check(Email::parse("email", raw)).and_then(|e| {
-                match cache.mail_domains.get(e.domain()) {
-                    _ if cache.mail_domains.is_empty() => Some(e),
-                    Some(false) => Some(e),
-                    Some(true) => {
-                        errors.push(FieldError::new(
-                            "email",
-                            "mail_domain",
-                            format!("mail domain `{}` is obsolete", e.domain()),
-                        ));
+                let obsolete = cache.mail_domains.get(e.domain()).copied();
+                match validate::mail_domain_error("email", e.domain(), obsolete) {
+                    Some(err) if !cache.mail_domains.is_empty() => {
+                        errors.push(err);
                         None
                     }
-                    None => {
-                        errors.push(FieldError::new(
-                            "email",
-                            "mail_domain",
-                            format!(
-                                "`{}` is not a registered mail domain of the organisation",
-                                e.domain()
-                            ),
-                        ));
-                        None
-                    }
+                    _ => Some(e),
                 }
             }),
             None => None,
@@ -424,18 +375,7 @@ impl Services {
         {
             Some(code) if cache.user_types.iter().any(|t| t == code) => Some(code.to_owned()),
             Some(code) => {
-                errors.push(FieldError::new(
-                    "user_type",
-                    "one_of",
-                    if cache.user_types.is_empty() {
-                        format!("user type `{code}` is not defined; the organisation defines none")
-                    } else {
-                        format!(
-                            "user type `{code}` is not defined; use one of {}",
-                            validate::quote_list(&cache.user_types)
-                        )
-                    },
-                ));
+                errors.push(validate::unknown_user_type(code, &cache.user_types));
                 None
             }
             None => None,
@@ -530,7 +470,7 @@ impl Services {
     ) -> ServiceResult<GrantId> {
         let scope = p.require(Permission::RolesGrant)?;
         let mut errors = ValidationErrors::new();
-        let Some(role) = cache.roles.get(&role_id).cloned() else {
+        let Some(role) = cache.roles.get(&role_id) else {
             return Err(ServiceError::invalid(
                 "role_id",
                 "exists",
@@ -566,30 +506,10 @@ impl Services {
         if let Some(group) = home
             && !(scope.covers_group(group) || scope.covers_system(role.system_id))
         {
-            let field = if matches!(grantee, Grantee::User(_)) {
-                "user_id"
-            } else {
-                "group_id"
-            };
-            errors.push(FieldError::new(
-                field,
-                "exists",
-                "the grantee does not exist or is outside your scope",
-            ));
+            errors.push(grantee_outside_scope(grantee));
         }
-        for perm in &role.permissions {
-            if !p.permissions().has_unscoped(*perm) {
-                errors.push(FieldError::new(
-                    "role_id",
-                    "not_held",
-                    format!(
-                        "`{}` carries `{perm}`, which you do not hold for the whole organisation",
-                        role.name
-                    ),
-                ));
-            }
-        }
-        let scope_value = fast_scope(cache, &role, scope_raw.as_deref(), &mut errors);
+        require_role_permissions(p, role, &mut errors);
+        let scope_value = fast_scope(cache, role, scope_raw.as_deref(), &mut errors);
         validate::window("starts_at", starts_at, "ends_at", ends_at, &mut errors);
         errors.finish()?;
 
@@ -599,8 +519,16 @@ impl Services {
             Grantee::User(u) => cache.users.contains_key(&u),
             Grantee::Group(g) => cache.new_groups.contains(&g),
         };
-        let mut held: Vec<Held> = cache.made.get(&grantee).cloned().unwrap_or_default();
-        if !known {
+        let overlapping = |r: RoleId, sc: Option<&str>, from, until| {
+            r == role.id
+                && sc == scope_value.as_deref()
+                && overlaps(from, until, starts_at, ends_at)
+        };
+        let mut duplicate = cache.made.get(&grantee).is_some_and(|held| {
+            held.iter()
+                .any(|h| overlapping(h.role, h.scope.as_deref(), h.starts_at, h.ends_at))
+        });
+        if !duplicate && !known {
             let (user, group) = match grantee {
                 Grantee::User(u) => (Some(u), None),
                 Grantee::Group(g) => (None, Some(g)),
@@ -616,36 +544,13 @@ impl Services {
                     },
                 )
                 .await?;
-            held.extend(
-                stored
-                    .items
-                    .into_iter()
-                    .filter(|g| g.status.confers())
-                    .map(|g| Held {
-                        role: g.role_id,
-                        scope: g.scope,
-                        starts_at: g.starts_at,
-                        ends_at: g.ends_at,
-                    }),
-            );
+            duplicate = stored.items.iter().any(|g| {
+                g.status.confers()
+                    && overlapping(g.role_id, g.scope.as_deref(), g.starts_at, g.ends_at)
+            });
         }
-        if held.iter().any(|h| {
-            h.role == role.id
-                && h.scope == scope_value
-                && overlaps(h.starts_at, h.ends_at, starts_at, ends_at)
-        }) {
-            return Err(ServiceError::field_conflict(
-                "already_exists",
-                "role_id",
-                format!(
-                    "the grantee already has `{}`{} for an overlapping period",
-                    role.name,
-                    scope_value
-                        .as_ref()
-                        .map(|s| format!(" for `{s}`"))
-                        .unwrap_or_default()
-                ),
-            ));
+        if duplicate {
+            return Err(already_granted(role, scope_value.as_deref()));
         }
         let grant = Grant {
             id: GrantId::from_uuid(self.uuid()),
@@ -675,18 +580,11 @@ impl Services {
                 if !seen.insert(e.child_role_id) {
                     continue;
                 }
-                queue.push(Grant {
-                    id: GrantId::from_uuid(self.uuid()),
-                    role_id: e.child_role_id,
-                    scope: e.scope.apply(parent.scope.as_deref()),
-                    origin: GrantOrigin::Inheritance,
-                    parent_grant_id: Some(parent.id),
-                    ..parent.clone()
-                });
+                queue.push(self.optional_child(&parent, e));
             }
             pending
                 .audit
-                .push(self.audit_entry(p, "grant.create", "grant", parent.id, &parent));
+                .push(self.created_entry(p, "grant.create", "grant", parent.id, &parent));
             cache.remember(&parent);
             pending.grants.push(parent);
         }
@@ -694,19 +592,20 @@ impl Services {
     }
 }
 
-struct FastUser<'a> {
-    user_name: String,
-    first_name: String,
-    middle_name: Option<String>,
-    last_name: String,
-    email: Option<String>,
-    user_type: Option<String>,
-    primary_group: GroupId,
-    secondary: &'a [GroupId],
-    enabled: Option<bool>,
+/// A user record the lane takes, its refs resolved.
+pub(crate) struct FastUser {
+    pub(crate) user_name: String,
+    pub(crate) first_name: String,
+    pub(crate) middle_name: Option<String>,
+    pub(crate) last_name: String,
+    pub(crate) email: Option<String>,
+    pub(crate) user_type: Option<String>,
+    pub(crate) primary_group: GroupId,
+    pub(crate) secondary: Vec<GroupId>,
+    pub(crate) enabled: Option<bool>,
 }
 
-/// `grant_scope` and `canonical_scope` for the domains the lane covers (none, groups and
+/// `grant_scope`: `scope_to_resolve`, then `canonical_scope` for the domains the lane covers (none, groups and
 /// information systems), from the cache.
 fn fast_scope(
     cache: &LoadCache,
@@ -714,54 +613,25 @@ fn fast_scope(
     raw: Option<&str>,
     errors: &mut ValidationErrors,
 ) -> Option<String> {
-    let raw = raw.map(str::trim).filter(|s| !s.is_empty());
-    match (role.domain.is_scoped(), raw) {
-        (false, None) => None,
-        (false, Some(_)) => {
-            errors.push(FieldError::new(
-                "scope",
-                "unscoped_role",
-                format!("`{}` is not a scoped role: leave `scope` out", role.name),
-            ));
-            None
+    let v = scope_to_resolve(role, raw, errors)?;
+    let found = match role.domain {
+        RoleDomain::Groups => match v.parse::<GroupId>() {
+            Ok(id) => cache.groups.contains_key(&id).then(|| id.to_string()),
+            Err(_) => cache.group_by_name.get(v).map(ToString::to_string),
         }
-        (true, None) => {
-            errors.push(FieldError::new(
-                "scope",
-                "required",
-                format!(
-                    "`{}` is scoped by {}: give a `scope` value",
-                    role.name,
-                    match role.domain {
-                        RoleDomain::Groups => "group",
-                        RoleDomain::Systems => "information system",
-                        _ => "domain value",
-                    }
-                ),
-            ));
-            None
+        .ok_or_else(|| format!("`{v}` is not a group of the organisation")),
+        RoleDomain::Systems => match v.parse::<SystemId>() {
+            Ok(id) => cache.systems.contains_key(&id).then(|| id.to_string()),
+            Err(_) => cache.system_by_name.get(v).map(ToString::to_string),
         }
-        (true, Some(v)) => {
-            let found = match role.domain {
-                RoleDomain::Groups => match v.parse::<GroupId>() {
-                    Ok(id) => cache.groups.contains_key(&id).then(|| id.to_string()),
-                    Err(_) => cache.group_by_name.get(v).map(ToString::to_string),
-                }
-                .ok_or_else(|| format!("`{v}` is not a group of the organisation")),
-                RoleDomain::Systems => match v.parse::<SystemId>() {
-                    Ok(id) => cache.systems.contains_key(&id).then(|| id.to_string()),
-                    Err(_) => cache.system_by_name.get(v).map(ToString::to_string),
-                }
-                .ok_or_else(|| format!("`{v}` is not an information system of the organisation")),
-                _ => Err(format!("`{}` is not scoped", role.name)),
-            };
-            match found {
-                Ok(v) => Some(v),
-                Err(message) => {
-                    errors.push(FieldError::new("scope", "domain", message));
-                    None
-                }
-            }
+        .ok_or_else(|| format!("`{v}` is not an information system of the organisation")),
+        _ => Err(format!("`{}` is not scoped", role.name)),
+    };
+    match found {
+        Ok(v) => Some(v),
+        Err(message) => {
+            errors.push(FieldError::new("scope", "domain", message));
+            None
         }
     }
 }

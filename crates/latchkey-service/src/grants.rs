@@ -80,29 +80,9 @@ impl Services {
         if let Some((grantee, group)) = grantee
             && !(scope.covers_group(group) || scope.covers_system(role.system_id))
         {
-            let field = if matches!(grantee, Grantee::User(_)) {
-                "user_id"
-            } else {
-                "group_id"
-            };
-            errors.push(FieldError::new(
-                field,
-                "exists",
-                "the grantee does not exist or is outside your scope",
-            ));
+            errors.push(grantee_outside_scope(grantee));
         }
-        for perm in &role.permissions {
-            if !p.permissions().has_unscoped(*perm) {
-                errors.push(FieldError::new(
-                    "role_id",
-                    "not_held",
-                    format!(
-                        "`{}` carries `{perm}`, which you do not hold for the whole organisation",
-                        role.name
-                    ),
-                ));
-            }
-        }
+        require_role_permissions(p, &role, &mut errors);
         let scope_value = self
             .grant_scope(&mut *tx, p.org_id, &role, req.scope.as_deref(), &mut errors)
             .await?;
@@ -128,18 +108,7 @@ impl Services {
                 && g.status.confers()
                 && overlaps(g.starts_at, g.ends_at, req.starts_at, req.ends_at)
         }) {
-            return Err(ServiceError::field_conflict(
-                "already_exists",
-                "role_id",
-                format!(
-                    "the grantee already has `{}`{} for an overlapping period",
-                    role.name,
-                    scope_value
-                        .as_ref()
-                        .map(|s| format!(" for `{s}`"))
-                        .unwrap_or_default()
-                ),
-            ));
+            return Err(already_granted(&role, scope_value.as_deref()));
         }
         let system = tx.get_system(p.org_id, role.system_id).await?;
         if let (Some(system), Grantee::User(_)) = (&system, grantee)
@@ -210,14 +179,7 @@ impl Services {
                 if !seen.insert(e.child_role_id) {
                     continue;
                 }
-                let child = Grant {
-                    id: GrantId::from_uuid(self.uuid()),
-                    role_id: e.child_role_id,
-                    scope: e.scope.apply(parent.scope.as_deref()),
-                    origin: GrantOrigin::Inheritance,
-                    parent_grant_id: Some(parent.id),
-                    ..parent.clone()
-                };
+                let child = self.optional_child(&parent, e);
                 tx.insert_grant(&child).await?;
                 self.audit(
                     tx,
@@ -477,34 +439,9 @@ impl Services {
         raw: Option<&str>,
         errors: &mut ValidationErrors,
     ) -> ServiceResult<Option<String>> {
-        let raw = raw.map(str::trim).filter(|s| !s.is_empty());
-        Ok(match (role.domain.is_scoped(), raw) {
-            (false, None) => None,
-            (false, Some(_)) => {
-                errors.push(FieldError::new(
-                    "scope",
-                    "unscoped_role",
-                    format!("`{}` is not a scoped role: leave `scope` out", role.name),
-                ));
-                None
-            }
-            (true, None) => {
-                errors.push(FieldError::new(
-                    "scope",
-                    "required",
-                    format!(
-                        "`{}` is scoped by {}: give a `scope` value",
-                        role.name,
-                        match role.domain {
-                            latchkey_model::RoleDomain::Groups => "group",
-                            latchkey_model::RoleDomain::Systems => "information system",
-                            _ => "domain value",
-                        }
-                    ),
-                ));
-                None
-            }
-            (true, Some(v)) => match self.canonical_scope(tx, org, role, v).await? {
+        Ok(match scope_to_resolve(role, raw, errors) {
+            None => None,
+            Some(v) => match self.canonical_scope(tx, org, role, v).await? {
                 Ok(v) => Some(v),
                 Err(message) => {
                     errors.push(FieldError::new("scope", "domain", message));
@@ -512,6 +449,105 @@ impl Services {
                 }
             },
         })
+    }
+
+    /// The separate grant a non-mandatory granted role calls for when `parent` is made.
+    pub(crate) fn optional_child(
+        &self,
+        parent: &Grant,
+        edge: &latchkey_model::RoleInheritance,
+    ) -> Grant {
+        Grant {
+            id: GrantId::from_uuid(self.uuid()),
+            role_id: edge.child_role_id,
+            scope: edge.scope.apply(parent.scope.as_deref()),
+            origin: GrantOrigin::Inheritance,
+            parent_grant_id: Some(parent.id),
+            ..parent.clone()
+        }
+    }
+}
+
+/// Nobody gives what they do not hold: each permission `role` carries must be held by `p`
+/// for the whole organisation.
+pub(crate) fn require_role_permissions(p: &Principal, role: &Role, errors: &mut ValidationErrors) {
+    for perm in &role.permissions {
+        if !p.permissions().has_unscoped(*perm) {
+            errors.push(FieldError::new(
+                "role_id",
+                "not_held",
+                format!(
+                    "`{}` carries `{perm}`, which you do not hold for the whole organisation",
+                    role.name
+                ),
+            ));
+        }
+    }
+}
+
+/// A grantee that exists but lies outside the caller's scope is reported like one that
+/// does not exist.
+pub(crate) fn grantee_outside_scope(grantee: Grantee) -> FieldError {
+    let field = if matches!(grantee, Grantee::User(_)) {
+        "user_id"
+    } else {
+        "group_id"
+    };
+    FieldError::new(
+        field,
+        "exists",
+        "the grantee does not exist or is outside your scope",
+    )
+}
+
+/// The grantee already holds `role` with `scope` for an overlapping period.
+pub(crate) fn already_granted(role: &Role, scope: Option<&str>) -> ServiceError {
+    ServiceError::field_conflict(
+        "already_exists",
+        "role_id",
+        format!(
+            "the grantee already has `{}`{} for an overlapping period",
+            role.name,
+            scope.map(|s| format!(" for `{s}`")).unwrap_or_default()
+        ),
+    )
+}
+
+/// The value to resolve in `role`'s domain, if the grant gives one as it should: a scope on
+/// an unscoped role, or none on a scoped role, is an error.
+pub(crate) fn scope_to_resolve<'a>(
+    role: &Role,
+    raw: Option<&'a str>,
+    errors: &mut ValidationErrors,
+) -> Option<&'a str> {
+    let raw = raw.map(str::trim).filter(|s| !s.is_empty());
+    match (role.domain.is_scoped(), raw) {
+        (false, None) => None,
+        (false, Some(_)) => {
+            errors.push(FieldError::new(
+                "scope",
+                "unscoped_role",
+                format!("`{}` is not a scoped role: leave `scope` out", role.name),
+            ));
+            None
+        }
+        (true, None) => {
+            errors.push(FieldError::new(
+                "scope",
+                "required",
+                format!(
+                    "`{}` is scoped by {}: give a `scope` value",
+                    role.name,
+                    match role.domain {
+                        latchkey_model::RoleDomain::Groups => "group",
+                        latchkey_model::RoleDomain::Systems => "information system",
+                        _ => "domain value",
+                    }
+                ),
+            ));
+            None
+        }
+        (true, Some(v)) => Some(v),
     }
 }
 

@@ -192,7 +192,36 @@ impl Services {
         after: Option<&A>,
     ) -> ServiceResult<()> {
         let to_json = |v: &dyn erased::Ser| v.to_json();
-        let entry = NewAuditEntry {
+        let entry = self.audit_entry(
+            p,
+            org,
+            action,
+            object_type,
+            object_id,
+            before.map(|b| to_json(b)),
+            after.map(|a| to_json(a)),
+        );
+        tx.append_audit(&entry).await?;
+        Ok(())
+    }
+
+    /// An audit entry stamped now, with the principal's id and request id; `audit` appends
+    /// one, bulk loads collect them and append them together.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "an audit entry has this many parts"
+    )]
+    fn audit_entry(
+        &self,
+        p: Option<&Principal>,
+        org: OrgId,
+        action: &str,
+        object_type: &str,
+        object_id: impl ToString,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) -> NewAuditEntry {
+        NewAuditEntry {
             id: latchkey_model::AuditId::from_uuid(self.uuid()),
             org_id: org,
             at: self.now(),
@@ -200,12 +229,10 @@ impl Services {
             action: action.to_owned(),
             object_type: object_type.to_owned(),
             object_id: object_id.to_string(),
-            before: before.map(|b| to_json(b)),
-            after: after.map(|a| to_json(a)),
+            before,
+            after,
             request_id: p.and_then(|p| p.request_id.clone()),
-        };
-        tx.append_audit(&entry).await?;
-        Ok(())
+        }
     }
 }
 

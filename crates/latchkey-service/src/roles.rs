@@ -483,18 +483,7 @@ impl Services {
         };
         // Granting a permission-carrying role through inheritance is granting it: the
         // caller must hold its permissions everywhere.
-        for perm in &child.permissions {
-            if !p.permissions().has_unscoped(*perm) {
-                errors.push(FieldError::new(
-                    "role_id",
-                    "not_held",
-                    format!(
-                        "`{}` carries `{perm}`, which you do not hold for the whole organisation",
-                        child.name
-                    ),
-                ));
-            }
-        }
+        crate::grants::require_role_permissions(p, &child, &mut errors);
         let mapping = match (
             child.domain.is_scoped(),
             req.scope_mode.as_deref().map(str::trim),

@@ -174,30 +174,31 @@ pub(crate) async fn email(
         return Ok(None);
     };
     if tx.count_mail_domains(org).await? > 0 {
-        match tx.get_mail_domain_by_code(org, email.domain()).await? {
-            None => {
-                errors.push(FieldError::new(
-                    field,
-                    "mail_domain",
-                    format!(
-                        "`{}` is not a registered mail domain of the organisation",
-                        email.domain()
-                    ),
-                ));
-                return Ok(None);
-            }
-            Some(d) if d.obsolete => {
-                errors.push(FieldError::new(
-                    field,
-                    "mail_domain",
-                    format!("mail domain `{}` is obsolete", d.code),
-                ));
-                return Ok(None);
-            }
-            Some(_) => {}
+        let obsolete = tx
+            .get_mail_domain_by_code(org, email.domain())
+            .await?
+            .map(|d| d.obsolete);
+        if let Some(e) = mail_domain_error(field, email.domain(), obsolete) {
+            errors.push(e);
+            return Ok(None);
         }
     }
     Ok(Some(email))
+}
+
+/// The error for an email whose domain, in an organisation that registers mail domains, is
+/// not registered (`obsolete` is `None`) or is obsolete.
+pub(crate) fn mail_domain_error(
+    field: &str,
+    domain: &str,
+    obsolete: Option<bool>,
+) -> Option<FieldError> {
+    let message = match obsolete {
+        None => format!("`{domain}` is not a registered mail domain of the organisation"),
+        Some(true) => format!("mail domain `{domain}` is obsolete"),
+        Some(false) => return None,
+    };
+    Some(FieldError::new(field, "mail_domain", message))
 }
 
 /// Trims an optional free text; empty becomes `None`.
@@ -219,6 +220,22 @@ pub(crate) fn text(
     Some(t.to_owned())
 }
 
+/// The error for a user type the organisation does not define, listing those it does.
+pub(crate) fn unknown_user_type(code: &str, known: &[String]) -> FieldError {
+    FieldError::new(
+        "user_type",
+        "one_of",
+        if known.is_empty() {
+            format!("user type `{code}` is not defined; the organisation defines none")
+        } else {
+            format!(
+                "user type `{code}` is not defined; use one of {}",
+                quote_list(known)
+            )
+        },
+    )
+}
+
 pub(crate) async fn user_type(
     tx: &mut dyn Tx,
     org: OrgId,
@@ -233,18 +250,7 @@ pub(crate) async fn user_type(
             .into_iter()
             .map(|t| t.code)
             .collect();
-        errors.push(FieldError::new(
-            "user_type",
-            "one_of",
-            if known.is_empty() {
-                format!("user type `{code}` is not defined; the organisation defines none")
-            } else {
-                format!(
-                    "user type `{code}` is not defined; use one of {}",
-                    quote_list(&known)
-                )
-            },
-        ));
+        errors.push(unknown_user_type(code, &known));
         return Ok(None);
     }
     Ok(Some(code.to_owned()))
