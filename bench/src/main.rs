@@ -208,8 +208,14 @@ fn serve_bench(args: &Args) -> Result<(), String> {
     result
 }
 
+/// Resident memory (VmRSS) of this process, in MiB.
 pub fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+    rss_mib_of("self")
+}
+
+/// Resident memory (VmRSS) of process `pid` (`self` for this one), in MiB; NaN if unknown.
+pub fn rss_mib_of(pid: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()

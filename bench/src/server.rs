@@ -258,15 +258,7 @@ impl Server {
 
     /// Resident memory of the server process (VmRSS), in MiB.
     pub fn rss_mib(&self) -> f64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmRSS:"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|kb| kb.parse::<f64>().ok())
-            })
-            .map_or(f64::NAN, |kb| kb / 1024.0)
+        crate::rss_mib_of(&self.pid().to_string())
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -161,6 +161,20 @@ impl Refs {
             )
         })
     }
+
+    /// A user record's primary group and secondary `groups`.
+    fn user_groups(
+        &self,
+        primary: &str,
+        groups: &[String],
+    ) -> Result<(GroupId, Vec<GroupId>), ServiceError> {
+        let primary = GroupId::from_uuid(self.resolve("primary_group", primary)?);
+        let secondary = groups
+            .iter()
+            .map(|g| self.resolve("groups", g).map(GroupId::from_uuid))
+            .collect::<Result<_, _>>()?;
+        Ok((primary, secondary))
+    }
 }
 
 /// A line's error as the answer shows it.
@@ -215,22 +229,22 @@ fn fast_record(
             enabled,
             attributes,
             ..
-        } if attributes.is_empty() => (|| {
-            Ok(FastRecord::User(FastUser {
-                user_name: user_name.clone(),
-                first_name: first_name.clone(),
-                middle_name: middle_name.clone(),
-                last_name: last_name.clone(),
-                email: email.clone(),
-                user_type: user_type.clone(),
-                primary_group: GroupId::from_uuid(refs.resolve("primary_group", primary_group)?),
-                secondary: groups
-                    .iter()
-                    .map(|g| refs.resolve("groups", g).map(GroupId::from_uuid))
-                    .collect::<Result<_, _>>()?,
-                enabled: *enabled,
-            }))
-        })(),
+        } if attributes.is_empty() => {
+            refs.user_groups(primary_group, groups)
+                .map(|(primary_group, secondary)| {
+                    FastRecord::User(FastUser {
+                        user_name: user_name.clone(),
+                        first_name: first_name.clone(),
+                        middle_name: middle_name.clone(),
+                        last_name: last_name.clone(),
+                        email: email.clone(),
+                        user_type: user_type.clone(),
+                        primary_group,
+                        secondary,
+                        enabled: *enabled,
+                    })
+                })
+        }
         Record::Grant {
             role,
             user,
@@ -606,12 +620,7 @@ impl Services {
                 attributes,
                 ..
             } => {
-                let primary_group_id =
-                    GroupId::from_uuid(refs.resolve("primary_group", &primary_group)?);
-                let secondary: Vec<GroupId> = groups
-                    .iter()
-                    .map(|g| refs.resolve("groups", g).map(GroupId::from_uuid))
-                    .collect::<Result<_, _>>()?;
+                let (primary_group_id, secondary) = refs.user_groups(&primary_group, &groups)?;
                 // Checked before the user is written, so that a bad group cannot leave a
                 // user without the memberships the line asked for.
                 for (i, g) in secondary.iter().enumerate() {
