@@ -554,7 +554,7 @@ impl Services {
                 }
             }
         }
-        self.bulk_prepare(&mut *tx, p, cache).await?;
+        cache.load(&mut *tx, p).await?;
         let taken_names = if names.is_empty() {
             HashSet::new()
         } else {

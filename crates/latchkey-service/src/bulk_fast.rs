@@ -159,7 +159,9 @@ impl LoadCache {
         });
     }
 
-    async fn load(&mut self, tx: &mut dyn Tx, p: &Principal) -> ServiceResult<()> {
+    /// Reads the cache from the store, unless it is warm (once per load, or again after
+    /// someone else wrote).
+    pub(crate) async fn load(&mut self, tx: &mut dyn Tx, p: &Principal) -> ServiceResult<()> {
         if self.loaded {
             return Ok(());
         }
@@ -217,17 +219,6 @@ impl LoadCache {
 }
 
 impl Services {
-    /// Makes sure the load's cache is read (once per load, or again after someone else
-    /// wrote).
-    pub(crate) async fn bulk_prepare(
-        &self,
-        tx: &mut dyn Tx,
-        p: &Principal,
-        cache: &mut LoadCache,
-    ) -> ServiceResult<()> {
-        cache.load(tx, p).await
-    }
-
     /// Writes the pending rows, users first (memberships and grants point at them), then the
     /// audit entries in the order they were made.
     pub(crate) async fn bulk_flush(

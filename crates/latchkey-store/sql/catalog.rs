@@ -18,7 +18,7 @@ use sqlx::{AssertSqlSafe, QueryBuilder};
 use uuid::Uuid;
 
 use super::convert::{
-    Cols, DbRow, Query, ROWS_PER_STATEMENT, bind_stamps, opt_micros, param, to_json, values_sql,
+    Cols, DbRow, Query, ROWS_PER_STATEMENT, bind_stamps, opt_micros, to_json, values_sql,
 };
 use super::directory::{push_q, push_subtree};
 use super::paging::{SortKey, page, push_page};
@@ -714,24 +714,13 @@ impl GrantStore for SqlTx {
     }
 
     async fn get_grants(&mut self, org: OrgId, ids: &[GrantId]) -> StoreResult<Vec<Grant>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                concat!(
-                    "SELECT ",
-                    grant_cols!(),
-                    " FROM grants WHERE org_id = {} AND id {}"
-                ),
-                param(1),
-                crate::backend::any_of(2, chunk.len())
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(org.as_uuid());
-            q = crate::backend::bind_uuids(q, chunk.iter().map(|id| id.as_uuid()).collect());
-            for row in q.fetch_all(self.conn()).await.map_err(map_err)? {
-                out.push(grant(&row)?);
-            }
-        }
-        Ok(out)
+        self.rows_by_ids(
+            concat!("SELECT ", grant_cols!(), " FROM grants"),
+            org,
+            ids.iter().map(|id| id.as_uuid()),
+            grant,
+        )
+        .await
     }
 
     async fn update_grant(&mut self, g: &Grant) -> StoreResult<()> {

@@ -147,24 +147,13 @@ impl UserStore for SqlTx {
     }
 
     async fn get_users(&mut self, org: OrgId, ids: &[UserId]) -> StoreResult<Vec<User>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                concat!(
-                    "SELECT ",
-                    user_cols!(),
-                    " FROM users WHERE org_id = {} AND id {}"
-                ),
-                param(1),
-                crate::backend::any_of(2, chunk.len())
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(org.as_uuid());
-            q = crate::backend::bind_uuids(q, chunk.iter().map(|id| id.as_uuid()).collect());
-            for row in q.fetch_all(self.conn()).await.map_err(map_err)? {
-                out.push(user(&row)?);
-            }
-        }
-        Ok(out)
+        self.rows_by_ids(
+            concat!("SELECT ", user_cols!(), " FROM users"),
+            org,
+            ids.iter().map(|id| id.as_uuid()),
+            user,
+        )
+        .await
     }
 
     async fn taken_user_names(&mut self, org: OrgId, names: &[String]) -> StoreResult<Vec<String>> {
@@ -643,24 +632,13 @@ impl MembershipStore for SqlTx {
         org: OrgId,
         ids: &[MembershipId],
     ) -> StoreResult<Vec<Membership>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                concat!(
-                    "SELECT ",
-                    membership_cols!(),
-                    " FROM memberships WHERE org_id = {} AND id {}"
-                ),
-                param(1),
-                crate::backend::any_of(2, chunk.len())
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(org.as_uuid());
-            q = crate::backend::bind_uuids(q, chunk.iter().map(|id| id.as_uuid()).collect());
-            for row in q.fetch_all(self.conn()).await.map_err(map_err)? {
-                out.push(membership(&row)?);
-            }
-        }
-        Ok(out)
+        self.rows_by_ids(
+            concat!("SELECT ", membership_cols!(), " FROM memberships"),
+            org,
+            ids.iter().map(|id| id.as_uuid()),
+            membership,
+        )
+        .await
     }
 
     async fn update_membership(&mut self, m: &Membership) -> StoreResult<()> {

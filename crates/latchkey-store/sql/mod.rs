@@ -73,6 +73,34 @@ impl Tx for SqlTx {
     }
 }
 
+impl SqlTx {
+    /// The rows of `select_from` (`SELECT cols FROM table`) of organisation `org` whose id is
+    /// one of `ids`, parsed by `parse`, in no particular order; a few hundred ids a statement.
+    async fn rows_by_ids<T>(
+        &mut self,
+        select_from: &str,
+        org: latchkey_model::OrgId,
+        ids: impl ExactSizeIterator<Item = uuid::Uuid>,
+        parse: fn(&convert::DbRow) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        let ids: Vec<uuid::Uuid> = ids.collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(convert::ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "{select_from} WHERE org_id = {} AND id {}",
+                convert::param(1),
+                crate::backend::any_of(2, chunk.len())
+            );
+            let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.as_uuid());
+            let q = crate::backend::bind_uuids(q, chunk.to_vec());
+            for row in q.fetch_all(self.conn()).await.map_err(map_err)? {
+                out.push(parse(&row)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// An `UPDATE ... WHERE id = $1 AND org_id = $2` that matched no row is refused with
 /// `Conflict { constraint: "not_found" }`: the row was deleted meanwhile or belongs to
 /// another organisation.
