@@ -126,10 +126,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status_code();
-        if status.is_server_error() {
-            // The cause stays in the logs (with the request id of the current span).
-            tracing::error!(error = ?self, "request failed");
-        }
+        // The cause of a server error goes to the logs (`app::track` writes it with the
+        // request id), never to the client.
+        let failure = status
+            .is_server_error()
+            .then(|| Failure(format!("{self:?}")));
         let (code, detail, fields) = self.parts();
         let problem = Problem {
             type_uri: format!("https://latchkey.dev/problems/{code}"),
@@ -158,8 +159,44 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(failure) = failure {
+            response.extensions_mut().insert(failure);
+        }
         response
     }
 }
 
+/// The cause of a server error, carried from the error to the request log.
+#[derive(Clone, Debug)]
+pub struct Failure(pub String);
+
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_server_error_keeps_its_cause_for_the_log_and_out_of_the_body() {
+        let response = ApiError::from(ServiceError::Internal("disk on fire at /var/x".to_owned()))
+            .into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let cause = response.extensions().get::<Failure>().cloned();
+        assert!(
+            cause.is_some_and(|Failure(c)| c.contains("disk on fire")),
+            "the cause travels to the request log"
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap_or_default();
+        let body = String::from_utf8_lossy(&body);
+        assert!(!body.contains("disk on fire"), "{body}");
+        assert!(body.contains("\"code\":\"internal\""), "{body}");
+    }
+
+    #[test]
+    fn a_client_error_carries_no_failure() {
+        let response = ApiError::NoRoute.into_response();
+        assert!(response.extensions().get::<Failure>().is_none());
+    }
+}

@@ -489,7 +489,7 @@ impl Services {
             failed_store = Some(e);
         }
         if let Some(e) = failed_store {
-            tracing::error!(error = %e, "bulk batch rolled back");
+            tracing::error!(request_id = p.request_id.as_deref().unwrap_or("-"), error = %e, "bulk batch rolled back");
             cache.forget();
             drop(tx);
             refs.pending.clear();

@@ -95,7 +95,7 @@ async fn bulk(State(s): State<AppState>, Auth(p): Auth, req: Request) -> ApiResu
     let services = s.services.clone();
     tokio::spawn(async move {
         if let Err(e) = services.bulk_load(&p, line_rx, out_tx.clone()).await {
-            tracing::error!(error = %e, "bulk load stopped");
+            tracing::error!(request_id = p.request_id.as_deref().unwrap_or("-"), error = %e, "bulk load stopped");
             let detail = match &e {
                 latchkey_service::ServiceError::Internal(_) => {
                     "an internal error stopped the load; it has been logged".to_owned()
