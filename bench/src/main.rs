@@ -215,11 +215,16 @@ pub fn rss_mib() -> f64 {
 
 /// Resident memory (VmRSS) of process `pid` (`self` for this one), in MiB; NaN if unknown.
 pub fn rss_mib_of(pid: &str) -> f64 {
+    status_mib(pid, "VmRSS:")
+}
+
+/// A memory line of `/proc/{pid}/status` (`VmRSS:`, `VmHWM:` for the peak), in MiB.
+pub fn status_mib(pid: &str, field: &str) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<f64>().ok())
         })

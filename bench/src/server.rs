@@ -261,6 +261,11 @@ impl Server {
         crate::rss_mib_of(&self.pid().to_string())
     }
 
+    /// The most resident memory the server has had (VmHWM), in MiB.
+    pub fn peak_rss_mib(&self) -> f64 {
+        crate::status_mib(&self.pid().to_string(), "VmHWM:")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
