@@ -8,6 +8,7 @@ pub mod entities;
 pub mod ids;
 pub mod names;
 pub mod permission;
+pub mod sign_in;
 pub mod validation;
 
 pub use audit::{AuditEntry, AuditHash, ChainBreak, ChainVerifier, NewAuditEntry, verify_chain};
@@ -16,4 +17,8 @@ pub use entities::*;
 pub use ids::*;
 pub use names::{Email, Name, Slug, UserName};
 pub use permission::{Permission, UnknownPermission};
+pub use sign_in::{
+    PasswordPolicy, PasswordRecord, SecurityEvent, Session, SignInFailures, SignInMethod,
+    StoredPasswordPolicy,
+};
 pub use validation::{FieldError, ValidationErrors};

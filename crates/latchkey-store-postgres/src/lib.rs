@@ -31,6 +31,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_change_log.sql",
         include_str!("../migrations/0002_change_log.sql"),
     ),
+    (
+        "0003_sign_in.sql",
+        include_str!("../migrations/0003_sign_in.sql"),
+    ),
 ];
 
 const MAX_CONNECTIONS: u32 = 10;

@@ -10,8 +10,8 @@
 //! with `sqlx::QueryBuilder<Db>`, which writes each backend's own placeholders.
 //!
 //! Architecture invariant: every statement that reads or writes an organisation's rows has
-//! `org_id = ...` in its `WHERE` clause (the only exception is `find_token_by_hash`, which
-//! the contract makes cross-organisation); the schema's composite foreign keys
+//! `org_id = ...` in its `WHERE` clause (the only exceptions are `find_token_by_hash` and
+//! `find_session_by_hash`, which the contract makes cross-organisation); the schema's composite foreign keys
 //! `(org_id, x_id)` make cross-organisation references impossible as well.
 
 /// The columns of `latchkey_model::Stamps`, in the order `convert::bind_stamps` binds them.
@@ -30,6 +30,7 @@ mod error;
 mod metadata;
 mod orgs;
 mod paging;
+mod sign_in;
 
 use async_trait::async_trait;
 use latchkey_store::{PoolState, StoreError, StoreResult, Tx};

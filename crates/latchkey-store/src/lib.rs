@@ -15,8 +15,9 @@ use async_trait::async_trait;
 use latchkey_model::{
     ApiToken, AttributeDefinition, AttributeId, AuditEntry, Domain, DomainId, Grant, GrantId,
     Group, GroupId, InheritanceId, MailDomain, MailDomainId, Membership, MembershipId,
-    NewAuditEntry, ObjectType, OrgId, Organisation, Role, RoleId, RoleInheritance, System,
-    SystemId, TokenId, User, UserId, UserType, UserTypeId,
+    NewAuditEntry, ObjectType, OrgId, Organisation, PasswordPolicy, PasswordRecord, Role, RoleId,
+    RoleInheritance, SecurityEvent, Session, SessionId, SignInFailures, StoredPasswordPolicy,
+    System, SystemId, TokenId, User, UserId, UserType, UserTypeId,
 };
 use time::OffsetDateTime;
 
@@ -76,6 +77,7 @@ pub trait Tx:
     + MailDomainStore
     + AuditStore
     + ChangeStore
+    + SignInStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -114,6 +116,88 @@ pub trait TokenStore {
         id: TokenId,
         at: OffsetDateTime,
     ) -> StoreResult<bool>;
+}
+
+/// Passwords, failed attempts, sessions, password policies and security events.
+#[async_trait]
+pub trait SignInStore {
+    async fn password(&mut self, org: OrgId, user: UserId) -> StoreResult<Option<PasswordRecord>>;
+    /// Makes `hash` the user's password and appends it to their history, keeping the
+    /// newest `keep_history` entries of it.
+    async fn set_password(
+        &mut self,
+        org: OrgId,
+        user: UserId,
+        hash: &str,
+        at: OffsetDateTime,
+        keep_history: u32,
+    ) -> StoreResult<()>;
+    /// The hashes of the user's earlier passwords, newest first, at most `limit`.
+    async fn password_history(
+        &mut self,
+        org: OrgId,
+        user: UserId,
+        limit: u32,
+    ) -> StoreResult<Vec<String>>;
+    async fn sign_in_failures(&mut self, org: OrgId, user: UserId) -> StoreResult<SignInFailures>;
+    /// Counts one more failure, atomically, and returns the new state. A lock that has
+    /// run out by `now` is lifted and the count starts again at one.
+    async fn record_sign_in_failure(
+        &mut self,
+        org: OrgId,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> StoreResult<SignInFailures>;
+    async fn lock_sign_in(
+        &mut self,
+        org: OrgId,
+        user: UserId,
+        until: OffsetDateTime,
+    ) -> StoreResult<()>;
+    async fn clear_sign_in_failures(&mut self, org: OrgId, user: UserId) -> StoreResult<()>;
+
+    async fn insert_session(&mut self, session: &Session) -> StoreResult<()>;
+    /// Looks a session up by the SHA-256 of its secret, across organisations (the session
+    /// names its organisation). Revoked and expired sessions are returned too.
+    async fn find_session_by_hash(&mut self, token_hash: &str) -> StoreResult<Option<Session>>;
+    async fn get_session(&mut self, org: OrgId, id: SessionId) -> StoreResult<Option<Session>>;
+    /// The user's sessions that are neither revoked nor expired at `now`, oldest first.
+    async fn live_sessions(
+        &mut self,
+        org: OrgId,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Session>>;
+    /// Sets `revoked_at` (a second revocation keeps the first instant); `Ok(false)` when
+    /// no such session exists in the organisation.
+    async fn revoke_session(
+        &mut self,
+        org: OrgId,
+        id: SessionId,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    async fn touch_session(
+        &mut self,
+        org: OrgId,
+        id: SessionId,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// The policy of a user type, or with `None` the organisation's default; `None` when
+    /// none was set.
+    async fn password_policy(
+        &mut self,
+        org: OrgId,
+        user_type: Option<UserTypeId>,
+    ) -> StoreResult<Option<PasswordPolicy>>;
+    async fn put_password_policy(&mut self, policy: &StoredPasswordPolicy) -> StoreResult<()>;
+
+    async fn insert_security_event(&mut self, event: &SecurityEvent) -> StoreResult<()>;
+    async fn list_security_events(
+        &mut self,
+        org: OrgId,
+        query: &SecurityEventQuery,
+    ) -> StoreResult<Page<SecurityEvent>>;
 }
 
 #[async_trait]

@@ -147,6 +147,20 @@ pub struct AuditQuery {
     pub to: Option<OffsetDateTime>,
 }
 
+/// Security events, newest first unless `descending` is false; sorted by id (UUIDv7, so
+/// by time), the cursor is the last id.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SecurityEventQuery {
+    pub limit: u32,
+    pub after: Option<Uuid>,
+    pub descending: bool,
+    /// Exact kinds (`sign_in.failed`), or a prefix ending in `.` (`sign_in.`).
+    pub kind: Option<String>,
+    pub user: Option<UserId>,
+    pub from: Option<OffsetDateTime>,
+    pub to: Option<OffsetDateTime>,
+}
+
 /// What the engine needs of a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UserHead {

@@ -1,0 +1,239 @@
+//! Sign-in vocabulary: sessions, password policies and security events. The rules that use
+//! them live in the service; these are the shapes stored and shown.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{FieldError, OrgId, SecurityEventId, SessionId, UserId, UserTypeId, ValidationErrors};
+
+/// How a session was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInMethod {
+    Password,
+    MagicLink,
+    Passkey,
+}
+
+impl SignInMethod {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::MagicLink => "magic_link",
+            Self::Passkey => "passkey",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "password" => Some(Self::Password),
+            "magic_link" => Some(Self::MagicLink),
+            "passkey" => Some(Self::Passkey),
+            _ => None,
+        }
+    }
+}
+
+/// A signed-in session. Its secret is shown once, at sign-in; only its SHA-256 is kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Session {
+    pub id: SessionId,
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub method: SignInMethod,
+    #[serde(skip_serializing, default)]
+    pub token_hash: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When the session was last used, to the minute.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+    /// The address the sign-in came from.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The rules a new password must follow, for the users of one user type or, without a
+/// user type, for everyone else in the organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordPolicy {
+    /// Fewest characters (8 to 128).
+    pub min_length: u32,
+    pub require_lowercase: bool,
+    pub require_uppercase: bool,
+    pub require_digit: bool,
+    /// Anything that is not a letter or a digit.
+    pub require_symbol: bool,
+    /// How many earlier passwords may not be used again (0 to 24).
+    pub history: u32,
+    /// Days a password stays valid; `null` for ever (1 to 3650).
+    pub expiry_days: Option<u32>,
+}
+
+impl Default for PasswordPolicy {
+    /// Length over composition (NIST SP 800-63B): 12 characters, no class rules, the last
+    /// five passwords not reused, no expiry.
+    fn default() -> Self {
+        Self {
+            min_length: 12,
+            require_lowercase: false,
+            require_uppercase: false,
+            require_digit: false,
+            require_symbol: false,
+            history: 5,
+            expiry_days: None,
+        }
+    }
+}
+
+/// Longest password accepted: argon2 takes any length, but hashing megabytes is a cheap
+/// way to burn a server's time.
+pub const MAX_PASSWORD: usize = 1024;
+
+impl PasswordPolicy {
+    /// Every rule `password` breaks, against field `field`.
+    pub fn check(&self, field: &str, password: &str) -> ValidationErrors {
+        let mut errors = ValidationErrors::new();
+        let chars = password.chars().count();
+        if chars < self.min_length as usize {
+            errors.push(FieldError::new(
+                field,
+                "min_length",
+                format!(
+                    "the password must have at least {} characters",
+                    self.min_length
+                ),
+            ));
+        }
+        if password.len() > MAX_PASSWORD {
+            errors.push(FieldError::new(
+                field,
+                "max_length",
+                format!("the password must have at most {MAX_PASSWORD} bytes"),
+            ));
+        }
+        let classes = [
+            (
+                self.require_lowercase,
+                "lowercase",
+                "a lower-case letter",
+                char::is_lowercase as fn(char) -> bool,
+            ),
+            (
+                self.require_uppercase,
+                "uppercase",
+                "an upper-case letter",
+                char::is_uppercase,
+            ),
+            (self.require_digit, "digit", "a digit", |c: char| {
+                c.is_ascii_digit()
+            }),
+            (
+                self.require_symbol,
+                "symbol",
+                "a character that is neither a letter nor a digit",
+                |c: char| !c.is_alphanumeric(),
+            ),
+        ];
+        for (required, rule, what, test) in classes {
+            if required && !password.chars().any(test) {
+                errors.push(FieldError::new(
+                    field,
+                    rule,
+                    format!("the password must contain {what}"),
+                ));
+            }
+        }
+        errors
+    }
+
+    /// The range each setting must lie in.
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        if !(8..=128).contains(&self.min_length) {
+            errors.push(FieldError::new(
+                "min_length",
+                "range",
+                "`min_length` must be between 8 and 128",
+            ));
+        }
+        if self.history > 24 {
+            errors.push(FieldError::new(
+                "history",
+                "range",
+                "`history` must be between 0 and 24",
+            ));
+        }
+        if self.expiry_days.is_some_and(|d| !(1..=3650).contains(&d)) {
+            errors.push(FieldError::new(
+                "expiry_days",
+                "range",
+                "`expiry_days` must be between 1 and 3650, or null for no expiry",
+            ));
+        }
+        errors.finish()
+    }
+
+    /// Whether `after` asks less than `self` anywhere: the Security Center flags it.
+    pub fn weakened_by(&self, after: &PasswordPolicy) -> bool {
+        after.min_length < self.min_length
+            || (self.require_lowercase && !after.require_lowercase)
+            || (self.require_uppercase && !after.require_uppercase)
+            || (self.require_digit && !after.require_digit)
+            || (self.require_symbol && !after.require_symbol)
+            || after.history < self.history
+            || match (self.expiry_days, after.expiry_days) {
+                (Some(_), None) => true,
+                (Some(b), Some(a)) => a > b,
+                _ => false,
+            }
+    }
+}
+
+/// A password policy as stored: the organisation's default (`user_type_id` null) or one
+/// user type's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StoredPasswordPolicy {
+    pub org_id: OrgId,
+    pub user_type_id: Option<UserTypeId>,
+    #[serde(flatten)]
+    pub policy: PasswordPolicy,
+}
+
+/// A user's current password hash (PHC string) and when it was set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordRecord {
+    pub hash: String,
+    pub set_at: OffsetDateTime,
+}
+
+/// Failed sign-ins since the last success, and the lock they led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SignInFailures {
+    pub count: u32,
+    pub locked_until: Option<OffsetDateTime>,
+}
+
+/// Something the Security Center shows: a sign-in, a failure, a lockout, a revoked session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SecurityEvent {
+    pub id: SecurityEventId,
+    pub org_id: OrgId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// `sign_in.succeeded`, `sign_in.failed`, `sign_in.locked`, `session.revoked`, ...
+    pub kind: String,
+    /// The user the event is about, when known.
+    pub user_id: Option<UserId>,
+    /// Who caused it, when that is someone else (an administrator revoking a session).
+    pub actor_id: Option<UserId>,
+    pub ip: Option<String>,
+    /// What else is known: the reason of a failure, the session concerned.
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
