@@ -568,3 +568,59 @@ pub struct CheckRequest {
 pub struct CheckBatchRequest {
     pub checks: Vec<CheckRequest>,
 }
+
+/// Writes a request holding a password without it, so that no log can show one.
+macro_rules! redacted_debug {
+    ($ty:ident { $($shown:ident),* } hides { $($hidden:ident),* }) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($shown), &self.$shown))*
+                    $(.field(stringify!($hidden), &"<redacted>"))*
+                    .finish()
+            }
+        }
+    };
+}
+
+/// `POST /api/v1/auth/password`.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordSignIn {
+    /// The organisation's slug; needed only when the installation has several.
+    #[serde(default)]
+    pub organisation: Option<String>,
+    pub user_name: String,
+    pub password: String,
+}
+redacted_debug!(PasswordSignIn { organisation, user_name } hides { password });
+
+/// `POST /api/v1/auth/password/change`: a new password for someone who cannot sign in with
+/// the old one any more (it expired), proven by the old one.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpiredPasswordChange {
+    #[serde(default)]
+    pub organisation: Option<String>,
+    pub user_name: String,
+    pub current_password: String,
+    pub new_password: String,
+}
+redacted_debug!(ExpiredPasswordChange { organisation, user_name } hides { current_password, new_password });
+
+/// `PUT /api/v1/me/password`.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+}
+redacted_debug!(ChangePassword {} hides { current_password, new_password });
+
+/// `PUT /api/v1/users/{id}/password`: an administrator sets (resets) a user's password.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPassword {
+    pub password: String,
+}
+redacted_debug!(SetPassword {} hides { password });

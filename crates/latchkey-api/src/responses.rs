@@ -143,6 +143,41 @@ pub struct OrganisationCreated {
     pub admin_token: String,
 }
 
+/// A session opened by signing in: the secret is shown once. Send it as
+/// `Authorization: Bearer <token>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SignedIn {
+    #[schema(value_type = String, format = Uuid)]
+    pub session_id: latchkey_model::SessionId,
+    pub token: String,
+    #[schema(value_type = String, format = Uuid)]
+    pub user_id: latchkey_model::UserId,
+    /// The organisation's slug.
+    pub organisation: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Sessions of this user that the sign-in ended (a user without multi-session keeps one).
+    pub ended_sessions: u32,
+}
+
+/// A session as listed: `current` marks the one the request came with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SessionView {
+    #[serde(flatten)]
+    pub session: latchkey_model::Session,
+    pub current: bool,
+}
+
+/// A password policy and where it comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PasswordPolicyView {
+    #[serde(flatten)]
+    pub policy: latchkey_model::PasswordPolicy,
+    /// `user_type` when the user type has its own, `organisation` for the organisation's
+    /// default, `built_in` when neither was set.
+    pub source: String,
+}
+
 /// A new API token: the secret is shown once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TokenCreated {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use latchkey_service::SignInSettings;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,10 +26,23 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Seconds to let requests in flight finish after SIGTERM.
     pub shutdown_grace_seconds: u64,
+    /// argon2id memory cost of password hashes, in KiB.
+    pub argon2_memory_kib: u32,
+    /// argon2id passes.
+    pub argon2_iterations: u32,
+    /// argon2id lanes.
+    pub argon2_parallelism: u32,
+    /// Failed sign-ins in a row that lock an account.
+    pub lockout_attempts: u32,
+    /// Minutes a locked account stays locked.
+    pub lockout_minutes: u32,
+    /// Hours a session lasts at most.
+    pub session_hours: u32,
 }
 
 impl Default for Config {
     fn default() -> Self {
+        let defaults = SignInSettings::default();
         Self {
             listen: "127.0.0.1:8080".to_owned(),
             data_dir: PathBuf::from("latchkey-data"),
@@ -37,6 +51,12 @@ impl Default for Config {
             log_level: "info".to_owned(),
             max_body_bytes: 16 * 1024 * 1024,
             shutdown_grace_seconds: 30,
+            argon2_memory_kib: defaults.argon2_memory_kib,
+            argon2_iterations: defaults.argon2_iterations,
+            argon2_parallelism: defaults.argon2_parallelism,
+            lockout_attempts: defaults.lockout_attempts,
+            lockout_minutes: defaults.lockout_minutes,
+            session_hours: defaults.session_hours,
         }
     }
 }
@@ -51,6 +71,17 @@ pub struct ServeOptions {
 }
 
 impl Config {
+    pub fn sign_in(&self) -> SignInSettings {
+        SignInSettings {
+            argon2_memory_kib: self.argon2_memory_kib,
+            argon2_iterations: self.argon2_iterations,
+            argon2_parallelism: self.argon2_parallelism,
+            lockout_attempts: self.lockout_attempts,
+            lockout_minutes: self.lockout_minutes,
+            session_hours: self.session_hours,
+        }
+    }
+
     pub fn load(opts: &ServeOptions) -> anyhow::Result<Self> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         let file = opts
@@ -71,6 +102,12 @@ impl Config {
             "log_level",
             "max_body_bytes",
             "shutdown_grace_seconds",
+            "argon2_memory_kib",
+            "argon2_iterations",
+            "argon2_parallelism",
+            "lockout_attempts",
+            "lockout_minutes",
+            "session_hours",
         ]));
         let mut config: Config = figment
             .extract()

@@ -46,7 +46,10 @@ impl ApiError {
         match self {
             Self::Service(e) => match e {
                 ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-                ServiceError::Forbidden { .. } => StatusCode::FORBIDDEN,
+                ServiceError::Forbidden { .. } | ServiceError::PasswordExpired(_) => {
+                    StatusCode::FORBIDDEN
+                }
+                ServiceError::Locked(_) => StatusCode::LOCKED,
                 ServiceError::NotFound { .. } => StatusCode::NOT_FOUND,
                 ServiceError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 ServiceError::Conflict { .. } => StatusCode::CONFLICT,
@@ -90,6 +93,8 @@ impl ApiError {
                         .collect(),
                 ),
                 ServiceError::PreconditionFailed(m) => ("precondition_failed", m.clone(), vec![]),
+                ServiceError::Locked(m) => ("locked", m.clone(), vec![]),
+                ServiceError::PasswordExpired(m) => ("password_expired", m.clone(), vec![]),
                 ServiceError::Unavailable(_) => (
                     "unavailable",
                     "the service is temporarily unavailable; retry shortly".to_owned(),

@@ -66,6 +66,30 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
+/// Where the request came from: the peer address (when the server knows it) and the
+/// `User-Agent`, cut to 256 characters.
+pub struct Client(pub latchkey_service::ClientInfo);
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(256).collect());
+        Ok(Self(latchkey_service::ClientInfo { ip, user_agent }))
+    }
+}
+
 /// A JSON body. Syntax errors answer 400; a missing, unknown or mistyped field 422 naming it.
 pub struct ApiJson<T>(pub T);
 

@@ -26,6 +26,10 @@ pub struct Doc {
     response: Response,
     query: Vec<&'static str>,
     schemas: Vec<(String, RefOr<Schema>)>,
+    /// Reached without credentials (signing in).
+    public: bool,
+    /// Problem statuses beyond the usual ones (423 for a locked account).
+    statuses: Vec<u16>,
 }
 
 enum Response {
@@ -44,6 +48,8 @@ pub fn doc(tag: &'static str, summary: &'static str) -> Doc {
         response: Response::Empty(204),
         query: Vec::new(),
         schemas: Vec::new(),
+        public: false,
+        statuses: Vec::new(),
     }
 }
 
@@ -57,6 +63,18 @@ impl Doc {
         self.schemas.push((name.clone(), T::schema()));
         T::schemas(&mut self.schemas);
         name
+    }
+
+    /// The route takes no credentials.
+    pub fn public(mut self) -> Self {
+        self.public = true;
+        self
+    }
+
+    /// The route may also answer this problem status.
+    pub fn status(mut self, status: u16) -> Self {
+        self.statuses.push(status);
+        self
     }
 
     /// The product permission the route needs (documented; enforced by the service).
@@ -183,6 +201,15 @@ impl ApiRouter {
         doc: Doc,
     ) -> Self {
         self.route(HttpMethod::Post, path, h, doc)
+    }
+
+    pub fn put<H: Handler<X, AppState>, X: 'static>(
+        self,
+        path: &'static str,
+        h: H,
+        doc: Doc,
+    ) -> Self {
+        self.route(HttpMethod::Put, path, h, doc)
     }
 
     pub fn patch<H: Handler<X, AppState>, X: 'static>(
@@ -312,14 +339,17 @@ impl ApiRouter {
                         .build(),
                 )
         };
-        op = op
-            .response("401", problem())
-            .response("403", problem())
-            .security(SecurityRequirement::new("bearer", Vec::<String>::new()));
+        op = op.response("401", problem()).response("403", problem());
+        if !doc.public {
+            op = op.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
+        }
+        for status in &doc.statuses {
+            op = op.response(status.to_string(), problem());
+        }
         op = op.response("404", problem()).response("422", problem());
         if matches!(
             method,
-            HttpMethod::Post | HttpMethod::Patch | HttpMethod::Delete
+            HttpMethod::Post | HttpMethod::Put | HttpMethod::Patch | HttpMethod::Delete
         ) {
             op = op.response("409", problem());
         }
@@ -346,7 +376,7 @@ impl ApiRouter {
                 SecurityScheme::Http(
                     HttpBuilder::new()
                         .scheme(HttpAuthScheme::Bearer)
-                        .bearer_format("lk_ token")
+                        .bearer_format("lk_ API token or lks_ session")
                         .build(),
                 ),
             )

@@ -98,7 +98,13 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let config = Config::load(&opts)?;
     init_logs(&config);
     let store = open_store(&config).await?;
-    let services = Services::new(store, Arc::new(SystemClock), Arc::new(UuidV7Generator));
+    let services = Services::with_sign_in(
+        store,
+        Arc::new(SystemClock),
+        Arc::new(UuidV7Generator),
+        config.sign_in(),
+    )
+    .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
     if let Some(boot) = services
         .bootstrap()
         .await
@@ -124,6 +130,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     println!("Latchkey listening on http://{addr}");
     tracing::info!(%addr, backend = ?config.database_url.as_deref().map(|u| u.split(':').next().unwrap_or_default()).unwrap_or("sqlite"), "serving");
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
+    // The peer address reaches sessions and security events.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal(grace))
         .await

@@ -19,6 +19,12 @@ pub enum ServiceError {
     /// administrative scope (404; existence never leaks).
     #[error("{what} `{id}` not found")]
     NotFound { what: &'static str, id: String },
+    /// Sign-in is refused for a while after repeated failures (423).
+    #[error("{0}")]
+    Locked(String),
+    /// The password is right but has expired; it must be changed first (403).
+    #[error("{0}")]
+    PasswordExpired(String),
     /// The request is malformed field by field (422).
     #[error("{0}")]
     Validation(ValidationErrors),

@@ -20,6 +20,7 @@ mod metadata;
 mod principal;
 mod revision;
 mod roles;
+mod sign_in;
 mod systems;
 mod tokens;
 mod users;
@@ -40,10 +41,11 @@ pub use error::{ServiceError, ServiceResult};
 pub use import::ImportKind;
 pub use list::{
     AuditFilter, GrantFilter, GroupFilter, ListParams, MAX_LIMIT, MembershipFilter, RoleFilter,
-    SystemFilter, UserFilter,
+    SecurityEventFilter, SystemFilter, UserFilter,
 };
-pub use principal::{Principal, Scope};
+pub use principal::{Credential, Principal, Scope};
 pub use revision::{MAX_REVISION_WAIT, observe_revisions};
+pub use sign_in::{ClientInfo, SESSION_PREFIX, SignInSettings, events as security_events};
 pub use tokens::hash_token;
 
 /// The use cases over one store.
@@ -58,10 +60,38 @@ struct Inner {
     ids: Arc<dyn IdGenerator>,
     engines: engines::EngineCache,
     auth_cache: tokens::AuthCache,
+    passwords: Arc<sign_in::Passwords>,
 }
 
 impl Services {
+    /// Services with the default sign-in settings.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, ids: Arc<dyn IdGenerator>) -> Self {
+        let passwords = sign_in::Passwords::new(SignInSettings::default())
+            .unwrap_or_else(|e| unreachable!("the default sign-in settings are valid: {e}"));
+        Self::assemble(store, clock, ids, passwords)
+    }
+
+    /// Services with `settings`; `Err` names what is wrong with them.
+    pub fn with_sign_in(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+        settings: SignInSettings,
+    ) -> Result<Self, String> {
+        Ok(Self::assemble(
+            store,
+            clock,
+            ids,
+            sign_in::Passwords::new(settings)?,
+        ))
+    }
+
+    fn assemble(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+        passwords: sign_in::Passwords,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -69,6 +99,7 @@ impl Services {
                 ids,
                 engines: engines::EngineCache::default(),
                 auth_cache: tokens::AuthCache::default(),
+                passwords: Arc::new(passwords),
             }),
         }
     }

@@ -189,3 +189,17 @@ pub struct AuditFilter {
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub to: Option<OffsetDateTime>,
 }
+
+/// `GET /security/events`: newest first unless `order=asc`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SecurityEventFilter {
+    #[serde(flatten)]
+    pub list: ListParams,
+    /// An exact kind (`sign_in.failed`) or a prefix ending in `.` (`sign_in.`).
+    pub kind: Option<String>,
+    pub user_id: Option<UserId>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub from: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub to: Option<OffsetDateTime>,
+}

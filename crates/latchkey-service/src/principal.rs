@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use latchkey_engine::PermissionGrants;
-use latchkey_model::{GroupId, OrgId, Permission, SystemId, TokenId, UserId};
+use latchkey_model::{GroupId, OrgId, Permission, SessionId, SystemId, TokenId, UserId};
 
 use crate::engines::OrgEngine;
 use crate::{ServiceError, ServiceResult};
@@ -24,7 +24,8 @@ pub struct Principal {
     pub user_id: UserId,
     pub user_name: Arc<str>,
     pub installation_admin: bool,
-    pub token_id: TokenId,
+    /// What the caller authenticated with.
+    pub credential: Credential,
     pub request_id: Option<String>,
     pub(crate) permissions: Arc<PermissionGrants>,
     pub(crate) engine: Arc<OrgEngine>,
@@ -37,6 +38,13 @@ impl std::fmt::Debug for Principal {
             .field("user", &self.user_name)
             .finish_non_exhaustive()
     }
+}
+
+/// The secret a request came with: a personal API token or a signed-in session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    Token(TokenId),
+    Session(SessionId),
 }
 
 /// Where a permission applies: everywhere, or within some group and system subtrees.

@@ -10,7 +10,7 @@ use rand::Rng as _;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::{Principal, ServiceError, ServiceResult, Services};
+use crate::{Credential, Principal, ServiceError, ServiceResult, Services};
 
 pub const TOKEN_PREFIX: &str = "lk_";
 
@@ -19,10 +19,11 @@ pub fn hash_token(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-pub(crate) fn new_secret() -> String {
+/// `prefix` and 32 random bytes in base64url.
+pub(crate) fn random_secret(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
 impl Services {
@@ -33,7 +34,7 @@ impl Services {
         name: &str,
         expires_at: Option<OffsetDateTime>,
     ) -> (ApiToken, String) {
-        let secret = new_secret();
+        let secret = random_secret(TOKEN_PREFIX);
         let token = ApiToken {
             id: TokenId::from_uuid(self.uuid()),
             org_id: org,
@@ -59,7 +60,8 @@ impl Services {
                 "the token is missing, invalid, expired or revoked".to_owned(),
             )
         };
-        if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 200 {
+        let is_session = secret.starts_with(crate::sign_in::SESSION_PREFIX);
+        if !(is_session || secret.starts_with(TOKEN_PREFIX)) || secret.len() > 200 {
             return Err(denied());
         }
         let now = self.now();
@@ -69,19 +71,42 @@ impl Services {
             return Ok(p);
         }
         let mut tx = self.read().await?;
-        let token = tx.find_token_by_hash(&hash).await?.ok_or_else(denied)?;
-        if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= now) {
-            return Err(denied());
-        }
-        let user = tx
-            .get_user(token.org_id, token.user_id)
-            .await?
-            .ok_or_else(denied)?;
+        let (org_id, user_id, credential, expires_at, stale_session) = if is_session {
+            let s = tx.find_session_by_hash(&hash).await?.ok_or_else(denied)?;
+            if s.revoked_at.is_some() || s.expires_at <= now {
+                return Err(denied());
+            }
+            // `last_seen_at` is kept to the minute: a busy session writes once a minute.
+            let stale = (now - s.last_seen_at >= time::Duration::MINUTE).then_some(s.id);
+            (
+                s.org_id,
+                s.user_id,
+                Credential::Session(s.id),
+                Some(s.expires_at),
+                stale,
+            )
+        } else {
+            let token = tx.find_token_by_hash(&hash).await?.ok_or_else(denied)?;
+            if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= now) {
+                return Err(denied());
+            }
+            (
+                token.org_id,
+                token.user_id,
+                Credential::Token(token.id),
+                token.expires_at,
+                None,
+            )
+        };
+        let user = tx.get_user(org_id, user_id).await?.ok_or_else(denied)?;
         if !user.enabled {
             return Err(denied());
         }
-        let org = tx.get_org(token.org_id).await?.ok_or_else(denied)?;
+        let org = tx.get_org(org_id).await?.ok_or_else(denied)?;
         drop(tx);
+        if let Some(session) = stale_session {
+            self.touch_session(org.id, session, now).await;
+        }
         let engine = self.engine(org.id).await?;
         let (permissions, revision) = {
             let state = engine.read();
@@ -93,14 +118,14 @@ impl Services {
             user_id: user.id,
             user_name: user.user_name.into(),
             installation_admin: user.installation_admin,
-            token_id: token.id,
+            credential,
             request_id: None,
             permissions: std::sync::Arc::new(permissions),
             engine,
         };
         self.inner
             .auth_cache
-            .put(hash, principal.clone(), token.expires_at, revision);
+            .put(hash, principal.clone(), expires_at, revision);
         Ok(principal)
     }
 
@@ -199,26 +224,7 @@ impl Services {
                 format!("`{}` is disabled", target.user_name),
             ));
         }
-        let theirs = p.engine.read().engine.permissions(user, self.now());
-        let mut missing: Vec<&str> = theirs
-            .unscoped
-            .iter()
-            .chain(theirs.scoped.keys())
-            .filter(|perm| !p.permissions().has_unscoped(**perm))
-            .map(|perm| perm.as_str())
-            .collect();
-        missing.sort_unstable();
-        missing.dedup();
-        if !missing.is_empty() {
-            return Err(ServiceError::Forbidden {
-                permission: None,
-                message: format!(
-                    "`{}` holds {} which you do not hold everywhere; you cannot act as them",
-                    target.user_name,
-                    missing.join(", ")
-                ),
-            });
-        }
+        self.may_act_as(p, &target)?;
         let (token, secret) = self.make_token(p.org_id, user, name.as_str(), req.expires_at);
         tx.insert_token(&token).await?;
         self.audit(
@@ -238,6 +244,38 @@ impl Services {
             name: token.name,
             token: secret,
             expires_at: token.expires_at,
+        })
+    }
+}
+
+impl Services {
+    /// Refuses unless the caller holds, everywhere, every permission `target` holds: a
+    /// token for them, or their password, lets the caller act as them.
+    pub(crate) fn may_act_as(
+        &self,
+        p: &Principal,
+        target: &latchkey_model::User,
+    ) -> ServiceResult<()> {
+        let theirs = p.engine.read().engine.permissions(target.id, self.now());
+        let mut missing: Vec<&str> = theirs
+            .unscoped
+            .iter()
+            .chain(theirs.scoped.keys())
+            .filter(|perm| !p.permissions().has_unscoped(**perm))
+            .map(|perm| perm.as_str())
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(ServiceError::Forbidden {
+            permission: None,
+            message: format!(
+                "`{}` holds {} which you do not hold everywhere; you cannot act as them",
+                target.user_name,
+                missing.join(", ")
+            ),
         })
     }
 }

@@ -6,6 +6,7 @@ mod bulk;
 mod catalog;
 mod directory;
 mod settings;
+mod sign_in;
 
 use crate::openapi::ApiRouter;
 
@@ -14,7 +15,8 @@ pub fn api(r: ApiRouter) -> ApiRouter {
     let r = bulk::routes(r);
     let r = directory::routes(r);
     let r = catalog::routes(r);
-    settings::routes(r)
+    let r = settings::routes(r);
+    sign_in::routes(r)
 }
 
 /// Pages for CSV downloads are as large as allowed: fewer round trips to the store.

@@ -85,8 +85,16 @@ impl Answer {
 
 impl TestApp {
     pub async fn new(backend: Backend) -> Self {
+        Self::with_clock(backend, std::sync::Arc::new(latchkey_model::SystemClock)).await
+    }
+
+    /// The application over a clock the test moves.
+    pub async fn with_clock(
+        backend: Backend,
+        clock: std::sync::Arc<dyn latchkey_model::Clock>,
+    ) -> Self {
         let store = TestStore::new(backend).await.expect("store");
-        let services = store.services();
+        let services = store.services_with_clock(clock);
         let boot = services
             .bootstrap()
             .await
@@ -182,6 +190,16 @@ impl TestApp {
     pub async fn patch(&self, token: &str, path: &str, body: Value) -> Answer {
         self.call(Some(token), Method::PATCH, path, Some(body), &[])
             .await
+    }
+
+    pub async fn put(&self, token: &str, path: &str, body: Value) -> Answer {
+        self.call(Some(token), Method::PUT, path, Some(body), &[])
+            .await
+    }
+
+    /// `POST` without credentials.
+    pub async fn post_public(&self, path: &str, body: Value) -> Answer {
+        self.call(None, Method::POST, path, Some(body), &[]).await
     }
 
     pub async fn delete(&self, token: &str, path: &str) -> Answer {

@@ -14,6 +14,7 @@ mod bulk;
 mod directory;
 mod harness;
 mod robustness;
+mod sign_in;
 mod validation;
 
 /// Declares `name_sqlite` and `name_postgres` tests running `scenario(backend)`.

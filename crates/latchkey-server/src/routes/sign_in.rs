@@ -1,0 +1,246 @@
+//! Signing in and out, sessions, passwords and their policies, and the Security Center's
+//! events.
+
+use axum::extract::State;
+use axum::response::Response;
+use latchkey_api::{
+    ChangePassword, ExpiredPasswordChange, PasswordPolicyView, PasswordSignIn, SessionView,
+    SetPassword, SignedIn,
+};
+use latchkey_model::{PasswordPolicy, SecurityEvent, SessionId, UserId, UserTypeId};
+use latchkey_service::SecurityEventFilter;
+
+use crate::app::AppState;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, Client, Format};
+use crate::openapi::{ApiRouter, doc};
+use crate::respond::{self, NoContent};
+
+pub fn routes(r: ApiRouter) -> ApiRouter {
+    r.post(
+        "/auth/password",
+        sign_in_password,
+        doc(
+            "sign-in",
+            "Sign in with a user name and a password; opens a session",
+        )
+        .public()
+        .status(423)
+        .body::<PasswordSignIn>()
+        .ok::<SignedIn>(),
+    )
+    .post(
+        "/auth/password/change",
+        change_expired_password,
+        doc(
+            "sign-in",
+            "Choose a new password, proven by the current one (for an expired password)",
+        )
+        .public()
+        .status(423)
+        .body::<ExpiredPasswordChange>(),
+    )
+    .post(
+        "/auth/sign-out",
+        sign_out,
+        doc("sign-in", "End the session this request came with"),
+    )
+    .get(
+        "/sessions",
+        list_sessions,
+        doc("sign-in", "Your live sessions").ok_array::<SessionView>(),
+    )
+    .delete(
+        "/sessions/{id}",
+        revoke_session,
+        doc("sign-in", "End a session: yours, or anyone's in your scope")
+            .perm("users.manage (for someone else's)"),
+    )
+    .get(
+        "/users/{id}/sessions",
+        list_user_sessions,
+        doc("sign-in", "A user's live sessions")
+            .perm("users.manage (for someone else's)")
+            .ok_array::<SessionView>(),
+    )
+    .put(
+        "/me/password",
+        change_own_password,
+        doc("sign-in", "Change your password").body::<ChangePassword>(),
+    )
+    .put(
+        "/users/{id}/password",
+        set_password,
+        doc(
+            "sign-in",
+            "Set (reset) a user's password; ends their sessions",
+        )
+        .perm("users.manage, and every permission the user holds")
+        .body::<SetPassword>(),
+    )
+    .get(
+        "/password-policy",
+        org_policy,
+        doc("sign-in", "The organisation's default password policy").ok::<PasswordPolicyView>(),
+    )
+    .put(
+        "/password-policy",
+        put_org_policy,
+        doc("sign-in", "Set the organisation's default password policy")
+            .perm("org.settings")
+            .body::<PasswordPolicy>()
+            .ok::<PasswordPolicyView>(),
+    )
+    .get(
+        "/metadata/user-types/{id}/password-policy",
+        type_policy,
+        doc("sign-in", "The password policy of a user type").ok::<PasswordPolicyView>(),
+    )
+    .put(
+        "/metadata/user-types/{id}/password-policy",
+        put_type_policy,
+        doc("sign-in", "Set the password policy of a user type")
+            .perm("org.settings")
+            .body::<PasswordPolicy>()
+            .ok::<PasswordPolicyView>(),
+    )
+    .get(
+        "/security/events",
+        security_events,
+        doc("security", "Security events, newest first")
+            .perm("security.view")
+            .page::<SecurityEvent>(&["kind", "user_id", "from", "to"]),
+    )
+}
+
+async fn sign_in_password(
+    State(s): State<AppState>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<PasswordSignIn>,
+) -> ApiResult<axum::Json<SignedIn>> {
+    Ok(axum::Json(
+        s.services.sign_in_password(&body, &client).await?,
+    ))
+}
+
+async fn change_expired_password(
+    State(s): State<AppState>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<ExpiredPasswordChange>,
+) -> ApiResult<NoContent> {
+    s.services.change_expired_password(&body, &client).await?;
+    Ok(NoContent)
+}
+
+async fn sign_out(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Client(client): Client,
+) -> ApiResult<NoContent> {
+    s.services.sign_out(&p, &client).await?;
+    Ok(NoContent)
+}
+
+async fn list_sessions(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<axum::Json<Vec<SessionView>>> {
+    Ok(axum::Json(s.services.list_own_sessions(&p).await?))
+}
+
+async fn revoke_session(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Client(client): Client,
+    ApiPath(id): ApiPath<SessionId>,
+) -> ApiResult<NoContent> {
+    s.services.revoke_session(&p, id, &client).await?;
+    Ok(NoContent)
+}
+
+async fn list_user_sessions(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiPath(id): ApiPath<UserId>,
+) -> ApiResult<axum::Json<Vec<SessionView>>> {
+    Ok(axum::Json(s.services.list_user_sessions(&p, id).await?))
+}
+
+async fn change_own_password(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Client(client): Client,
+    ApiJson(body): ApiJson<ChangePassword>,
+) -> ApiResult<NoContent> {
+    s.services.change_own_password(&p, &body, &client).await?;
+    Ok(NoContent)
+}
+
+async fn set_password(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Client(client): Client,
+    ApiPath(id): ApiPath<UserId>,
+    ApiJson(body): ApiJson<SetPassword>,
+) -> ApiResult<NoContent> {
+    s.services.set_password(&p, id, &body, &client).await?;
+    Ok(NoContent)
+}
+
+async fn org_policy(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<axum::Json<PasswordPolicyView>> {
+    Ok(axum::Json(s.services.password_policy(&p, None).await?))
+}
+
+async fn put_org_policy(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Client(client): Client,
+    ApiJson(body): ApiJson<PasswordPolicy>,
+) -> ApiResult<axum::Json<PasswordPolicyView>> {
+    Ok(axum::Json(
+        s.services
+            .put_password_policy(&p, None, body, &client)
+            .await?,
+    ))
+}
+
+async fn type_policy(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiPath(id): ApiPath<UserTypeId>,
+) -> ApiResult<axum::Json<PasswordPolicyView>> {
+    Ok(axum::Json(s.services.password_policy(&p, Some(id)).await?))
+}
+
+async fn put_type_policy(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Client(client): Client,
+    ApiPath(id): ApiPath<UserTypeId>,
+    ApiJson(body): ApiJson<PasswordPolicy>,
+) -> ApiResult<axum::Json<PasswordPolicyView>> {
+    Ok(axum::Json(
+        s.services
+            .put_password_policy(&p, Some(id), body, &client)
+            .await?,
+    ))
+}
+
+async fn security_events(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    format: Format,
+    ApiQuery(mut f): ApiQuery<SecurityEventFilter>,
+) -> ApiResult<Response> {
+    super::csv_page(format, &mut f.list);
+    let first = f.list.cursor.take();
+    respond::list(format, first, |cursor| {
+        let (s, p, mut f) = (s.clone(), p.clone(), f.clone());
+        f.list.cursor = cursor;
+        async move { s.services.list_security_events(&p, &f).await }
+    })
+    .await
+}

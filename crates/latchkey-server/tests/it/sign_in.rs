@@ -1,0 +1,557 @@
+//! Password sign-in, lockout, sessions, password policies and the Security Center's events,
+//! through the REST API.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use latchkey_model::FixedClock;
+use latchkey_testkit::Backend;
+use serde_json::{Value, json};
+use time::macros::datetime;
+
+use crate::both;
+use crate::harness::TestApp;
+
+/// The admin's root group id.
+async fn root_group(t: &TestApp) -> String {
+    let groups = t
+        .get(&t.admin, "/api/v1/groups?parent_id=root")
+        .await
+        .expect(StatusCode::OK);
+    groups.body["items"][0]["id"].as_str().unwrap().to_owned()
+}
+
+async fn user_with(t: &TestApp, body: Value) -> String {
+    t.post(&t.admin, "/api/v1/users", body)
+        .await
+        .expect(StatusCode::CREATED)
+        .id()
+}
+
+async fn set_password(t: &TestApp, user: &str, password: &str) {
+    t.put(
+        &t.admin,
+        &format!("/api/v1/users/{user}/password"),
+        json!({ "password": password }),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT);
+}
+
+async fn sign_in(t: &TestApp, user_name: &str, password: &str) -> crate::harness::Answer {
+    t.post_public(
+        "/api/v1/auth/password",
+        json!({ "user_name": user_name, "password": password }),
+    )
+    .await
+}
+
+/// The kinds of the organisation's security events, oldest first.
+async fn event_kinds(t: &TestApp, query: &str) -> Vec<(String, Value)> {
+    let page = t
+        .get(
+            &t.admin,
+            &format!("/api/v1/security/events?order=asc&{query}"),
+        )
+        .await
+        .expect(StatusCode::OK);
+    page.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap().to_owned(), e["detail"].clone()))
+        .collect()
+}
+
+async fn a_password_opens_a_session_and_every_attempt_is_an_event(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let g = root_group(&t).await;
+    let ana = user_with(
+        &t,
+        json!({ "user_name": "ana", "first_name": "Ana", "last_name": "Diaz", "primary_group_id": g }),
+    )
+    .await;
+    // No password yet: like a wrong one.
+    sign_in(&t, "ana", "correct horse battery")
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    set_password(&t, &ana, "correct horse battery").await;
+
+    let signed = sign_in(&t, "ana", "correct horse battery")
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    let token = signed["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("lks_"), "{signed}");
+    assert_eq!(signed["user_id"], ana.as_str());
+    let me = t
+        .get(&token, "/api/v1/me")
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(me["user_name"], "ana");
+
+    // A wrong password and an unknown user read exactly the same.
+    let wrong = sign_in(&t, "ana", "wrong horse battery")
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    let unknown = sign_in(&t, "nobody", "correct horse battery")
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    assert_eq!(wrong["detail"], unknown["detail"]);
+
+    // Bad input changes nothing and names the field.
+    let missing = t
+        .post_public("/api/v1/auth/password", json!({ "user_name": "ana" }))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(missing["errors"][0]["field"], "password");
+    let huge = "x".repeat(5000);
+    let too_long = sign_in(&t, "ana", &huge).await;
+    assert_eq!(
+        too_long.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        too_long.text
+    );
+    assert_eq!(
+        too_long.fields(),
+        vec![("password".to_owned(), "max_length".to_owned())]
+    );
+
+    // Listing shows the session, marked current, without its secret.
+    let sessions = t
+        .get(&token, "/api/v1/sessions")
+        .await
+        .expect(StatusCode::OK);
+    let list = sessions.body.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{}", sessions.text);
+    assert_eq!(list[0]["current"], true);
+    assert_eq!(list[0]["method"], "password");
+    assert!(!sessions.text.contains(&token) && !sessions.text.contains("token_hash"));
+
+    let kinds = event_kinds(&t, "").await;
+    let names: Vec<&str> = kinds.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "sign_in.failed",
+            "recovery.password_reset",
+            "sign_in.succeeded",
+            "sign_in.failed",
+            "sign_in.failed",
+        ],
+        "{kinds:?}"
+    );
+    assert_eq!(kinds[0].1["reason"], "wrong_password");
+    assert_eq!(kinds[3].1["reason"], "wrong_password");
+    assert_eq!(kinds[4].1["reason"], "unknown_user");
+    let failed = event_kinds(&t, "kind=sign_in.failed").await;
+    assert_eq!(failed.len(), 3);
+    assert_eq!(event_kinds(&t, "kind=sign_in.").await.len(), 4);
+    let ana_only = event_kinds(&t, &format!("user_id={ana}")).await;
+    assert_eq!(ana_only.len(), 4, "the unknown user's failure is nobody's");
+    let csv = t
+        .get(&t.admin, "/api/v1/security/events?format=csv")
+        .await
+        .expect(StatusCode::OK);
+    assert!(csv.text.lines().count() == 6, "{}", csv.text);
+    assert!(
+        !csv.text.contains("correct horse"),
+        "no password reaches events"
+    );
+
+    // Signing out ends the session everywhere.
+    t.post(&token, "/api/v1/auth/sign-out", json!({}))
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    t.get(&token, "/api/v1/me")
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    // An API token has no session to end.
+    t.post(&t.admin, "/api/v1/auth/sign-out", json!({}))
+        .await
+        .problem(StatusCode::CONFLICT, "not_a_session");
+}
+both!(a_password_opens_a_session_and_every_attempt_is_an_event);
+
+async fn five_failures_lock_the_account_for_five_minutes(backend: Backend) {
+    let clock = Arc::new(FixedClock::new(datetime!(2026-11-23 10:00 UTC)));
+    let t = TestApp::with_clock(backend, clock.clone()).await;
+    let g = root_group(&t).await;
+    let bo = user_with(
+        &t,
+        json!({ "user_name": "bo", "first_name": "Bo", "last_name": "Li", "primary_group_id": g }),
+    )
+    .await;
+    set_password(&t, &bo, "a long enough secret").await;
+    for _ in 0..4 {
+        sign_in(&t, "bo", "not the secret")
+            .await
+            .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    }
+    let locked = sign_in(&t, "bo", "not the secret")
+        .await
+        .problem(StatusCode::LOCKED, "locked");
+    assert!(
+        locked["detail"]
+            .as_str()
+            .unwrap()
+            .contains("2026-11-23T10:05:00Z"),
+        "{locked}"
+    );
+    // Even the right password waits.
+    sign_in(&t, "bo", "a long enough secret")
+        .await
+        .problem(StatusCode::LOCKED, "locked");
+    clock.advance(time::Duration::minutes(4));
+    sign_in(&t, "bo", "a long enough secret")
+        .await
+        .problem(StatusCode::LOCKED, "locked");
+    clock.advance(time::Duration::minutes(1));
+    sign_in(&t, "bo", "a long enough secret")
+        .await
+        .expect(StatusCode::OK);
+    // A success starts the count again.
+    for _ in 0..4 {
+        sign_in(&t, "bo", "not the secret")
+            .await
+            .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    }
+    sign_in(&t, "bo", "a long enough secret")
+        .await
+        .expect(StatusCode::OK);
+
+    let locks = event_kinds(&t, "kind=sign_in.locked").await;
+    assert_eq!(locks.len(), 1, "{locks:?}");
+    assert_eq!(locks[0].1["failures"], 5);
+    let refused = event_kinds(&t, "kind=sign_in.failed").await;
+    let while_locked = refused
+        .iter()
+        .filter(|(_, d)| d["reason"] == "locked")
+        .count();
+    assert_eq!(while_locked, 2, "{refused:?}");
+}
+both!(five_failures_lock_the_account_for_five_minutes);
+
+async fn one_session_without_multi_session_and_administrators_end_others(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let g = root_group(&t).await;
+    let single = user_with(
+        &t,
+        json!({ "user_name": "sol", "first_name": "Sol", "last_name": "A", "primary_group_id": g, "multi_session": false }),
+    )
+    .await;
+    let multi = user_with(
+        &t,
+        json!({ "user_name": "mia", "first_name": "Mia", "last_name": "B", "primary_group_id": g, "multi_session": true }),
+    )
+    .await;
+    set_password(&t, &single, "sol's long password").await;
+    set_password(&t, &multi, "mia's long password").await;
+
+    let first = sign_in(&t, "sol", "sol's long password")
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    let second = sign_in(&t, "sol", "sol's long password")
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(second["ended_sessions"], 1, "{second}");
+    let first_token = first["token"].as_str().unwrap();
+    let sol = second["token"].as_str().unwrap().to_owned();
+    t.get(first_token, "/api/v1/me")
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    t.get(&sol, "/api/v1/me").await.expect(StatusCode::OK);
+
+    let m1 = sign_in(&t, "mia", "mia's long password")
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    let m2 = sign_in(&t, "mia", "mia's long password")
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(m2["ended_sessions"], 0);
+    let (m1_token, m2_token) = (m1["token"].as_str().unwrap(), m2["token"].as_str().unwrap());
+    t.get(m1_token, "/api/v1/me").await.expect(StatusCode::OK);
+
+    // Someone else's sessions are neither listed nor ended without users.manage.
+    t.get(&sol, &format!("/api/v1/users/{multi}/sessions"))
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+    let m1_id = m1["session_id"].as_str().unwrap();
+    t.delete(&sol, &format!("/api/v1/sessions/{m1_id}"))
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+    t.get(m1_token, "/api/v1/me").await.expect(StatusCode::OK);
+
+    // The administrator sees both and ends one.
+    let listed = t
+        .get(&t.admin, &format!("/api/v1/users/{multi}/sessions"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(listed.body.as_array().unwrap().len(), 2, "{}", listed.text);
+    t.delete(&t.admin, &format!("/api/v1/sessions/{m1_id}"))
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    t.get(m1_token, "/api/v1/me")
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    t.get(m2_token, "/api/v1/me").await.expect(StatusCode::OK);
+    let revoked = event_kinds(&t, "kind=session.revoked").await;
+    let reasons: Vec<&str> = revoked
+        .iter()
+        .map(|(_, d)| d["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["single_session", "administrator"]);
+
+    // A reset ends every session of the user.
+    set_password(&t, &multi, "mia's newer password").await;
+    t.get(m2_token, "/api/v1/me")
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    // Only the Security Center's readers read its events.
+    t.get(&sol, "/api/v1/security/events")
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+}
+both!(one_session_without_multi_session_and_administrators_end_others);
+
+async fn password_policies_per_user_type_with_history_and_expiry(backend: Backend) {
+    let clock = Arc::new(FixedClock::new(datetime!(2026-11-23 10:00 UTC)));
+    let t = TestApp::with_clock(backend, clock.clone()).await;
+    let g = root_group(&t).await;
+    let a = &t.admin;
+
+    let built_in = t
+        .get(a, "/api/v1/password-policy")
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(built_in["source"], "built_in");
+    assert_eq!(built_in["min_length"], 12);
+    let out_of_range = t
+        .put(
+            a,
+            "/api/v1/password-policy",
+            json!({ "min_length": 7, "require_lowercase": false, "require_uppercase": false, "require_digit": false, "require_symbol": false, "history": 30, "expiry_days": 0 }),
+        )
+        .await;
+    assert_eq!(out_of_range.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        out_of_range.fields(),
+        vec![
+            ("min_length".to_owned(), "range".to_owned()),
+            ("history".to_owned(), "range".to_owned()),
+            ("expiry_days".to_owned(), "range".to_owned()),
+        ]
+    );
+    assert_eq!(
+        t.get(a, "/api/v1/password-policy").await.body["source"],
+        "built_in",
+        "a refused policy changes nothing"
+    );
+
+    let contractor = t
+        .post(
+            a,
+            "/api/v1/metadata/user-types",
+            json!({ "code": "contractor" }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    let strict = json!({ "min_length": 16, "require_lowercase": true, "require_uppercase": false, "require_digit": true, "require_symbol": true, "history": 5, "expiry_days": 30 });
+    let set = t
+        .put(
+            a,
+            &format!("/api/v1/metadata/user-types/{contractor}/password-policy"),
+            strict,
+        )
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(set["source"], "user_type");
+
+    let cy = user_with(
+        &t,
+        json!({ "user_name": "cy", "first_name": "Cy", "last_name": "C", "primary_group_id": g, "user_type": "contractor" }),
+    )
+    .await;
+    let weak = t
+        .put(
+            a,
+            &format!("/api/v1/users/{cy}/password"),
+            json!({ "password": "abcdefghijklmnop" }),
+        )
+        .await;
+    assert_eq!(
+        weak.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        weak.text
+    );
+    assert_eq!(
+        weak.fields(),
+        vec![
+            ("password".to_owned(), "digit".to_owned()),
+            ("password".to_owned(), "symbol".to_owned()),
+        ]
+    );
+    set_password(&t, &cy, "abcdefghijklmno1!").await;
+    let session = sign_in(&t, "cy", "abcdefghijklmno1!")
+        .await
+        .expect(StatusCode::OK)
+        .body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Reusing a recent password is refused; a wrong current password too.
+    let reuse = t
+        .put(
+            &session,
+            "/api/v1/me/password",
+            json!({ "current_password": "abcdefghijklmno1!", "new_password": "abcdefghijklmno1!" }),
+        )
+        .await;
+    assert_eq!(
+        reuse.fields(),
+        vec![("new_password".to_owned(), "history".to_owned())]
+    );
+    let wrong = t
+        .put(
+            &session,
+            "/api/v1/me/password",
+            json!({ "current_password": "nope", "new_password": "zyxwvutsrqponml2?" }),
+        )
+        .await;
+    assert_eq!(
+        wrong.fields(),
+        vec![("current_password".to_owned(), "matches".to_owned())]
+    );
+    t.put(
+        &session,
+        "/api/v1/me/password",
+        json!({ "current_password": "abcdefghijklmno1!", "new_password": "zyxwvutsrqponml2?" }),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT);
+
+    // Thirty days later the password has expired: sign-in refuses until it is changed.
+    clock.advance(time::Duration::days(31));
+    sign_in(&t, "cy", "zyxwvutsrqponml2?")
+        .await
+        .problem(StatusCode::FORBIDDEN, "password_expired");
+    t.post_public(
+        "/api/v1/auth/password/change",
+        json!({ "user_name": "cy", "current_password": "zyxwvutsrqponml2?", "new_password": "abcdefghijklmno1!" }),
+    )
+    .await
+    .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    t.post_public(
+        "/api/v1/auth/password/change",
+        json!({ "user_name": "cy", "current_password": "zyxwvutsrqponml2?", "new_password": "a fresh one: 42 times!" }),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT);
+    // The old session ran out long ago (sessions last twelve hours).
+    t.get(&session, "/api/v1/me")
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    let session = sign_in(&t, "cy", "a fresh one: 42 times!")
+        .await
+        .expect(StatusCode::OK)
+        .body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Users of no type follow the organisation's policy; loosening it is flagged.
+    t.put(
+        a,
+        "/api/v1/password-policy",
+        json!({ "min_length": 10, "require_lowercase": false, "require_uppercase": false, "require_digit": false, "require_symbol": false, "history": 5, "expiry_days": null }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let changes = event_kinds(&t, "kind=policy.password_changed").await;
+    assert_eq!(changes.len(), 2);
+    assert_eq!(changes[0].1["weakened"], false, "{changes:?}");
+    assert_eq!(
+        changes[1].1["weakened"], true,
+        "12 to 10 characters: {changes:?}"
+    );
+    let dee = user_with(
+        &t,
+        json!({ "user_name": "dee", "first_name": "Dee", "last_name": "D", "primary_group_id": g }),
+    )
+    .await;
+    set_password(&t, &dee, "ten chars!").await;
+
+    // Only org.settings sets policies.
+    t.put(
+        &session,
+        "/api/v1/password-policy",
+        json!({ "min_length": 8, "require_lowercase": false, "require_uppercase": false, "require_digit": false, "require_symbol": false, "history": 0, "expiry_days": null }),
+    )
+    .await
+    .problem(StatusCode::FORBIDDEN, "forbidden");
+}
+both!(password_policies_per_user_type_with_history_and_expiry);
+
+async fn resetting_a_password_needs_every_permission_of_its_owner(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let g = root_group(&t).await;
+    let sales = t.group(&t.admin, "Sales", Some(&g)).await;
+    let manager = t.user(&t.admin, "manager", &sales).await;
+    let clerk = t.user(&t.admin, "clerk", &sales).await;
+    let role = t.system_role("User manager").await;
+    t.grant_user(&t.admin, &role, &manager, Some(&sales))
+        .await
+        .expect(StatusCode::CREATED);
+    set_password(&t, &manager, "manager's password").await;
+    let m = sign_in(&t, "manager", "manager's password")
+        .await
+        .expect(StatusCode::OK)
+        .body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Within scope and holding more than the clerk: allowed.
+    t.put(
+        &m,
+        &format!("/api/v1/users/{clerk}/password"),
+        json!({ "password": "clerk's new password" }),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT);
+    // The administrator is outside the manager's scope: not found.
+    let me = t.get(&t.admin, "/api/v1/me").await.body;
+    let admin_id = me["user_id"].as_str().unwrap();
+    t.put(
+        &m,
+        &format!("/api/v1/users/{admin_id}/password"),
+        json!({ "password": "taken over at last" }),
+    )
+    .await
+    .problem(StatusCode::NOT_FOUND, "not_found");
+    // A second manager in Sales holds what this one holds only within Sales.
+    let peer = t.user(&t.admin, "peer", &sales).await;
+    t.grant_user(&t.admin, &role, &peer, Some(&sales))
+        .await
+        .expect(StatusCode::CREATED);
+    t.put(
+        &m,
+        &format!("/api/v1/users/{peer}/password"),
+        json!({ "password": "peer's new password" }),
+    )
+    .await
+    .problem(StatusCode::FORBIDDEN, "forbidden");
+    sign_in(&t, "clerk", "clerk's new password")
+        .await
+        .expect(StatusCode::OK);
+}
+both!(resetting_a_password_needs_every_permission_of_its_owner);

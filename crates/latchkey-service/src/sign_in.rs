@@ -1,0 +1,884 @@
+//! Signing in with a password, the sessions it opens, password policies, and the security
+//! events all of it records.
+//!
+//! Passwords are hashed with argon2id (parameters from `SignInSettings`, stored in each PHC
+//! string, so changing them leaves existing hashes verifiable). A sign-in for a user that
+//! does not exist, is disabled or has no password verifies against a dummy hash made with
+//! the same parameters, so it costs what a real one costs. After `lockout_attempts`
+//! failures in a row the account refuses sign-ins (423) for `lockout_minutes`.
+//!
+//! Sessions are `lks_` and 32 random bytes; only the SHA-256 is stored. A user without
+//! multi-session keeps one session: signing in ends the others.
+//!
+//! Sign-in bookkeeping (failure counters, new sessions, `last_seen_at`, security events)
+//! changes no entitlement, so it is written without moving the organisation's revision;
+//! ending a session does move it, which is what drops the session from every server's
+//! authentication cache.
+
+use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use latchkey_api::{
+    ChangePassword, ExpiredPasswordChange, ListResponse, PasswordPolicyView, PasswordSignIn,
+    SessionView, SetPassword, SignedIn,
+};
+use latchkey_model::{
+    OrgId, Organisation, PasswordPolicy, Permission, SecurityEvent, SecurityEventId, Session,
+    SessionId, SignInMethod, StoredPasswordPolicy, User, UserId, UserTypeId,
+};
+use latchkey_store::{SecurityEventQuery, Tx};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::list::SecurityEventFilter;
+use crate::tokens::{hash_token, random_secret};
+use crate::{Credential, Principal, ServiceError, ServiceResult, Services};
+
+pub const SESSION_PREFIX: &str = "lks_";
+
+/// How sign-in behaves; `serve` reads it from the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInSettings {
+    /// argon2id memory cost in KiB.
+    pub argon2_memory_kib: u32,
+    /// argon2id passes over the memory.
+    pub argon2_iterations: u32,
+    /// argon2id lanes.
+    pub argon2_parallelism: u32,
+    /// Failed sign-ins in a row that lock the account.
+    pub lockout_attempts: u32,
+    /// How long a locked account stays locked.
+    pub lockout_minutes: u32,
+    /// How long a session lasts at most.
+    pub session_hours: u32,
+}
+
+impl Default for SignInSettings {
+    /// OWASP's first argon2id recommendation (19 MiB, 2 passes, 1 lane); five failures lock
+    /// for five minutes; sessions last twelve hours at most.
+    fn default() -> Self {
+        Self {
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            lockout_attempts: 5,
+            lockout_minutes: 5,
+            session_hours: 12,
+        }
+    }
+}
+
+/// The hasher made from the settings, and the dummy hash that unknown users verify against.
+pub(crate) struct Passwords {
+    settings: SignInSettings,
+    argon: Argon2<'static>,
+    dummy: String,
+}
+
+impl Passwords {
+    pub(crate) fn new(settings: SignInSettings) -> Result<Self, String> {
+        let params = Params::new(
+            settings.argon2_memory_kib,
+            settings.argon2_iterations,
+            settings.argon2_parallelism,
+            None,
+        )
+        .map_err(|e| format!("invalid argon2 parameters: {e}"))?;
+        if settings.lockout_attempts == 0 || settings.lockout_minutes == 0 {
+            return Err("lockout_attempts and lockout_minutes must be at least 1".to_owned());
+        }
+        if settings.session_hours == 0 {
+            return Err("session_hours must be at least 1".to_owned());
+        }
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let dummy = argon
+            .hash_password(b"not a password anyone has")
+            .map_err(|e| format!("argon2 cannot hash: {e}"))?
+            .to_string();
+        Ok(Self {
+            settings,
+            argon,
+            dummy,
+        })
+    }
+
+    pub(crate) fn settings(&self) -> &SignInSettings {
+        &self.settings
+    }
+
+    /// The PHC string of `password`.
+    pub(crate) fn hash(&self, password: &str) -> ServiceResult<String> {
+        self.argon
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| ServiceError::Internal(format!("argon2 failed: {e}")))
+    }
+
+    /// Whether `password` matches `hash` (or, with no hash, the dummy: always false, at
+    /// the same cost).
+    pub(crate) fn verify(&self, password: &str, hash: Option<&str>) -> bool {
+        let ok = self
+            .argon
+            .verify_password(password.as_bytes(), hash.unwrap_or(&self.dummy))
+            .is_ok();
+        ok && hash.is_some()
+    }
+}
+
+/// Where a request came from, for sessions and events.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The kinds of security events, as stored and filtered on.
+pub mod events {
+    pub const SIGN_IN_SUCCEEDED: &str = "sign_in.succeeded";
+    pub const SIGN_IN_FAILED: &str = "sign_in.failed";
+    pub const SIGN_IN_LOCKED: &str = "sign_in.locked";
+    pub const SESSION_REVOKED: &str = "session.revoked";
+    pub const PASSWORD_CHANGED: &str = "password.changed";
+    pub const PASSWORD_RESET: &str = "recovery.password_reset";
+    pub const PASSWORD_POLICY_CHANGED: &str = "policy.password_changed";
+}
+
+/// An instant as RFC 3339, for messages.
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+fn wrong_credentials() -> ServiceError {
+    ServiceError::Unauthenticated("the user name or the password is wrong".to_owned())
+}
+
+impl Services {
+    /// Signs in with a user name and a password; answers a new session.
+    pub async fn sign_in_password(
+        &self,
+        req: &PasswordSignIn,
+        client: &ClientInfo,
+    ) -> ServiceResult<SignedIn> {
+        let (org, user) = self
+            .verify_password_of(
+                req.organisation.as_deref(),
+                &req.user_name,
+                &req.password,
+                client,
+            )
+            .await?;
+        self.open_session(&org, &user, SignInMethod::Password, client)
+            .await
+    }
+
+    /// Checks a user name and password as a sign-in does (lockout, events), and that the
+    /// password has not expired, without opening a session.
+    async fn verify_password_of(
+        &self,
+        organisation: Option<&str>,
+        user_name: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> ServiceResult<(Organisation, User)> {
+        let (org, user) = self
+            .check_password(organisation, user_name, password, client)
+            .await?;
+        let policy = self.policy_for(&org, &user).await?;
+        if let Some(days) = policy.expiry_days {
+            let set_at = self.password_set_at(&org, &user).await?;
+            let expires = set_at + time::Duration::days(i64::from(days));
+            if expires <= self.now() {
+                self.record_failure_event(&org, Some(&user), "password_expired", client)
+                    .await?;
+                return Err(ServiceError::PasswordExpired(format!(
+                    "the password expired on {}; choose a new one with POST /api/v1/auth/password/change",
+                    expires.date()
+                )));
+            }
+        }
+        Ok((org, user))
+    }
+
+    /// The password check shared by sign-in and the change of an expired password.
+    async fn check_password(
+        &self,
+        organisation: Option<&str>,
+        user_name: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> ServiceResult<(Organisation, User)> {
+        if password.len() > latchkey_model::sign_in::MAX_PASSWORD {
+            return Err(ServiceError::invalid(
+                "password",
+                "max_length",
+                format!(
+                    "a password has at most {} bytes",
+                    latchkey_model::sign_in::MAX_PASSWORD
+                ),
+            ));
+        }
+        let now = self.now();
+        let mut tx = self.read().await?;
+        let org = match organisation.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(slug) => tx.get_org_by_slug(slug).await?,
+            None => {
+                let mut orgs = tx.list_orgs().await?;
+                if orgs.len() > 1 {
+                    return Err(ServiceError::invalid(
+                        "organisation",
+                        "required",
+                        "this installation has several organisations: give `organisation` (its slug)",
+                    ));
+                }
+                orgs.pop()
+            }
+        };
+        let user = match &org {
+            Some(o) => tx.get_user_by_name(o.id, user_name.trim()).await?,
+            None => None,
+        };
+        let (hash, failures) = match (&org, &user) {
+            (Some(o), Some(u)) => (
+                tx.password(o.id, u.id).await?.map(|p| p.hash),
+                tx.sign_in_failures(o.id, u.id).await?,
+            ),
+            _ => (None, Default::default()),
+        };
+        drop(tx);
+        if let (Some(o), Some(u), Some(until)) = (&org, &user, failures.locked_until)
+            && until > now
+        {
+            self.record_failure_event(o, Some(u), "locked", client)
+                .await?;
+            return Err(ServiceError::Locked(format!(
+                "too many failed sign-ins: the account is locked until {}",
+                rfc3339(until)
+            )));
+        }
+        let known_org = org.clone();
+        let verified = {
+            let passwords = std::sync::Arc::clone(&self.inner.passwords);
+            let password = password.to_owned();
+            tokio::task::spawn_blocking(move || passwords.verify(&password, hash.as_deref()))
+                .await
+                .map_err(|e| ServiceError::Internal(format!("password check failed: {e}")))?
+        };
+        let (Some(org), Some(user)) = (org, user) else {
+            if let Some(o) = &known_org {
+                self.record_failure_event(o, None, "unknown_user", client)
+                    .await?;
+            }
+            return Err(wrong_credentials());
+        };
+        if verified && user.enabled {
+            if failures.count > 0 {
+                let mut tx = self.inner.store.begin().await?;
+                tx.clear_sign_in_failures(org.id, user.id).await?;
+                tx.commit().await?;
+            }
+            return Ok((org, user));
+        }
+        let reason = if !user.enabled {
+            "disabled"
+        } else {
+            "wrong_password"
+        };
+        let settings = self.inner.passwords.settings();
+        let mut tx = self.inner.store.begin().await?;
+        let counted = tx.record_sign_in_failure(org.id, user.id, now).await?;
+        self.security_event(
+            &mut *tx,
+            org.id,
+            crate::sign_in::events::SIGN_IN_FAILED,
+            Some(user.id),
+            None,
+            client,
+            json!({ "method": "password", "reason": reason, "failures": counted.count }),
+        )
+        .await?;
+        let locks = counted.count >= settings.lockout_attempts && counted.locked_until.is_none();
+        if locks {
+            let until = now + time::Duration::minutes(i64::from(settings.lockout_minutes));
+            tx.lock_sign_in(org.id, user.id, until).await?;
+            self.security_event(
+                &mut *tx,
+                org.id,
+                events::SIGN_IN_LOCKED,
+                Some(user.id),
+                None,
+                client,
+                json!({ "failures": counted.count, "locked_until": rfc3339(until) }),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(ServiceError::Locked(format!(
+                "too many failed sign-ins: the account is locked until {}",
+                rfc3339(until)
+            )));
+        }
+        tx.commit().await?;
+        Err(wrong_credentials())
+    }
+
+    async fn record_failure_event(
+        &self,
+        org: &Organisation,
+        user: Option<&User>,
+        reason: &str,
+        client: &ClientInfo,
+    ) -> ServiceResult<()> {
+        let mut tx = self.inner.store.begin().await?;
+        self.security_event(
+            &mut *tx,
+            org.id,
+            events::SIGN_IN_FAILED,
+            user.map(|u| u.id),
+            None,
+            client,
+            json!({ "method": "password", "reason": reason }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Opens a session for a verified user, ending the others of a user without
+    /// multi-session.
+    async fn open_session(
+        &self,
+        org: &Organisation,
+        user: &User,
+        method: SignInMethod,
+        client: &ClientInfo,
+    ) -> ServiceResult<SignedIn> {
+        let now = self.now();
+        let secret = random_secret(SESSION_PREFIX);
+        let hours = self.inner.passwords.settings().session_hours;
+        let session = Session {
+            id: SessionId::from_uuid(self.uuid()),
+            org_id: org.id,
+            user_id: user.id,
+            method,
+            token_hash: hash_token(&secret),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + time::Duration::hours(i64::from(hours)),
+            revoked_at: None,
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+        };
+        let earlier = if user.multi_session {
+            Vec::new()
+        } else {
+            self.read()
+                .await?
+                .live_sessions(org.id, user.id, now)
+                .await?
+        };
+        let mut ended = 0u32;
+        if earlier.is_empty() {
+            let mut tx = self.inner.store.begin().await?;
+            tx.insert_session(&session).await?;
+            self.sign_in_event(&mut *tx, &session, 0, client).await?;
+            tx.commit().await?;
+        } else {
+            // Ending sessions moves the revision, so that every server forgets them.
+            let mut tx = self.begin(org.id).await?;
+            for s in &earlier {
+                if tx.revoke_session(org.id, s.id, now).await? {
+                    ended += 1;
+                    self.security_event(
+                        &mut *tx,
+                        org.id,
+                        events::SESSION_REVOKED,
+                        Some(user.id),
+                        None,
+                        client,
+                        json!({ "session_id": s.id, "reason": "single_session" }),
+                    )
+                    .await?;
+                }
+            }
+            tx.insert_session(&session).await?;
+            self.sign_in_event(&mut *tx, &session, ended, client)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(SignedIn {
+            session_id: session.id,
+            token: secret,
+            user_id: user.id,
+            organisation: org.slug.clone(),
+            expires_at: session.expires_at,
+            ended_sessions: ended,
+        })
+    }
+
+    async fn sign_in_event(
+        &self,
+        tx: &mut dyn Tx,
+        session: &Session,
+        ended: u32,
+        client: &ClientInfo,
+    ) -> ServiceResult<()> {
+        self.security_event(
+            tx,
+            session.org_id,
+            events::SIGN_IN_SUCCEEDED,
+            Some(session.user_id),
+            None,
+            client,
+            json!({
+                "method": session.method.as_str(),
+                "session_id": session.id,
+                "ended_sessions": ended,
+            }),
+        )
+        .await
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a security event has this many parts"
+    )]
+    pub(crate) async fn security_event(
+        &self,
+        tx: &mut dyn Tx,
+        org: OrgId,
+        kind: &str,
+        user: Option<UserId>,
+        actor: Option<UserId>,
+        client: &ClientInfo,
+        detail: serde_json::Value,
+    ) -> ServiceResult<()> {
+        let event = SecurityEvent {
+            id: SecurityEventId::from_uuid(self.uuid()),
+            org_id: org,
+            at: self.now(),
+            kind: kind.to_owned(),
+            user_id: user,
+            actor_id: actor,
+            ip: client.ip.clone(),
+            detail,
+        };
+        tx.insert_security_event(&event).await?;
+        Ok(())
+    }
+
+    /// Moves a session's `last_seen_at`; a failure is logged, never shown to the request
+    /// it happened under.
+    pub(crate) async fn touch_session(&self, org: OrgId, id: SessionId, at: OffsetDateTime) {
+        let touched = async {
+            let mut tx = self.inner.store.begin().await?;
+            tx.touch_session(org, id, at).await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = touched {
+            tracing::warn!(error = %e, "could not record a session's last use");
+        }
+    }
+
+    /// The caller's live sessions.
+    pub async fn list_own_sessions(&self, p: &Principal) -> ServiceResult<Vec<SessionView>> {
+        self.sessions_of(p, p.user_id).await
+    }
+
+    /// A user's live sessions; someone else's need `users.manage` over them.
+    pub async fn list_user_sessions(
+        &self,
+        p: &Principal,
+        user: UserId,
+    ) -> ServiceResult<Vec<SessionView>> {
+        if user != p.user_id {
+            let scope = p.require(Permission::UsersManage)?;
+            let mut tx = self.read().await?;
+            Self::user_in_scope(&mut *tx, p.org_id, &scope, user).await?;
+        }
+        self.sessions_of(p, user).await
+    }
+
+    async fn sessions_of(&self, p: &Principal, user: UserId) -> ServiceResult<Vec<SessionView>> {
+        let mut tx = self.read().await?;
+        let sessions = tx.live_sessions(p.org_id, user, self.now()).await?;
+        Ok(sessions
+            .into_iter()
+            .map(|s| SessionView {
+                current: p.credential == Credential::Session(s.id),
+                session: s,
+            })
+            .collect())
+    }
+
+    /// Ends a session: one's own, or with `users.manage` over its user, anyone's.
+    pub async fn revoke_session(
+        &self,
+        p: &Principal,
+        id: SessionId,
+        client: &ClientInfo,
+    ) -> ServiceResult<()> {
+        let mut tx = self.begin(p.org_id).await?;
+        let session = tx
+            .get_session(p.org_id, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("session", id))?;
+        if session.user_id != p.user_id {
+            // Someone else's session is as hidden as the user outside one's scope.
+            let scope = p
+                .require(Permission::UsersManage)
+                .map_err(|_| ServiceError::not_found("session", id))?;
+            Self::user_in_scope(&mut *tx, p.org_id, &scope, session.user_id)
+                .await
+                .map_err(|_| ServiceError::not_found("session", id))?;
+        }
+        if session.revoked_at.is_some() {
+            return Ok(());
+        }
+        tx.revoke_session(p.org_id, id, self.now()).await?;
+        let by = if session.user_id == p.user_id {
+            "self"
+        } else {
+            "administrator"
+        };
+        self.security_event(
+            &mut *tx,
+            p.org_id,
+            events::SESSION_REVOKED,
+            Some(session.user_id),
+            Some(p.user_id),
+            client,
+            json!({ "session_id": id, "reason": by }),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Ends the session the request came with (signing out).
+    pub async fn sign_out(&self, p: &Principal, client: &ClientInfo) -> ServiceResult<()> {
+        match p.credential {
+            Credential::Session(id) => self.revoke_session(p, id, client).await,
+            Credential::Token(_) => Err(ServiceError::conflict(
+                "not_a_session",
+                "this request came with an API token, not a session; revoke the token instead",
+            )),
+        }
+    }
+
+    /// The policy that applies to `user`: their user type's, else the organisation's,
+    /// else the built-in one.
+    async fn policy_for(&self, org: &Organisation, user: &User) -> ServiceResult<PasswordPolicy> {
+        let mut tx = self.read().await?;
+        let type_id = Self::user_type_id(&mut *tx, org.id, user).await?;
+        Ok(Self::effective_policy(&mut *tx, org.id, type_id).await?.0)
+    }
+
+    async fn user_type_id(
+        tx: &mut dyn Tx,
+        org: OrgId,
+        user: &User,
+    ) -> ServiceResult<Option<UserTypeId>> {
+        Ok(match &user.user_type {
+            Some(code) => tx.get_user_type_by_code(org, code).await?.map(|t| t.id),
+            None => None,
+        })
+    }
+
+    async fn effective_policy(
+        tx: &mut dyn Tx,
+        org: OrgId,
+        user_type: Option<UserTypeId>,
+    ) -> ServiceResult<(PasswordPolicy, &'static str)> {
+        if let Some(t) = user_type
+            && let Some(p) = tx.password_policy(org, Some(t)).await?
+        {
+            return Ok((p, "user_type"));
+        }
+        Ok(match tx.password_policy(org, None).await? {
+            Some(p) => (p, "organisation"),
+            None => (PasswordPolicy::default(), "built_in"),
+        })
+    }
+
+    async fn password_set_at(
+        &self,
+        org: &Organisation,
+        user: &User,
+    ) -> ServiceResult<OffsetDateTime> {
+        let mut tx = self.read().await?;
+        Ok(tx
+            .password(org.id, user.id)
+            .await?
+            .map_or(OffsetDateTime::UNIX_EPOCH, |p| p.set_at))
+    }
+
+    /// Checks `password` against the user's policy and history, hashes it and stores it.
+    async fn store_password(
+        &self,
+        tx: &mut dyn Tx,
+        org: &Organisation,
+        user: &User,
+        field: &str,
+        password: &str,
+    ) -> ServiceResult<()> {
+        let type_id = Self::user_type_id(tx, org.id, user).await?;
+        let (policy, _) = Self::effective_policy(tx, org.id, type_id).await?;
+        policy.check(field, password).finish()?;
+        let history = tx.password_history(org.id, user.id, policy.history).await?;
+        let passwords = std::sync::Arc::clone(&self.inner.passwords);
+        let candidate = password.to_owned();
+        let (reused, hash) = tokio::task::spawn_blocking(move || {
+            let reused = history
+                .iter()
+                .any(|h| passwords.verify(&candidate, Some(h)));
+            (reused, passwords.hash(&candidate))
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("password hashing failed: {e}")))?;
+        if reused {
+            return Err(ServiceError::invalid(
+                field,
+                "history",
+                format!(
+                    "the password was used recently: choose one that differs from the last {}",
+                    policy.history
+                ),
+            ));
+        }
+        tx.set_password(org.id, user.id, &hash?, self.now(), policy.history)
+            .await?;
+        Ok(())
+    }
+
+    /// Changes the caller's own password, proven by the current one.
+    pub async fn change_own_password(
+        &self,
+        p: &Principal,
+        req: &ChangePassword,
+        client: &ClientInfo,
+    ) -> ServiceResult<()> {
+        let (org, user) = self
+            .check_password(
+                Some(&p.org_slug),
+                &p.user_name,
+                &req.current_password,
+                client,
+            )
+            .await
+            .map_err(|e| match e {
+                ServiceError::Unauthenticated(_) => ServiceError::invalid(
+                    "current_password",
+                    "matches",
+                    "the current password is wrong",
+                ),
+                other => other,
+            })?;
+        self.replace_password(&org, &user, &req.new_password, client)
+            .await
+    }
+
+    /// Changes an expired (or any) password without a session, proven by the current one.
+    pub async fn change_expired_password(
+        &self,
+        req: &ExpiredPasswordChange,
+        client: &ClientInfo,
+    ) -> ServiceResult<()> {
+        let (org, user) = self
+            .check_password(
+                req.organisation.as_deref(),
+                &req.user_name,
+                &req.current_password,
+                client,
+            )
+            .await?;
+        self.replace_password(&org, &user, &req.new_password, client)
+            .await
+    }
+
+    async fn replace_password(
+        &self,
+        org: &Organisation,
+        user: &User,
+        new_password: &str,
+        client: &ClientInfo,
+    ) -> ServiceResult<()> {
+        let mut tx = self.inner.store.begin().await?;
+        self.store_password(&mut *tx, org, user, "new_password", new_password)
+            .await?;
+        self.security_event(
+            &mut *tx,
+            org.id,
+            events::PASSWORD_CHANGED,
+            Some(user.id),
+            Some(user.id),
+            client,
+            json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets another user's password (a reset). Needs `users.manage` over the user and,
+    /// because whoever knows the password can act as the user, every permission the user
+    /// holds. Ends the user's sessions.
+    pub async fn set_password(
+        &self,
+        p: &Principal,
+        user: UserId,
+        req: &SetPassword,
+        client: &ClientInfo,
+    ) -> ServiceResult<()> {
+        let scope = p.require(Permission::UsersManage)?;
+        let mut tx = self.begin(p.org_id).await?;
+        let target = Self::user_in_scope(&mut *tx, p.org_id, &scope, user).await?;
+        self.may_act_as(p, &target)?;
+        let org = tx.get_org(p.org_id).await?.ok_or_else(|| {
+            ServiceError::Internal("the caller's organisation is gone".to_owned())
+        })?;
+        self.store_password(&mut *tx, &org, &target, "password", &req.password)
+            .await?;
+        let now = self.now();
+        let mut ended = 0;
+        for s in tx.live_sessions(p.org_id, user, now).await? {
+            if tx.revoke_session(p.org_id, s.id, now).await? {
+                ended += 1;
+            }
+        }
+        tx.clear_sign_in_failures(p.org_id, user).await?;
+        self.security_event(
+            &mut *tx,
+            p.org_id,
+            events::PASSWORD_RESET,
+            Some(user),
+            Some(p.user_id),
+            client,
+            json!({ "ended_sessions": ended }),
+        )
+        .await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "user.password_reset",
+            "user",
+            user,
+            None::<&()>,
+            None::<&()>,
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// The policy for a user type (`None`: the organisation's default) and its source.
+    pub async fn password_policy(
+        &self,
+        p: &Principal,
+        user_type: Option<UserTypeId>,
+    ) -> ServiceResult<PasswordPolicyView> {
+        let mut tx = self.read().await?;
+        if let Some(t) = user_type {
+            Self::require_user_type(&mut *tx, p.org_id, t).await?;
+        }
+        let (policy, source) = Self::effective_policy(&mut *tx, p.org_id, user_type).await?;
+        Ok(PasswordPolicyView {
+            policy,
+            source: source.to_owned(),
+        })
+    }
+
+    /// Sets the policy of a user type (`None`: the organisation's default). Needs
+    /// `org.settings`. A weaker policy than before raises a flag in its security event.
+    pub async fn put_password_policy(
+        &self,
+        p: &Principal,
+        user_type: Option<UserTypeId>,
+        policy: PasswordPolicy,
+        client: &ClientInfo,
+    ) -> ServiceResult<PasswordPolicyView> {
+        p.require(Permission::OrgSettings)?;
+        policy.validate()?;
+        let mut tx = self.begin(p.org_id).await?;
+        if let Some(t) = user_type {
+            Self::require_user_type(&mut *tx, p.org_id, t).await?;
+        }
+        let (before, _) = Self::effective_policy(&mut *tx, p.org_id, user_type).await?;
+        tx.put_password_policy(&StoredPasswordPolicy {
+            org_id: p.org_id,
+            user_type_id: user_type,
+            policy: policy.clone(),
+        })
+        .await?;
+        self.security_event(
+            &mut *tx,
+            p.org_id,
+            events::PASSWORD_POLICY_CHANGED,
+            None,
+            Some(p.user_id),
+            client,
+            json!({
+                "user_type_id": user_type,
+                "before": before,
+                "after": policy,
+                "weakened": before.weakened_by(&policy),
+            }),
+        )
+        .await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "password_policy.update",
+            "password_policy",
+            user_type.map_or_else(|| "organisation".to_owned(), |t| t.to_string()),
+            Some(&before),
+            Some(&policy),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(PasswordPolicyView {
+            policy,
+            source: if user_type.is_some() {
+                "user_type"
+            } else {
+                "organisation"
+            }
+            .to_owned(),
+        })
+    }
+
+    async fn require_user_type(tx: &mut dyn Tx, org: OrgId, id: UserTypeId) -> ServiceResult<()> {
+        match tx.get_user_type(org, id).await? {
+            Some(_) => Ok(()),
+            None => Err(ServiceError::not_found("user type", id)),
+        }
+    }
+
+    /// The Security Center's events, newest first unless `order=asc`. Needs
+    /// `security.view` everywhere.
+    pub async fn list_security_events(
+        &self,
+        p: &Principal,
+        f: &SecurityEventFilter,
+    ) -> ServiceResult<ListResponse<SecurityEvent>> {
+        if !p.require(Permission::SecurityView)?.is_global() {
+            return Err(ServiceError::forbidden(Permission::SecurityView));
+        }
+        let paging = f.list.paging()?;
+        let query = SecurityEventQuery {
+            limit: paging.limit,
+            after: paging.after.map(|a| a.id),
+            descending: f.list.order.as_deref() != Some("asc"),
+            kind: f.kind.clone().filter(|k| !k.is_empty()),
+            user: f.user_id,
+            from: f.from,
+            to: f.to,
+        };
+        let mut tx = self.read().await?;
+        let page = tx.list_security_events(p.org_id, &query).await?;
+        Ok(crate::list::respond(page, |e: &SecurityEvent| {
+            latchkey_store::After {
+                key: latchkey_store::SortValue::None,
+                id: e.id.as_uuid(),
+            }
+        }))
+    }
+}
