@@ -31,8 +31,9 @@ fn split_response(raw: &[u8]) -> (String, Vec<String>, Vec<u8>) {
 #[tokio::test]
 async fn sigterm_lets_a_request_in_flight_finish_then_exits_0() {
     let dir = TempDir::new("latchkey-e2e-shutdown").unwrap();
-    // The trace layer logs each request's start at debug level, with its request id.
-    let env = [("RUST_LOG", "info,tower_http=debug")];
+    // At debug level the trace layer logs each request's start, inside the request span
+    // (also a debug span) that carries its request id.
+    let env = [("RUST_LOG", "info,tower_http=debug,latchkey_server=debug")];
     let mut server = Server::start(dir.path(), &[], &env).await;
     let token = bootstrap_token(&server.stdout.text()).unwrap();
 
