@@ -122,7 +122,13 @@ pub fn load(
     // ask 20 more checks over two seconds, then read again.
     for _ in 0..20 {
         std::thread::sleep(Duration::from_millis(100));
-        server::request(server.addr, "POST", "/api/v1/check", Some(&token), Some(&body))?;
+        server::request(
+            server.addr,
+            "POST",
+            "/api/v1/check",
+            Some(&token),
+            Some(&body),
+        )?;
     }
     let settled_rss_mib = server.rss_mib();
     let peak_rss_mib = server.peak_rss_mib();

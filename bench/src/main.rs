@@ -26,6 +26,7 @@ mod http;
 mod ndjson;
 mod org;
 mod server;
+mod sign_in;
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -49,7 +50,8 @@ pub struct Question {
 
 const USAGE: &str = "usage: latchkey-bench engine [--seed N] [--compare]
        latchkey-bench bulk [--seed N] [--backend sqlite|postgres|both] [--users N] [--server PATH] [--keep]
-       latchkey-bench http [--seed N] [--seconds N] [--connections N] [--threads N] [--users N] [--server PATH] [--keep]";
+       latchkey-bench http [--seed N] [--seconds N] [--connections N] [--threads N] [--users N] [--server PATH] [--keep]
+       latchkey-bench sign-in";
 
 struct Args {
     what: String,
@@ -65,8 +67,8 @@ struct Args {
 fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut it = args.iter();
     let what = it.next().cloned().unwrap_or_default();
-    if !matches!(what.as_str(), "engine" | "bulk" | "http") {
-        return Err("name a benchmark: engine, bulk or http".to_owned());
+    if !matches!(what.as_str(), "engine" | "bulk" | "http" | "sign-in") {
+        return Err("name a benchmark: engine, bulk, http or sign-in".to_owned());
     }
     let mut out = Args {
         what,
@@ -128,6 +130,13 @@ fn main() -> ExitCode {
     };
     match args.what.as_str() {
         "engine" => run(args.seed, args.compare),
+        "sign-in" => match sign_in::run() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("latchkey-bench sign-in: {e}");
+                ExitCode::FAILURE
+            }
+        },
         _ => match serve_bench(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

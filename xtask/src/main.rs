@@ -45,7 +45,8 @@ fn main() -> ExitCode {
 
 const BENCH_USAGE: &str = "usage: cargo xtask bench engine [--seed N] [--compare]
        cargo xtask bench bulk [--seed N] [--backend sqlite|postgres|both] [--users N] [--keep]
-       cargo xtask bench http [--seed N] [--seconds N] [--connections N] [--threads N] [--users N] [--keep]";
+       cargo xtask bench http [--seed N] [--seconds N] [--connections N] [--threads N] [--users N] [--keep]
+       cargo xtask bench sign-in";
 
 /// `cargo xtask bench engine|bulk|http ...`: a release build and run of the benchmark
 /// workspace, which prints its own table (for `bulk` and `http` it builds and starts the
@@ -53,7 +54,7 @@ const BENCH_USAGE: &str = "usage: cargo xtask bench engine [--seed N] [--compare
 fn bench(args: Vec<String>) -> ExitCode {
     if !matches!(
         args.first().map(String::as_str),
-        Some("engine" | "bulk" | "http")
+        Some("engine" | "bulk" | "http" | "sign-in")
     ) {
         eprintln!("{BENCH_USAGE}");
         return ExitCode::from(2);
