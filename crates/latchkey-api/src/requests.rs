@@ -624,3 +624,12 @@ pub struct SetPassword {
     pub password: String,
 }
 redacted_debug!(SetPassword {} hides { password });
+
+/// `POST /security/alerts/{id}/acknowledge` and `.../resolve`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertAction {
+    /// Why, or what was done (at most 2,000 characters).
+    #[serde(default)]
+    pub note: Option<String>,
+}

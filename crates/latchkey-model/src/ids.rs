@@ -84,3 +84,4 @@ id_type!(TokenId, "api token");
 id_type!(AuditId, "audit entry");
 id_type!(SessionId, "session");
 id_type!(SecurityEventId, "security event");
+id_type!(SecurityAlertId, "security alert");

@@ -4,7 +4,10 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::{FieldError, OrgId, SecurityEventId, SessionId, UserId, UserTypeId, ValidationErrors};
+use crate::{
+    FieldError, OrgId, SecurityAlertId, SecurityEventId, SessionId, UserId, UserTypeId,
+    ValidationErrors,
+};
 
 /// How a session was opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -236,4 +239,59 @@ pub struct SecurityEvent {
     /// What else is known: the reason of a failure, the session concerned.
     #[schema(value_type = Object)]
     pub detail: serde_json::Value,
+}
+
+/// Where an alert stands: raised, seen by someone, dealt with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertStatus {
+    Open,
+    Acknowledged,
+    Resolved,
+}
+
+impl AlertStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Acknowledged => "acknowledged",
+            Self::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "open" => Some(Self::Open),
+            "acknowledged" => Some(Self::Acknowledged),
+            "resolved" => Some(Self::Resolved),
+            _ => None,
+        }
+    }
+}
+
+/// A Security Center alert, raised by a rule from a security event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SecurityAlert {
+    pub id: SecurityAlertId,
+    pub org_id: OrgId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub raised_at: OffsetDateTime,
+    /// `repeated_failures`, `privileged_grant`, `policy_weakened`.
+    pub rule: String,
+    /// `high` or `medium`.
+    pub severity: String,
+    pub summary: String,
+    /// The user the alert is about, when there is one.
+    pub user_id: Option<UserId>,
+    /// The event that raised it.
+    pub event_id: SecurityEventId,
+    pub status: AlertStatus,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub acknowledged_at: Option<OffsetDateTime>,
+    pub acknowledged_by: Option<UserId>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub resolved_at: Option<OffsetDateTime>,
+    pub resolved_by: Option<UserId>,
+    /// What whoever acknowledged or resolved it wrote.
+    pub note: Option<String>,
 }

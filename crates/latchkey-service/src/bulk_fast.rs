@@ -212,7 +212,8 @@ impl LoadCache {
                 let single = self.systems.get(&role.system_id).is_none_or(|s| s.1);
                 let custom = matches!(role.domain, RoleDomain::Custom(_));
                 let replaces = single && matches!(grantee, Grantee::User(_));
-                !(custom || replaces)
+                // A privileged grant raises a Security Center alert: the single write does.
+                !(custom || replaces || role.privileged)
             }
         }
     }

@@ -158,9 +158,68 @@ impl Services {
             Some(&grant),
         )
         .await?;
+        if role.privileged {
+            self.privileged_grant_alert(&mut *tx, p, &role, &grant)
+                .await?;
+        }
         self.materialise_optional_children(&mut *tx, p, &grant)
             .await?;
         Ok(grant)
+    }
+
+    /// Granting a privileged role is a security event and raises an alert.
+    async fn privileged_grant_alert(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        role: &latchkey_model::Role,
+        grant: &Grant,
+    ) -> ServiceResult<()> {
+        let (user, to) = match grant.grantee {
+            Grantee::User(u) => (
+                Some(u),
+                match tx.get_user(p.org_id, u).await? {
+                    Some(user) => format!("user `{}`", user.user_name),
+                    None => format!("user {u}"),
+                },
+            ),
+            Grantee::Group(g) => (
+                None,
+                match tx.get_group(p.org_id, g).await? {
+                    Some(group) => format!("group `{}`", group.name),
+                    None => format!("group {g}"),
+                },
+            ),
+        };
+        let event = self
+            .security_event(
+                tx,
+                p.org_id,
+                crate::sign_in::events::PRIVILEGED_ROLE_GRANTED,
+                user,
+                Some(p.user_id),
+                &crate::ClientInfo::default(),
+                serde_json::json!({
+                    "grant_id": grant.id,
+                    "role_id": role.id,
+                    "role": role.name,
+                    "grantee": to,
+                }),
+            )
+            .await?;
+        self.raise_alert(
+            tx,
+            p.org_id,
+            crate::sign_in::alerts::PRIVILEGED_GRANT,
+            "medium",
+            format!(
+                "`{}` granted the privileged role `{}` to {to}",
+                p.user_name, role.name
+            ),
+            user,
+            event,
+        )
+        .await
     }
 
     /// Creates the separate grants that non-mandatory granted roles call for, down the

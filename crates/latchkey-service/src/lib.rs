@@ -41,7 +41,7 @@ pub use error::{ServiceError, ServiceResult};
 pub use import::ImportKind;
 pub use list::{
     AuditFilter, GrantFilter, GroupFilter, ListParams, MAX_LIMIT, MembershipFilter, RoleFilter,
-    SecurityEventFilter, SystemFilter, UserFilter,
+    SecurityAlertFilter, SecurityEventFilter, SystemFilter, UserFilter,
 };
 pub use principal::{Credential, Principal, Scope};
 pub use revision::{MAX_REVISION_WAIT, observe_revisions};

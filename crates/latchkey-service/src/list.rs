@@ -203,3 +203,14 @@ pub struct SecurityEventFilter {
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub to: Option<OffsetDateTime>,
 }
+
+/// `GET /security/alerts`: newest first unless `order=asc`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SecurityAlertFilter {
+    #[serde(flatten)]
+    pub list: ListParams,
+    /// `open`, `acknowledged` or `resolved`.
+    pub status: Option<String>,
+    pub rule: Option<String>,
+    pub user_id: Option<UserId>,
+}

@@ -17,18 +17,19 @@
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
 use latchkey_api::{
-    ChangePassword, ExpiredPasswordChange, ListResponse, PasswordPolicyView, PasswordSignIn,
-    SessionView, SetPassword, SignedIn,
+    AlertAction, ChangePassword, ExpiredPasswordChange, ListResponse, PasswordPolicyView,
+    PasswordSignIn, SessionView, SetPassword, SignedIn,
 };
 use latchkey_model::{
-    OrgId, Organisation, PasswordPolicy, Permission, SecurityEvent, SecurityEventId, Session,
-    SessionId, SignInMethod, StoredPasswordPolicy, User, UserId, UserTypeId,
+    AlertStatus, OrgId, Organisation, PasswordPolicy, Permission, SecurityAlert, SecurityAlertId,
+    SecurityEvent, SecurityEventId, Session, SessionId, SignInMethod, StoredPasswordPolicy, User,
+    UserId, UserTypeId,
 };
-use latchkey_store::{SecurityEventQuery, Tx};
+use latchkey_store::{SecurityAlertQuery, SecurityEventQuery, Tx};
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::list::SecurityEventFilter;
+use crate::list::{SecurityAlertFilter, SecurityEventFilter};
 use crate::tokens::{hash_token, random_secret};
 use crate::{Credential, Principal, ServiceError, ServiceResult, Services};
 
@@ -139,6 +140,19 @@ pub mod events {
     pub const PASSWORD_CHANGED: &str = "password.changed";
     pub const PASSWORD_RESET: &str = "recovery.password_reset";
     pub const PASSWORD_POLICY_CHANGED: &str = "policy.password_changed";
+    pub const PRIVILEGED_ROLE_GRANTED: &str = "role.privileged_granted";
+    pub const ALERT_ACKNOWLEDGED: &str = "alert.acknowledged";
+    pub const ALERT_RESOLVED: &str = "alert.resolved";
+}
+
+/// The rules that raise alerts.
+pub mod alerts {
+    /// An account was locked by failed sign-ins.
+    pub const REPEATED_FAILURES: &str = "repeated_failures";
+    /// A privileged role was granted.
+    pub const PRIVILEGED_GRANT: &str = "privileged_grant";
+    /// A password policy asks less than before.
+    pub const POLICY_WEAKENED: &str = "policy_weakened";
 }
 
 /// An instant as RFC 3339, for messages.
@@ -299,14 +313,28 @@ impl Services {
         if locks {
             let until = now + time::Duration::minutes(i64::from(settings.lockout_minutes));
             tx.lock_sign_in(org.id, user.id, until).await?;
-            self.security_event(
+            let event = self
+                .security_event(
+                    &mut *tx,
+                    org.id,
+                    events::SIGN_IN_LOCKED,
+                    Some(user.id),
+                    None,
+                    client,
+                    json!({ "failures": counted.count, "locked_until": rfc3339(until) }),
+                )
+                .await?;
+            self.raise_alert(
                 &mut *tx,
                 org.id,
-                events::SIGN_IN_LOCKED,
+                alerts::REPEATED_FAILURES,
+                "high",
+                format!(
+                    "`{}` was locked out after {} failed sign-ins in a row",
+                    user.user_name, counted.count
+                ),
                 Some(user.id),
-                None,
-                client,
-                json!({ "failures": counted.count, "locked_until": rfc3339(until) }),
+                event,
             )
             .await?;
             tx.commit().await?;
@@ -434,6 +462,7 @@ impl Services {
             }),
         )
         .await
+        .map(|_| ())
     }
 
     #[expect(
@@ -449,7 +478,7 @@ impl Services {
         actor: Option<UserId>,
         client: &ClientInfo,
         detail: serde_json::Value,
-    ) -> ServiceResult<()> {
+    ) -> ServiceResult<SecurityEventId> {
         let event = SecurityEvent {
             id: SecurityEventId::from_uuid(self.uuid()),
             org_id: org,
@@ -461,6 +490,38 @@ impl Services {
             detail,
         };
         tx.insert_security_event(&event).await?;
+        Ok(event.id)
+    }
+
+    /// Raises a Security Center alert from the event `event`.
+    #[expect(clippy::too_many_arguments, reason = "an alert has this many parts")]
+    pub(crate) async fn raise_alert(
+        &self,
+        tx: &mut dyn Tx,
+        org: OrgId,
+        rule: &str,
+        severity: &str,
+        summary: String,
+        user: Option<UserId>,
+        event: SecurityEventId,
+    ) -> ServiceResult<()> {
+        let alert = SecurityAlert {
+            id: SecurityAlertId::from_uuid(self.uuid()),
+            org_id: org,
+            raised_at: self.now(),
+            rule: rule.to_owned(),
+            severity: severity.to_owned(),
+            summary,
+            user_id: user,
+            event_id: event,
+            status: AlertStatus::Open,
+            acknowledged_at: None,
+            acknowledged_by: None,
+            resolved_at: None,
+            resolved_by: None,
+            note: None,
+        };
+        tx.insert_security_alert(&alert).await?;
         Ok(())
     }
 
@@ -807,21 +868,42 @@ impl Services {
             policy: policy.clone(),
         })
         .await?;
-        self.security_event(
-            &mut *tx,
-            p.org_id,
-            events::PASSWORD_POLICY_CHANGED,
-            None,
-            Some(p.user_id),
-            client,
-            json!({
-                "user_type_id": user_type,
-                "before": before,
-                "after": policy,
-                "weakened": before.weakened_by(&policy),
-            }),
-        )
-        .await?;
+        let weakened = before.weakened_by(&policy);
+        let event = self
+            .security_event(
+                &mut *tx,
+                p.org_id,
+                events::PASSWORD_POLICY_CHANGED,
+                None,
+                Some(p.user_id),
+                client,
+                json!({
+                    "user_type_id": user_type,
+                    "before": before,
+                    "after": policy,
+                    "weakened": weakened,
+                }),
+            )
+            .await?;
+        if weakened {
+            let of = match user_type {
+                Some(t) => match tx.get_user_type(p.org_id, t).await? {
+                    Some(t) => format!("user type `{}`", t.code),
+                    None => "a user type".to_owned(),
+                },
+                None => "the organisation".to_owned(),
+            };
+            self.raise_alert(
+                &mut *tx,
+                p.org_id,
+                alerts::POLICY_WEAKENED,
+                "medium",
+                format!("`{}` weakened the password policy of {of}", p.user_name),
+                None,
+                event,
+            )
+            .await?;
+        }
         self.audit(
             &mut *tx,
             Some(p),
@@ -880,5 +962,155 @@ impl Services {
                 id: e.id.as_uuid(),
             }
         }))
+    }
+
+    /// The Security Center's alerts, newest first unless `order=asc`. Needs
+    /// `security.view` everywhere.
+    pub async fn list_security_alerts(
+        &self,
+        p: &Principal,
+        f: &SecurityAlertFilter,
+    ) -> ServiceResult<ListResponse<SecurityAlert>> {
+        if !p.require(Permission::SecurityView)?.is_global() {
+            return Err(ServiceError::forbidden(Permission::SecurityView));
+        }
+        let paging = f.list.paging()?;
+        let status = match f.status.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(AlertStatus::parse(s).ok_or_else(|| {
+                ServiceError::invalid(
+                    "status",
+                    "one_of",
+                    format!("`status` is `open`, `acknowledged` or `resolved`, not `{s}`"),
+                )
+            })?),
+        };
+        let query = SecurityAlertQuery {
+            limit: paging.limit,
+            after: paging.after.map(|a| a.id),
+            descending: f.list.order.as_deref() != Some("asc"),
+            status,
+            rule: f.rule.clone().filter(|r| !r.is_empty()),
+            user: f.user_id,
+        };
+        let mut tx = self.read().await?;
+        let page = tx.list_security_alerts(p.org_id, &query).await?;
+        Ok(crate::list::respond(page, |a: &SecurityAlert| {
+            latchkey_store::After {
+                key: latchkey_store::SortValue::None,
+                id: a.id.as_uuid(),
+            }
+        }))
+    }
+
+    /// Marks an open alert as seen. Needs `security.view` everywhere.
+    pub async fn acknowledge_alert(
+        &self,
+        p: &Principal,
+        id: SecurityAlertId,
+        req: &AlertAction,
+        client: &ClientInfo,
+    ) -> ServiceResult<SecurityAlert> {
+        self.move_alert(p, id, req, client, AlertStatus::Acknowledged)
+            .await
+    }
+
+    /// Closes an open or acknowledged alert. Needs `security.view` everywhere.
+    pub async fn resolve_alert(
+        &self,
+        p: &Principal,
+        id: SecurityAlertId,
+        req: &AlertAction,
+        client: &ClientInfo,
+    ) -> ServiceResult<SecurityAlert> {
+        self.move_alert(p, id, req, client, AlertStatus::Resolved)
+            .await
+    }
+
+    async fn move_alert(
+        &self,
+        p: &Principal,
+        id: SecurityAlertId,
+        req: &AlertAction,
+        client: &ClientInfo,
+        to: AlertStatus,
+    ) -> ServiceResult<SecurityAlert> {
+        if !p.require(Permission::SecurityView)?.is_global() {
+            return Err(ServiceError::forbidden(Permission::SecurityView));
+        }
+        let note = req
+            .note
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned);
+        if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+            return Err(ServiceError::invalid(
+                "note",
+                "max_length",
+                "`note` has at most 2,000 characters",
+            ));
+        }
+        let mut tx = self.begin(p.org_id).await?;
+        let before = tx
+            .get_security_alert(p.org_id, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("security alert", id))?;
+        let allowed = matches!(
+            (before.status, to),
+            (AlertStatus::Open, _) | (AlertStatus::Acknowledged, AlertStatus::Resolved)
+        );
+        if !allowed {
+            return Err(ServiceError::conflict(
+                "alert_status",
+                format!(
+                    "the alert is {}: it cannot be {} now",
+                    before.status.as_str(),
+                    to.as_str()
+                ),
+            ));
+        }
+        let now = self.now();
+        let mut alert = before.clone();
+        alert.status = to;
+        if note.is_some() {
+            alert.note = note;
+        }
+        let (kind, action) = match to {
+            AlertStatus::Resolved => {
+                alert.resolved_at = Some(now);
+                alert.resolved_by = Some(p.user_id);
+                (events::ALERT_RESOLVED, "security_alert.resolve")
+            }
+            _ => {
+                alert.acknowledged_at = Some(now);
+                alert.acknowledged_by = Some(p.user_id);
+                (events::ALERT_ACKNOWLEDGED, "security_alert.acknowledge")
+            }
+        };
+        tx.update_security_alert(&alert).await?;
+        self.security_event(
+            &mut *tx,
+            p.org_id,
+            kind,
+            alert.user_id,
+            Some(p.user_id),
+            client,
+            json!({ "alert_id": alert.id, "rule": alert.rule }),
+        )
+        .await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            action,
+            "security_alert",
+            alert.id,
+            Some(&before),
+            Some(&alert),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(alert)
     }
 }

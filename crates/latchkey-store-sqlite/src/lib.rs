@@ -35,6 +35,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_sign_in.sql",
         include_str!("../migrations/0003_sign_in.sql"),
     ),
+    (
+        "0004_security_alerts.sql",
+        include_str!("../migrations/0004_security_alerts.sql"),
+    ),
 ];
 
 /// Connections in the pool. Writers queue on SQLite's lock anyway; readers (WAL) run in

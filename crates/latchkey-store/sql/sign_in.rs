@@ -4,11 +4,13 @@
 
 use async_trait::async_trait;
 use latchkey_model::{
-    OrgId, PasswordPolicy, PasswordRecord, SecurityEvent, SecurityEventId, Session, SessionId,
-    SignInFailures, SignInMethod, StoredPasswordPolicy, UserId, UserTypeId,
+    AlertStatus, OrgId, PasswordPolicy, PasswordRecord, SecurityAlert, SecurityAlertId,
+    SecurityEvent, SecurityEventId, Session, SessionId, SignInFailures, SignInMethod,
+    StoredPasswordPolicy, UserId, UserTypeId,
 };
 use latchkey_store::{
-    Page, Paging, SecurityEventQuery, SignInStore, SortValue, StoreError, StoreResult,
+    Page, Paging, SecurityAlertQuery, SecurityEventQuery, SignInStore, SortValue, StoreError,
+    StoreResult,
 };
 use sqlx::QueryBuilder;
 use time::OffsetDateTime;
@@ -60,6 +62,34 @@ fn event(row: &DbRow) -> StoreResult<SecurityEvent> {
         actor_id: c.opt_uuid("actor_id")?.map(UserId::from_uuid),
         ip: c.opt_text("ip")?,
         detail: c.json("detail")?,
+    })
+}
+
+macro_rules! alert_cols {
+    () => {
+        "id, org_id, raised_at, rule, severity, summary, user_id, event_id, status, acknowledged_at, acknowledged_by, resolved_at, resolved_by, note"
+    };
+}
+
+fn alert(row: &DbRow) -> StoreResult<SecurityAlert> {
+    let c = Cols(row);
+    let status = c.text("status")?;
+    Ok(SecurityAlert {
+        id: SecurityAlertId::from_uuid(c.uuid("id")?),
+        org_id: OrgId::from_uuid(c.uuid("org_id")?),
+        raised_at: c.instant("raised_at")?,
+        rule: c.text("rule")?,
+        severity: c.text("severity")?,
+        summary: c.text("summary")?,
+        user_id: c.opt_uuid("user_id")?.map(UserId::from_uuid),
+        event_id: SecurityEventId::from_uuid(c.uuid("event_id")?),
+        status: AlertStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown alert status `{status}`")))?,
+        acknowledged_at: c.opt_instant("acknowledged_at")?,
+        acknowledged_by: c.opt_uuid("acknowledged_by")?.map(UserId::from_uuid),
+        resolved_at: c.opt_instant("resolved_at")?,
+        resolved_by: c.opt_uuid("resolved_by")?.map(UserId::from_uuid),
+        note: c.opt_text("note")?,
     })
 }
 
@@ -432,6 +462,107 @@ impl SignInStore for SqlTx {
             .await
             .map_err(map_err)?;
         Ok(())
+    }
+
+    async fn insert_security_alert(&mut self, a: &SecurityAlert) -> StoreResult<()> {
+        let sql = concat!(
+            "INSERT INTO security_alerts (",
+            alert_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        );
+        sqlx::query(sql)
+            .bind(a.id.as_uuid())
+            .bind(a.org_id.as_uuid())
+            .bind(micros(a.raised_at))
+            .bind(&a.rule)
+            .bind(&a.severity)
+            .bind(&a.summary)
+            .bind(a.user_id.map(|u| u.as_uuid()))
+            .bind(a.event_id.as_uuid())
+            .bind(a.status.as_str())
+            .bind(opt_micros(a.acknowledged_at))
+            .bind(a.acknowledged_by.map(|u| u.as_uuid()))
+            .bind(opt_micros(a.resolved_at))
+            .bind(a.resolved_by.map(|u| u.as_uuid()))
+            .bind(a.note.as_deref())
+            .execute(self.conn())
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn get_security_alert(
+        &mut self,
+        org: OrgId,
+        id: SecurityAlertId,
+    ) -> StoreResult<Option<SecurityAlert>> {
+        let sql = concat!(
+            "SELECT ",
+            alert_cols!(),
+            " FROM security_alerts WHERE org_id = $1 AND id = $2"
+        );
+        let row = sqlx::query(sql)
+            .bind(org.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_optional(self.conn())
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(alert).transpose()
+    }
+
+    async fn update_security_alert(&mut self, a: &SecurityAlert) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE security_alerts SET status = $3, acknowledged_at = $4, acknowledged_by = $5, \
+             resolved_at = $6, resolved_by = $7, note = $8 WHERE org_id = $1 AND id = $2",
+        )
+        .bind(a.org_id.as_uuid())
+        .bind(a.id.as_uuid())
+        .bind(a.status.as_str())
+        .bind(opt_micros(a.acknowledged_at))
+        .bind(a.acknowledged_by.map(|u| u.as_uuid()))
+        .bind(opt_micros(a.resolved_at))
+        .bind(a.resolved_by.map(|u| u.as_uuid()))
+        .bind(a.note.as_deref())
+        .execute(self.conn())
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn list_security_alerts(
+        &mut self,
+        org: OrgId,
+        query: &SecurityAlertQuery,
+    ) -> StoreResult<Page<SecurityAlert>> {
+        let mut qb = QueryBuilder::<Db>::new(concat!(
+            "SELECT ",
+            alert_cols!(),
+            " FROM security_alerts WHERE org_id = "
+        ));
+        qb.push_bind(org.as_uuid());
+        if let Some(status) = query.status {
+            qb.push(" AND status = ");
+            qb.push_bind(status.as_str());
+        }
+        if let Some(rule) = &query.rule {
+            qb.push(" AND rule = ");
+            qb.push_bind(rule.clone());
+        }
+        if let Some(user) = query.user {
+            qb.push(" AND user_id = ");
+            qb.push_bind(user.as_uuid());
+        }
+        let paging = Paging {
+            limit: query.limit,
+            after: query.after.map(|id| latchkey_store::After {
+                key: SortValue::None,
+                id,
+            }),
+            descending: query.descending,
+        };
+        push_page(&mut qb, SortKey::Id, "id", &paging)?;
+        let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+        super::paging::page(rows, query.limit, alert)
     }
 
     async fn list_security_events(

@@ -16,8 +16,9 @@ use latchkey_model::{
     ApiToken, AttributeDefinition, AttributeId, AuditEntry, Domain, DomainId, Grant, GrantId,
     Group, GroupId, InheritanceId, MailDomain, MailDomainId, Membership, MembershipId,
     NewAuditEntry, ObjectType, OrgId, Organisation, PasswordPolicy, PasswordRecord, Role, RoleId,
-    RoleInheritance, SecurityEvent, Session, SessionId, SignInFailures, StoredPasswordPolicy,
-    System, SystemId, TokenId, User, UserId, UserType, UserTypeId,
+    RoleInheritance, SecurityAlert, SecurityAlertId, SecurityEvent, Session, SessionId,
+    SignInFailures, StoredPasswordPolicy, System, SystemId, TokenId, User, UserId, UserType,
+    UserTypeId,
 };
 use time::OffsetDateTime;
 
@@ -193,6 +194,19 @@ pub trait SignInStore {
     async fn put_password_policy(&mut self, policy: &StoredPasswordPolicy) -> StoreResult<()>;
 
     async fn insert_security_event(&mut self, event: &SecurityEvent) -> StoreResult<()>;
+    async fn insert_security_alert(&mut self, alert: &SecurityAlert) -> StoreResult<()>;
+    async fn get_security_alert(
+        &mut self,
+        org: OrgId,
+        id: SecurityAlertId,
+    ) -> StoreResult<Option<SecurityAlert>>;
+    /// Writes the alert's status, who acknowledged and resolved it, and the note.
+    async fn update_security_alert(&mut self, alert: &SecurityAlert) -> StoreResult<()>;
+    async fn list_security_alerts(
+        &mut self,
+        org: OrgId,
+        query: &SecurityAlertQuery,
+    ) -> StoreResult<Page<SecurityAlert>>;
     async fn list_security_events(
         &mut self,
         org: OrgId,

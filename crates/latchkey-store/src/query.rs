@@ -161,6 +161,17 @@ pub struct SecurityEventQuery {
     pub to: Option<OffsetDateTime>,
 }
 
+/// Security alerts, newest first unless `descending` is false; the cursor is the last id.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SecurityAlertQuery {
+    pub limit: u32,
+    pub after: Option<Uuid>,
+    pub descending: bool,
+    pub status: Option<latchkey_model::AlertStatus>,
+    pub rule: Option<String>,
+    pub user: Option<UserId>,
+}
+
 /// What the engine needs of a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UserHead {

@@ -4,11 +4,13 @@
 use axum::extract::State;
 use axum::response::Response;
 use latchkey_api::{
-    ChangePassword, ExpiredPasswordChange, PasswordPolicyView, PasswordSignIn, SessionView,
-    SetPassword, SignedIn,
+    AlertAction, ChangePassword, ExpiredPasswordChange, PasswordPolicyView, PasswordSignIn,
+    SessionView, SetPassword, SignedIn,
 };
-use latchkey_model::{PasswordPolicy, SecurityEvent, SessionId, UserId, UserTypeId};
-use latchkey_service::SecurityEventFilter;
+use latchkey_model::{
+    PasswordPolicy, SecurityAlert, SecurityAlertId, SecurityEvent, SessionId, UserId, UserTypeId,
+};
+use latchkey_service::{SecurityAlertFilter, SecurityEventFilter};
 
 use crate::app::AppState;
 use crate::error::ApiResult;
@@ -110,6 +112,29 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
         doc("security", "Security events, newest first")
             .perm("security.view")
             .page::<SecurityEvent>(&["kind", "user_id", "from", "to"]),
+    )
+    .get(
+        "/security/alerts",
+        security_alerts,
+        doc("security", "Security alerts, newest first")
+            .perm("security.view")
+            .page::<SecurityAlert>(&["status", "rule", "user_id"]),
+    )
+    .post(
+        "/security/alerts/{id}/acknowledge",
+        acknowledge_alert,
+        doc("security", "Acknowledge an open alert")
+            .perm("security.view")
+            .body::<AlertAction>()
+            .ok::<SecurityAlert>(),
+    )
+    .post(
+        "/security/alerts/{id}/resolve",
+        resolve_alert,
+        doc("security", "Resolve an open or acknowledged alert")
+            .perm("security.view")
+            .body::<AlertAction>()
+            .ok::<SecurityAlert>(),
     )
 }
 
@@ -243,4 +268,44 @@ async fn security_events(
         async move { s.services.list_security_events(&p, &f).await }
     })
     .await
+}
+
+async fn security_alerts(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    format: Format,
+    ApiQuery(mut f): ApiQuery<SecurityAlertFilter>,
+) -> ApiResult<Response> {
+    super::csv_page(format, &mut f.list);
+    let first = f.list.cursor.take();
+    respond::list(format, first, |cursor| {
+        let (s, p, mut f) = (s.clone(), p.clone(), f.clone());
+        f.list.cursor = cursor;
+        async move { s.services.list_security_alerts(&p, &f).await }
+    })
+    .await
+}
+
+async fn acknowledge_alert(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Client(client): Client,
+    ApiPath(id): ApiPath<SecurityAlertId>,
+    ApiJson(body): ApiJson<AlertAction>,
+) -> ApiResult<axum::Json<SecurityAlert>> {
+    Ok(axum::Json(
+        s.services.acknowledge_alert(&p, id, &body, &client).await?,
+    ))
+}
+
+async fn resolve_alert(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Client(client): Client,
+    ApiPath(id): ApiPath<SecurityAlertId>,
+    ApiJson(body): ApiJson<AlertAction>,
+) -> ApiResult<axum::Json<SecurityAlert>> {
+    Ok(axum::Json(
+        s.services.resolve_alert(&p, id, &body, &client).await?,
+    ))
 }

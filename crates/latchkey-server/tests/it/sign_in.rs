@@ -555,3 +555,174 @@ async fn resetting_a_password_needs_every_permission_of_its_owner(backend: Backe
         .expect(StatusCode::OK);
 }
 both!(resetting_a_password_needs_every_permission_of_its_owner);
+
+/// The organisation's alerts as (rule, status, user id), newest first.
+async fn alerts(t: &TestApp, query: &str) -> Vec<(String, String, Value)> {
+    let page = t
+        .get(&t.admin, &format!("/api/v1/security/alerts?{query}"))
+        .await
+        .expect(StatusCode::OK);
+    page.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["rule"].as_str().unwrap().to_owned(),
+                a["status"].as_str().unwrap().to_owned(),
+                a["user_id"].clone(),
+            )
+        })
+        .collect()
+}
+
+async fn rules_raise_alerts_that_are_acknowledged_then_resolved(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let g = root_group(&t).await;
+    let a = &t.admin;
+    let bo = t.user(a, "bo", &g).await;
+    set_password(&t, &bo, "bo's long password").await;
+    for _ in 0..5 {
+        sign_in(&t, "bo", "guess").await;
+    }
+    // A privileged role (the Auditor reads the Security Center) raises an alert, through a
+    // single grant and through a bulk load; a role without permissions does not.
+    let auditor = t.system_role("Auditor").await;
+    t.grant_user(a, &auditor, &bo, None)
+        .await
+        .expect(StatusCode::CREATED);
+    let cy = t.user(a, "cy", &g).await;
+    let bulk = format!(
+        "{}\n",
+        json!({ "kind": "grant", "role": auditor, "user": cy })
+    );
+    let loaded = t
+        .raw(
+            a,
+            axum::http::Method::POST,
+            "/api/v1/bulk",
+            "application/x-ndjson",
+            bulk,
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert!(!loaded.text.contains("\"error\""), "{}", loaded.text);
+    let system = t.system(a, "Payroll").await;
+    let plain = t.role(a, &system, "viewer").await;
+    t.grant_user(a, &plain, &bo, None)
+        .await
+        .expect(StatusCode::CREATED);
+    t.put(
+        a,
+        "/api/v1/password-policy",
+        json!({ "min_length": 8, "require_lowercase": false, "require_uppercase": false, "require_digit": false, "require_symbol": false, "history": 5, "expiry_days": null }),
+    )
+    .await
+    .expect(StatusCode::OK);
+
+    let raised = alerts(&t, "").await;
+    let rules: Vec<&str> = raised.iter().map(|(r, _, _)| r.as_str()).collect();
+    assert_eq!(
+        rules,
+        [
+            "policy_weakened",
+            "privileged_grant",
+            "privileged_grant",
+            "repeated_failures"
+        ],
+        "{raised:?}"
+    );
+    assert!(raised.iter().all(|(_, s, _)| s == "open"));
+    assert_eq!(raised[3].2, bo.as_str());
+    assert_eq!(raised[1].2, cy.as_str());
+    assert_eq!(alerts(&t, "rule=privileged_grant").await.len(), 2);
+    assert_eq!(
+        event_kinds(&t, "kind=role.privileged_granted").await.len(),
+        2
+    );
+    let page = t
+        .get(a, "/api/v1/security/alerts?rule=repeated_failures")
+        .await
+        .body;
+    let lock = page["items"][0].clone();
+    assert_eq!(lock["severity"], "high");
+    assert!(lock["summary"].as_str().unwrap().contains("`bo`"), "{lock}");
+    let id = lock["id"].as_str().unwrap();
+
+    let acked = t
+        .post(
+            a,
+            &format!("/api/v1/security/alerts/{id}/acknowledge"),
+            json!({ "note": "called bo" }),
+        )
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(acked["status"], "acknowledged");
+    assert_eq!(acked["note"], "called bo");
+    t.post(
+        a,
+        &format!("/api/v1/security/alerts/{id}/acknowledge"),
+        json!({}),
+    )
+    .await
+    .problem(StatusCode::CONFLICT, "alert_status");
+    let resolved = t
+        .post(
+            a,
+            &format!("/api/v1/security/alerts/{id}/resolve"),
+            json!({}),
+        )
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(resolved["status"], "resolved");
+    assert_eq!(
+        resolved["note"], "called bo",
+        "an empty note keeps the last one"
+    );
+    assert!(resolved["resolved_by"].is_string() && resolved["acknowledged_at"].is_string());
+    t.post(
+        a,
+        &format!("/api/v1/security/alerts/{id}/resolve"),
+        json!({}),
+    )
+    .await
+    .problem(StatusCode::CONFLICT, "alert_status");
+    assert_eq!(alerts(&t, "status=open").await.len(), 3);
+    assert_eq!(alerts(&t, "status=resolved").await.len(), 1);
+    let bad = t.get(a, "/api/v1/security/alerts?status=closed").await;
+    assert_eq!(
+        bad.fields(),
+        vec![("status".to_owned(), "one_of".to_owned())]
+    );
+    let handled = event_kinds(&t, "kind=alert.").await;
+    let kinds: Vec<&str> = handled.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["alert.acknowledged", "alert.resolved"]);
+
+    // Without security.view: no list, no acknowledging; another organisation's alert is
+    // not found.
+    let dee = t.user(a, "dee", &g).await;
+    set_password(&t, &dee, "dee's long password").await;
+    let d = sign_in(&t, "dee", "dee's long password")
+        .await
+        .expect(StatusCode::OK)
+        .body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.get(&d, "/api/v1/security/alerts")
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+    let open = t.get(a, "/api/v1/security/alerts?status=open").await.body;
+    let other = open["items"][0]["id"].as_str().unwrap();
+    t.post(
+        &d,
+        &format!("/api/v1/security/alerts/{other}/resolve"),
+        json!({}),
+    )
+    .await
+    .problem(StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(alerts(&t, "status=open").await.len(), 3, "nothing changed");
+}
+both!(rules_raise_alerts_that_are_acknowledged_then_resolved);
