@@ -168,6 +168,16 @@ pub struct SessionView {
     pub current: bool,
 }
 
+/// What the caller's roles ask of their sign-ins: the strictest combination, and the
+/// roles that ask something.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EffectiveSecurityPolicy {
+    #[serde(flatten)]
+    pub policy: latchkey_model::RoleSecurityPolicy,
+    #[schema(value_type = Vec<String>)]
+    pub roles: Vec<latchkey_model::RoleId>,
+}
+
 /// A password policy and where it comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PasswordPolicyView {

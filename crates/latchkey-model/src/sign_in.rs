@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::{
-    FieldError, OrgId, SecurityAlertId, SecurityEventId, SessionId, UserId, UserTypeId,
+    FieldError, OrgId, RoleId, SecurityAlertId, SecurityEventId, SessionId, UserId, UserTypeId,
     ValidationErrors,
 };
 
@@ -294,4 +294,62 @@ pub struct SecurityAlert {
     pub resolved_by: Option<UserId>,
     /// What whoever acknowledged or resolved it wrote.
     pub note: Option<String>,
+}
+
+/// What holding a role asks of its holders' sign-ins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleSecurityPolicy {
+    /// Holders must have a passkey enrolled.
+    pub require_passkey: bool,
+    /// After a magic-link sign-in, holders must also present a passkey (those without one
+    /// are sent to enroll).
+    pub passkey_after_magic_link: bool,
+    /// Sessions end after this many minutes without a request; `null` for Off. The presets
+    /// are 15, 30, 60, 240, 480 and 1440; any value from 15 to 1440 is accepted.
+    pub idle_timeout_minutes: Option<u32>,
+}
+
+impl RoleSecurityPolicy {
+    pub const MIN_IDLE_MINUTES: u32 = 15;
+    pub const MAX_IDLE_MINUTES: u32 = 24 * 60;
+
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        if let Some(m) = self.idle_timeout_minutes
+            && !(Self::MIN_IDLE_MINUTES..=Self::MAX_IDLE_MINUTES).contains(&m)
+        {
+            errors.push(FieldError::new(
+                "idle_timeout_minutes",
+                "range",
+                format!(
+                    "`idle_timeout_minutes` must be null (Off) or between {} (15 minutes) and {} (24 hours), not {m}",
+                    Self::MIN_IDLE_MINUTES,
+                    Self::MAX_IDLE_MINUTES
+                ),
+            ));
+        }
+        errors.finish()
+    }
+
+    /// The strictest combination: every requirement of either, the shorter idle timeout.
+    pub fn strictest(self, other: Self) -> Self {
+        Self {
+            require_passkey: self.require_passkey || other.require_passkey,
+            passkey_after_magic_link: self.passkey_after_magic_link
+                || other.passkey_after_magic_link,
+            idle_timeout_minutes: match (self.idle_timeout_minutes, other.idle_timeout_minutes) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+        }
+    }
+}
+
+/// A role's stored policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredRoleSecurityPolicy {
+    pub org_id: OrgId,
+    pub role_id: RoleId,
+    pub policy: RoleSecurityPolicy,
 }

@@ -17,13 +17,13 @@
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
 use latchkey_api::{
-    AlertAction, ChangePassword, ExpiredPasswordChange, ListResponse, PasswordPolicyView,
-    PasswordSignIn, SessionView, SetPassword, SignedIn,
+    AlertAction, ChangePassword, EffectiveSecurityPolicy, ExpiredPasswordChange, ListResponse,
+    PasswordPolicyView, PasswordSignIn, SessionView, SetPassword, SignedIn,
 };
 use latchkey_model::{
-    AlertStatus, OrgId, Organisation, PasswordPolicy, Permission, SecurityAlert, SecurityAlertId,
-    SecurityEvent, SecurityEventId, Session, SessionId, SignInMethod, StoredPasswordPolicy, User,
-    UserId, UserTypeId,
+    AlertStatus, OrgId, Organisation, PasswordPolicy, Permission, RoleSecurityPolicy,
+    SecurityAlert, SecurityAlertId, SecurityEvent, SecurityEventId, Session, SessionId,
+    SignInMethod, StoredPasswordPolicy, StoredRoleSecurityPolicy, User, UserId, UserTypeId,
 };
 use latchkey_store::{SecurityAlertQuery, SecurityEventQuery, Tx};
 use serde_json::json;
@@ -143,6 +143,7 @@ pub mod events {
     pub const PRIVILEGED_ROLE_GRANTED: &str = "role.privileged_granted";
     pub const ALERT_ACKNOWLEDGED: &str = "alert.acknowledged";
     pub const ALERT_RESOLVED: &str = "alert.resolved";
+    pub const ROLE_POLICY_CHANGED: &str = "policy.role_security_changed";
 }
 
 /// The rules that raise alerts.
@@ -1112,5 +1113,186 @@ impl Services {
         .await?;
         tx.commit().await?;
         Ok(alert)
+    }
+}
+
+/// Role security policies: what holding a role asks of sign-ins, and the strictest
+/// combination a user's roles ask.
+impl Services {
+    /// A role's policy (all off when none was set). Needs `systems.view` over its system.
+    pub async fn role_security_policy(
+        &self,
+        p: &Principal,
+        role: latchkey_model::RoleId,
+    ) -> ServiceResult<RoleSecurityPolicy> {
+        let scope = p.require(Permission::SystemsView)?;
+        let mut tx = self.read().await?;
+        Self::role_in_scope(&mut *tx, p.org_id, &scope, role).await?;
+        Ok(tx
+            .role_security_policies(p.org_id)
+            .await?
+            .into_iter()
+            .find(|s| s.role_id == role)
+            .map(|s| s.policy)
+            .unwrap_or_default())
+    }
+
+    /// Sets a role's policy (system roles included). Needs `roles.manage` over its system.
+    /// It applies to live sessions at their next request; a loosened policy raises an
+    /// alert.
+    pub async fn put_role_security_policy(
+        &self,
+        p: &Principal,
+        role: latchkey_model::RoleId,
+        policy: RoleSecurityPolicy,
+        client: &ClientInfo,
+    ) -> ServiceResult<RoleSecurityPolicy> {
+        let scope = p.require(Permission::RolesManage)?;
+        policy.validate()?;
+        // A write moves the revision: every server drops its cached sessions and applies
+        // the new policy at their next request.
+        let mut tx = self.begin(p.org_id).await?;
+        let r = Self::role_in_scope(&mut *tx, p.org_id, &scope, role).await?;
+        let before = tx
+            .role_security_policies(p.org_id)
+            .await?
+            .into_iter()
+            .find(|s| s.role_id == role)
+            .map(|s| s.policy)
+            .unwrap_or_default();
+        tx.put_role_security_policy(&StoredRoleSecurityPolicy {
+            org_id: p.org_id,
+            role_id: role,
+            policy,
+        })
+        .await?;
+        let weakened = before.strictest(policy) != policy;
+        let event = self
+            .security_event(
+                &mut *tx,
+                p.org_id,
+                events::ROLE_POLICY_CHANGED,
+                None,
+                Some(p.user_id),
+                client,
+                json!({
+                    "role_id": role,
+                    "role": r.name,
+                    "before": before,
+                    "after": policy,
+                    "weakened": weakened,
+                }),
+            )
+            .await?;
+        if weakened {
+            self.raise_alert(
+                &mut *tx,
+                p.org_id,
+                alerts::POLICY_WEAKENED,
+                "medium",
+                format!(
+                    "`{}` weakened the security policy of role `{}`",
+                    p.user_name, r.name
+                ),
+                None,
+                event,
+            )
+            .await?;
+        }
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "role.security_policy",
+            "role",
+            role,
+            Some(&before),
+            Some(&policy),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(policy)
+    }
+
+    /// The strictest combination of the policies of every role `user` holds at `at`, and
+    /// those roles.
+    pub(crate) async fn effective_security_policy(
+        &self,
+        tx: &mut dyn Tx,
+        org: OrgId,
+        user: UserId,
+        at: OffsetDateTime,
+    ) -> ServiceResult<(RoleSecurityPolicy, Vec<latchkey_model::RoleId>)> {
+        let policies = tx.role_security_policies(org).await?;
+        if policies.is_empty() {
+            return Ok((RoleSecurityPolicy::default(), Vec::new()));
+        }
+        let engine = self.engine(org).await?;
+        let held: std::collections::HashSet<latchkey_model::RoleId> = engine
+            .read()
+            .engine
+            .effective_roles(user, at)
+            .into_iter()
+            .map(|r| r.role)
+            .collect();
+        let mut combined = RoleSecurityPolicy::default();
+        let mut from = Vec::new();
+        for s in policies.into_iter().filter(|s| held.contains(&s.role_id)) {
+            combined = combined.strictest(s.policy);
+            from.push(s.role_id);
+        }
+        from.sort_unstable();
+        Ok((combined, from))
+    }
+
+    /// What the caller's roles ask of their sign-ins.
+    pub async fn my_security_policy(
+        &self,
+        p: &Principal,
+    ) -> ServiceResult<EffectiveSecurityPolicy> {
+        let mut tx = self.read().await?;
+        let (policy, roles) = self
+            .effective_security_policy(&mut *tx, p.org_id, p.user_id, self.now())
+            .await?;
+        Ok(EffectiveSecurityPolicy { policy, roles })
+    }
+
+    /// Ends a session idle for longer than its user's roles allow; `true` when it did.
+    pub(crate) async fn end_if_idle(
+        &self,
+        session: &Session,
+        now: OffsetDateTime,
+    ) -> ServiceResult<bool> {
+        let mut tx = self.read().await?;
+        let (policy, _) = self
+            .effective_security_policy(&mut *tx, session.org_id, session.user_id, now)
+            .await?;
+        drop(tx);
+        let Some(minutes) = policy.idle_timeout_minutes else {
+            return Ok(false);
+        };
+        let idle = now - session.last_seen_at;
+        if idle <= time::Duration::minutes(i64::from(minutes)) {
+            return Ok(false);
+        }
+        let mut tx = self.begin(session.org_id).await?;
+        if tx.revoke_session(session.org_id, session.id, now).await? {
+            self.security_event(
+                &mut *tx,
+                session.org_id,
+                events::SESSION_REVOKED,
+                Some(session.user_id),
+                None,
+                &ClientInfo::default(),
+                json!({
+                    "session_id": session.id,
+                    "reason": "idle_timeout",
+                    "idle_timeout_minutes": minutes,
+                }),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 }

@@ -71,6 +71,7 @@ impl Services {
             return Ok(p);
         }
         let mut tx = self.read().await?;
+        let mut idle_check = None;
         let (org_id, user_id, credential, expires_at, stale_session) = if is_session {
             let s = tx.find_session_by_hash(&hash).await?.ok_or_else(denied)?;
             if s.revoked_at.is_some() || s.expires_at <= now {
@@ -78,6 +79,7 @@ impl Services {
             }
             // `last_seen_at` is kept to the minute: a busy session writes once a minute.
             let stale = (now - s.last_seen_at >= time::Duration::MINUTE).then_some(s.id);
+            idle_check = Some(s.clone());
             (
                 s.org_id,
                 s.user_id,
@@ -104,6 +106,16 @@ impl Services {
         }
         let org = tx.get_org(org_id).await?.ok_or_else(denied)?;
         drop(tx);
+        // The roles' idle timeout, checked whenever the session is resolved from the
+        // store: at least every `AUTH_CACHE_TTL`, and after any write (a policy change).
+        if let Some(session) = &idle_check
+            && self.end_if_idle(session, now).await?
+        {
+            return Err(ServiceError::Unauthenticated(
+                "the session ended after being idle longer than your roles allow; sign in again"
+                    .to_owned(),
+            ));
+        }
         if let Some(session) = stale_session {
             self.touch_session(org.id, session, now).await;
         }
@@ -125,7 +137,7 @@ impl Services {
         };
         self.inner
             .auth_cache
-            .put(hash, principal.clone(), expires_at, revision);
+            .put(hash, principal.clone(), expires_at, revision, now);
         Ok(principal)
     }
 
@@ -281,7 +293,7 @@ impl Services {
 }
 
 /// How long a resolved token may be reused without reading the store, at most.
-pub const AUTH_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+pub const AUTH_CACHE_TTL: time::Duration = time::Duration::seconds(5);
 
 /// Entries the authentication cache holds before it starts over.
 const AUTH_CACHE_MAX: usize = 100_000;
@@ -290,7 +302,8 @@ struct CachedAuth {
     principal: Principal,
     expires_at: Option<OffsetDateTime>,
     revision: i64,
-    cached: std::time::Instant,
+    /// By the services' clock, so that a test moving the clock moves the cache too.
+    cached: OffsetDateTime,
 }
 
 /// Resolved tokens by hash. Never holds a secret.
@@ -303,7 +316,7 @@ impl AuthCache {
     fn get(&self, hash: &str, now: OffsetDateTime) -> Option<Principal> {
         let entries = self.entries.read().ok()?;
         let e = entries.get(hash)?;
-        let fresh = e.cached.elapsed() < AUTH_CACHE_TTL
+        let fresh = now - e.cached < AUTH_CACHE_TTL
             && e.expires_at.is_none_or(|x| now < x)
             && e.principal.engine.revision() == e.revision;
         fresh.then(|| e.principal.clone())
@@ -315,6 +328,7 @@ impl AuthCache {
         principal: Principal,
         expires_at: Option<OffsetDateTime>,
         revision: i64,
+        now: OffsetDateTime,
     ) {
         if let Ok(mut entries) = self.entries.write() {
             if entries.len() >= AUTH_CACHE_MAX {
@@ -326,7 +340,7 @@ impl AuthCache {
                     principal,
                     expires_at,
                     revision,
-                    cached: std::time::Instant::now(),
+                    cached: now,
                 },
             );
         }

@@ -39,6 +39,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0004_security_alerts.sql",
         include_str!("../migrations/0004_security_alerts.sql"),
     ),
+    (
+        "0005_role_security_policies.sql",
+        include_str!("../migrations/0005_role_security_policies.sql"),
+    ),
 ];
 
 /// Connections in the pool. Writers queue on SQLite's lock anyway; readers (WAL) run in

@@ -4,9 +4,9 @@
 
 use async_trait::async_trait;
 use latchkey_model::{
-    AlertStatus, OrgId, PasswordPolicy, PasswordRecord, SecurityAlert, SecurityAlertId,
-    SecurityEvent, SecurityEventId, Session, SessionId, SignInFailures, SignInMethod,
-    StoredPasswordPolicy, UserId, UserTypeId,
+    AlertStatus, OrgId, PasswordPolicy, PasswordRecord, RoleId, RoleSecurityPolicy, SecurityAlert,
+    SecurityAlertId, SecurityEvent, SecurityEventId, Session, SessionId, SignInFailures,
+    SignInMethod, StoredPasswordPolicy, StoredRoleSecurityPolicy, UserId, UserTypeId,
 };
 use latchkey_store::{
     Page, Paging, SecurityAlertQuery, SecurityEventQuery, SignInStore, SortValue, StoreError,
@@ -488,6 +488,66 @@ impl SignInStore for SqlTx {
             .execute(self.conn())
             .await
             .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn role_security_policies(
+        &mut self,
+        org: OrgId,
+    ) -> StoreResult<Vec<StoredRoleSecurityPolicy>> {
+        let rows = sqlx::query(
+            "SELECT role_id, require_passkey, passkey_after_magic_link, idle_timeout_minutes \
+             FROM role_security_policies WHERE org_id = $1",
+        )
+        .bind(org.as_uuid())
+        .fetch_all(self.conn())
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                let c = Cols(r);
+                Ok(StoredRoleSecurityPolicy {
+                    org_id: org,
+                    role_id: RoleId::from_uuid(c.uuid("role_id")?),
+                    policy: RoleSecurityPolicy {
+                        require_passkey: c.flag("require_passkey")?,
+                        passkey_after_magic_link: c.flag("passkey_after_magic_link")?,
+                        idle_timeout_minutes: c
+                            .get::<Option<i64>>("idle_timeout_minutes")?
+                            .map(|m| {
+                                u32::try_from(m).map_err(|_| {
+                                    StoreError::Corrupt("idle_timeout_minutes".to_owned())
+                                })
+                            })
+                            .transpose()?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    async fn put_role_security_policy(&mut self, p: &StoredRoleSecurityPolicy) -> StoreResult<()> {
+        sqlx::query("DELETE FROM role_security_policies WHERE org_id = $1 AND role_id = $2")
+            .bind(p.org_id.as_uuid())
+            .bind(p.role_id.as_uuid())
+            .execute(self.conn())
+            .await
+            .map_err(map_err)?;
+        if p.policy == RoleSecurityPolicy::default() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO role_security_policies (org_id, role_id, require_passkey, \
+             passkey_after_magic_link, idle_timeout_minutes) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(p.org_id.as_uuid())
+        .bind(p.role_id.as_uuid())
+        .bind(p.policy.require_passkey)
+        .bind(p.policy.passkey_after_magic_link)
+        .bind(p.policy.idle_timeout_minutes.map(i64::from))
+        .execute(self.conn())
+        .await
+        .map_err(map_err)?;
         Ok(())
     }
 

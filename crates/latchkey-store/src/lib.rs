@@ -17,8 +17,8 @@ use latchkey_model::{
     Group, GroupId, InheritanceId, MailDomain, MailDomainId, Membership, MembershipId,
     NewAuditEntry, ObjectType, OrgId, Organisation, PasswordPolicy, PasswordRecord, Role, RoleId,
     RoleInheritance, SecurityAlert, SecurityAlertId, SecurityEvent, Session, SessionId,
-    SignInFailures, StoredPasswordPolicy, System, SystemId, TokenId, User, UserId, UserType,
-    UserTypeId,
+    SignInFailures, StoredPasswordPolicy, StoredRoleSecurityPolicy, System, SystemId, TokenId,
+    User, UserId, UserType, UserTypeId,
 };
 use time::OffsetDateTime;
 
@@ -195,6 +195,16 @@ pub trait SignInStore {
 
     async fn insert_security_event(&mut self, event: &SecurityEvent) -> StoreResult<()>;
     async fn insert_security_alert(&mut self, alert: &SecurityAlert) -> StoreResult<()>;
+    /// Every role security policy of the organisation (few: most roles have none).
+    async fn role_security_policies(
+        &mut self,
+        org: OrgId,
+    ) -> StoreResult<Vec<StoredRoleSecurityPolicy>>;
+    /// Sets a role's policy; the all-off policy removes the row.
+    async fn put_role_security_policy(
+        &mut self,
+        policy: &StoredRoleSecurityPolicy,
+    ) -> StoreResult<()>;
     async fn get_security_alert(
         &mut self,
         org: OrgId,

@@ -4,11 +4,12 @@
 use axum::extract::State;
 use axum::response::Response;
 use latchkey_api::{
-    AlertAction, ChangePassword, ExpiredPasswordChange, PasswordPolicyView, PasswordSignIn,
-    SessionView, SetPassword, SignedIn,
+    AlertAction, ChangePassword, EffectiveSecurityPolicy, ExpiredPasswordChange,
+    PasswordPolicyView, PasswordSignIn, SessionView, SetPassword, SignedIn,
 };
 use latchkey_model::{
-    PasswordPolicy, SecurityAlert, SecurityAlertId, SecurityEvent, SessionId, UserId, UserTypeId,
+    PasswordPolicy, RoleId, RoleSecurityPolicy, SecurityAlert, SecurityAlertId, SecurityEvent,
+    SessionId, UserId, UserTypeId,
 };
 use latchkey_service::{SecurityAlertFilter, SecurityEventFilter};
 
@@ -112,6 +113,33 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
         doc("security", "Security events, newest first")
             .perm("security.view")
             .page::<SecurityEvent>(&["kind", "user_id", "from", "to"]),
+    )
+    .get(
+        "/roles/{id}/security-policy",
+        role_policy,
+        doc("sign-in", "A role's security policy (all off when none was set)")
+            .perm("systems.view")
+            .ok::<RoleSecurityPolicy>(),
+    )
+    .put(
+        "/roles/{id}/security-policy",
+        put_role_policy,
+        doc(
+            "sign-in",
+            "Set a role's security policy (system roles included); live sessions follow at their next request",
+        )
+        .perm("roles.manage")
+        .body::<RoleSecurityPolicy>()
+        .ok::<RoleSecurityPolicy>(),
+    )
+    .get(
+        "/me/security-policy",
+        my_policy,
+        doc(
+            "sign-in",
+            "The strictest combination of the security policies of your roles",
+        )
+        .ok::<EffectiveSecurityPolicy>(),
     )
     .get(
         "/security/alerts",
@@ -308,4 +336,33 @@ async fn resolve_alert(
     Ok(axum::Json(
         s.services.resolve_alert(&p, id, &body, &client).await?,
     ))
+}
+
+async fn role_policy(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiPath(id): ApiPath<RoleId>,
+) -> ApiResult<axum::Json<RoleSecurityPolicy>> {
+    Ok(axum::Json(s.services.role_security_policy(&p, id).await?))
+}
+
+async fn put_role_policy(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Client(client): Client,
+    ApiPath(id): ApiPath<RoleId>,
+    ApiJson(body): ApiJson<RoleSecurityPolicy>,
+) -> ApiResult<axum::Json<RoleSecurityPolicy>> {
+    Ok(axum::Json(
+        s.services
+            .put_role_security_policy(&p, id, body, &client)
+            .await?,
+    ))
+}
+
+async fn my_policy(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<axum::Json<EffectiveSecurityPolicy>> {
+    Ok(axum::Json(s.services.my_security_policy(&p).await?))
 }

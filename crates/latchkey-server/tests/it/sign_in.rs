@@ -726,3 +726,154 @@ async fn rules_raise_alerts_that_are_acknowledged_then_resolved(backend: Backend
     assert_eq!(alerts(&t, "status=open").await.len(), 3, "nothing changed");
 }
 both!(rules_raise_alerts_that_are_acknowledged_then_resolved);
+
+async fn role_security_policies_combine_and_end_idle_sessions(backend: Backend) {
+    let clock = Arc::new(FixedClock::new(datetime!(2026-11-23 10:00 UTC)));
+    let t = TestApp::with_clock(backend, clock.clone()).await;
+    let g = root_group(&t).await;
+    let a = &t.admin;
+    let system = t.system(a, "Payroll").await;
+    let clerk = t.role(a, &system, "clerk").await;
+    let approver = t.role(a, &system, "approver").await;
+    let policy = |passkey: bool, idle: Value| json!({ "require_passkey": passkey, "passkey_after_magic_link": false, "idle_timeout_minutes": idle });
+    for bad in [json!(10), json!(1441), json!(0)] {
+        let refused = t
+            .put(
+                a,
+                &format!("/api/v1/roles/{clerk}/security-policy"),
+                policy(false, bad),
+            )
+            .await;
+        assert_eq!(
+            refused.fields(),
+            vec![("idle_timeout_minutes".to_owned(), "range".to_owned())],
+            "{}",
+            refused.text
+        );
+        assert!(refused.text.contains("between 15"), "{}", refused.text);
+    }
+    t.put(
+        a,
+        &format!("/api/v1/roles/{clerk}/security-policy"),
+        policy(false, json!(60)),
+    )
+    .await
+    .expect(StatusCode::OK);
+    t.put(
+        a,
+        &format!("/api/v1/roles/{approver}/security-policy"),
+        policy(true, json!(30)),
+    )
+    .await
+    .expect(StatusCode::OK);
+    // System roles take a policy too.
+    let auditor = t.system_role("Auditor").await;
+    t.put(
+        a,
+        &format!("/api/v1/roles/{auditor}/security-policy"),
+        policy(false, json!(240)),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let read = t
+        .get(a, &format!("/api/v1/roles/{approver}/security-policy"))
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(read, policy(true, json!(30)));
+
+    let eve = t.user(a, "eve", &g).await;
+    for role in [&clerk, &approver] {
+        t.grant_user(a, role, &eve, None)
+            .await
+            .expect(StatusCode::CREATED);
+    }
+    set_password(&t, &eve, "eve's long password").await;
+    let session = sign_in(&t, "eve", "eve's long password")
+        .await
+        .expect(StatusCode::OK)
+        .body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mine = t
+        .get(&session, "/api/v1/me/security-policy")
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(mine["require_passkey"], true, "{mine}");
+    assert_eq!(mine["idle_timeout_minutes"], 30, "the strictest: {mine}");
+    assert_eq!(mine["roles"].as_array().unwrap().len(), 2);
+
+    // Used within the timeout, the session lives on; idle longer, it ends.
+    clock.advance(time::Duration::minutes(20));
+    t.get(&session, "/api/v1/me").await.expect(StatusCode::OK);
+    clock.advance(time::Duration::minutes(25));
+    t.get(&session, "/api/v1/me").await.expect(StatusCode::OK);
+    clock.advance(time::Duration::minutes(31));
+    let ended = t
+        .get(&session, "/api/v1/me")
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    assert!(
+        ended["detail"].as_str().unwrap().contains("idle"),
+        "{ended}"
+    );
+    let revoked = event_kinds(&t, "kind=session.revoked").await;
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(revoked[0].1["reason"], "idle_timeout");
+    assert_eq!(revoked[0].1["idle_timeout_minutes"], 30);
+
+    // A change reaches live sessions at their next request.
+    let session = sign_in(&t, "eve", "eve's long password")
+        .await
+        .expect(StatusCode::OK)
+        .body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.put(
+        a,
+        &format!("/api/v1/roles/{clerk}/security-policy"),
+        policy(false, json!(15)),
+    )
+    .await
+    .expect(StatusCode::OK);
+    clock.advance(time::Duration::minutes(16));
+    t.get(&session, "/api/v1/me")
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+
+    // Switching a policy off is loosening it: an alert. Only roles.manage sets policies.
+    t.put(
+        a,
+        &format!("/api/v1/roles/{approver}/security-policy"),
+        policy(false, Value::Null),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let weakened = alerts(&t, "rule=policy_weakened").await;
+    assert_eq!(weakened.len(), 1, "{weakened:?}");
+    let session = sign_in(&t, "eve", "eve's long password")
+        .await
+        .expect(StatusCode::OK)
+        .body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.put(
+        &session,
+        &format!("/api/v1/roles/{clerk}/security-policy"),
+        policy(false, Value::Null),
+    )
+    .await
+    .problem(StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(
+        t.get(a, &format!("/api/v1/roles/{clerk}/security-policy"))
+            .await
+            .body,
+        policy(false, json!(15)),
+        "a refused change changes nothing"
+    );
+}
+both!(role_security_policies_combine_and_end_idle_sessions);
