@@ -38,6 +38,8 @@ pub struct Config {
     pub lockout_minutes: u32,
     /// Hours a session lasts at most.
     pub session_hours: u32,
+    /// Sign-in attempts one address may make per minute.
+    pub sign_in_attempts_per_minute: u32,
 }
 
 impl Default for Config {
@@ -57,6 +59,7 @@ impl Default for Config {
             lockout_attempts: defaults.lockout_attempts,
             lockout_minutes: defaults.lockout_minutes,
             session_hours: defaults.session_hours,
+            sign_in_attempts_per_minute: defaults.attempts_per_address_per_minute,
         }
     }
 }
@@ -79,6 +82,7 @@ impl Config {
             lockout_attempts: self.lockout_attempts,
             lockout_minutes: self.lockout_minutes,
             session_hours: self.session_hours,
+            attempts_per_address_per_minute: self.sign_in_attempts_per_minute,
         }
     }
 
@@ -108,6 +112,7 @@ impl Config {
             "lockout_attempts",
             "lockout_minutes",
             "session_hours",
+            "sign_in_attempts_per_minute",
         ]));
         let mut config: Config = figment
             .extract()

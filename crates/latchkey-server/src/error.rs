@@ -50,6 +50,7 @@ impl ApiError {
                     StatusCode::FORBIDDEN
                 }
                 ServiceError::Locked(_) => StatusCode::LOCKED,
+                ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
                 ServiceError::NotFound { .. } => StatusCode::NOT_FOUND,
                 ServiceError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 ServiceError::Conflict { .. } => StatusCode::CONFLICT,
@@ -94,6 +95,9 @@ impl ApiError {
                 ),
                 ServiceError::PreconditionFailed(m) => ("precondition_failed", m.clone(), vec![]),
                 ServiceError::Locked(m) => ("locked", m.clone(), vec![]),
+                ServiceError::RateLimited { message, .. } => {
+                    ("rate_limited", message.clone(), vec![])
+                }
                 ServiceError::PasswordExpired(m) => ("password_expired", m.clone(), vec![]),
                 ServiceError::Unavailable(_) => (
                     "unavailable",
@@ -136,6 +140,10 @@ impl IntoResponse for ApiError {
         let failure = status
             .is_server_error()
             .then(|| Failure(format!("{self:?}")));
+        let retry_after = match &self {
+            Self::Service(ServiceError::RateLimited { retry_after, .. }) => Some(*retry_after),
+            _ => None,
+        };
         let (code, detail, fields) = self.parts();
         let problem = Problem {
             type_uri: format!("https://latchkey.dev/problems/{code}"),
@@ -163,6 +171,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if let Some(failure) = failure {
             response.extensions_mut().insert(failure);

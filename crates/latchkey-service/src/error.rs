@@ -19,6 +19,9 @@ pub enum ServiceError {
     /// administrative scope (404; existence never leaks).
     #[error("{what} `{id}` not found")]
     NotFound { what: &'static str, id: String },
+    /// Too many attempts from one address; retry after this many seconds (429).
+    #[error("{message}")]
+    RateLimited { message: String, retry_after: u64 },
     /// Sign-in is refused for a while after repeated failures (423).
     #[error("{0}")]
     Locked(String),

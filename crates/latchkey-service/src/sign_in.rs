@@ -50,6 +50,8 @@ pub struct SignInSettings {
     pub lockout_minutes: u32,
     /// How long a session lasts at most.
     pub session_hours: u32,
+    /// Sign-in attempts one address may make in a minute, whoever they are for.
+    pub attempts_per_address_per_minute: u32,
 }
 
 impl Default for SignInSettings {
@@ -63,6 +65,7 @@ impl Default for SignInSettings {
             lockout_attempts: 5,
             lockout_minutes: 5,
             session_hours: 12,
+            attempts_per_address_per_minute: 30,
         }
     }
 }
@@ -72,7 +75,12 @@ pub(crate) struct Passwords {
     settings: SignInSettings,
     argon: Argon2<'static>,
     dummy: String,
+    /// Attempts per address in the current minute: (minute, count).
+    attempts: std::sync::Mutex<std::collections::HashMap<String, (i64, u32)>>,
 }
+
+/// Addresses the rate limiter remembers before it forgets those of past minutes.
+const MAX_TRACKED_ADDRESSES: usize = 100_000;
 
 impl Passwords {
     pub(crate) fn new(settings: SignInSettings) -> Result<Self, String> {
@@ -89,6 +97,9 @@ impl Passwords {
         if settings.session_hours == 0 {
             return Err("session_hours must be at least 1".to_owned());
         }
+        if settings.attempts_per_address_per_minute == 0 {
+            return Err("attempts_per_address_per_minute must be at least 1".to_owned());
+        }
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let dummy = argon
             .hash_password(b"not a password anyone has")
@@ -98,7 +109,37 @@ impl Passwords {
             settings,
             argon,
             dummy,
+            attempts: std::sync::Mutex::default(),
         })
+    }
+
+    /// Counts an attempt from `ip` at `now`; when the address has used up its minute,
+    /// `Err((seconds to wait, whether this is the minute's first refusal))`. Windows are fixed minutes per address, kept in memory (per
+    /// server: behind a load balancer each server counts its own share).
+    pub(crate) fn admit(&self, ip: &str, now: OffsetDateTime) -> Result<(), (u64, bool)> {
+        let limit = self.settings.attempts_per_address_per_minute;
+        let minute = now.unix_timestamp().div_euclid(60);
+        let Ok(mut attempts) = self.attempts.lock() else {
+            return Ok(());
+        };
+        if attempts.len() >= MAX_TRACKED_ADDRESSES {
+            attempts.retain(|_, (m, _)| *m == minute);
+        }
+        let entry = attempts.entry(ip.to_owned()).or_insert((minute, 0));
+        if entry.0 != minute {
+            *entry = (minute, 0);
+        }
+        if entry.1 >= limit {
+            let first = entry.1 == limit;
+            entry.1 = entry.1.saturating_add(1);
+            let next = (minute + 1) * 60;
+            let wait = u64::try_from(next - now.unix_timestamp())
+                .unwrap_or(60)
+                .max(1);
+            return Err((wait, first));
+        }
+        entry.1 += 1;
+        Ok(())
     }
 
     pub(crate) fn settings(&self) -> &SignInSettings {
@@ -136,6 +177,7 @@ pub mod events {
     pub const SIGN_IN_SUCCEEDED: &str = "sign_in.succeeded";
     pub const SIGN_IN_FAILED: &str = "sign_in.failed";
     pub const SIGN_IN_LOCKED: &str = "sign_in.locked";
+    pub const SIGN_IN_RATE_LIMITED: &str = "sign_in.rate_limited";
     pub const SESSION_REVOKED: &str = "session.revoked";
     pub const PASSWORD_CHANGED: &str = "password.changed";
     pub const PASSWORD_RESET: &str = "recovery.password_reset";
@@ -259,6 +301,31 @@ impl Services {
             _ => (None, Default::default()),
         };
         drop(tx);
+        if let Some(ip) = &client.ip
+            && let Err((retry_after, first)) = self.inner.passwords.admit(ip, now)
+        {
+            // One event per address and minute, however many attempts follow.
+            if first && let Some(o) = &org {
+                let mut tx = self.inner.store.begin().await?;
+                self.security_event(
+                    &mut *tx,
+                    o.id,
+                    events::SIGN_IN_RATE_LIMITED,
+                    user.as_ref().map(|u| u.id),
+                    None,
+                    client,
+                    json!({ "method": "password", "retry_after": retry_after }),
+                )
+                .await?;
+                tx.commit().await?;
+            }
+            return Err(ServiceError::RateLimited {
+                message: format!(
+                    "too many sign-in attempts from this address: retry in {retry_after} s"
+                ),
+                retry_after,
+            });
+        }
         if let (Some(o), Some(u), Some(until)) = (&org, &user, failures.locked_until)
             && until > now
         {

@@ -29,6 +29,7 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
         )
         .public()
         .status(423)
+            .status(429)
         .body::<PasswordSignIn>()
         .ok::<SignedIn>(),
     )
@@ -41,6 +42,7 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
         )
         .public()
         .status(423)
+            .status(429)
         .body::<ExpiredPasswordChange>(),
     )
     .post(

@@ -8,6 +8,9 @@ use latchkey_testkit::{Backend, TestStore};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
+/// A pseudo-header for `call`: the client's address, as `serve` would see it.
+pub const PEER: &str = "x-test-peer";
+
 pub struct TestApp {
     pub app: Router,
     pub admin: String,
@@ -122,7 +125,13 @@ impl TestApp {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
         for (k, v) in headers {
-            req = req.header(*k, *v);
+            if *k == PEER {
+                // What `serve` learns from the socket.
+                let addr: std::net::SocketAddr = format!("{v}:40000").parse().unwrap();
+                req = req.extension(axum::extract::ConnectInfo(addr));
+            } else {
+                req = req.header(*k, *v);
+            }
         }
         let req = match body {
             Some(b) => req

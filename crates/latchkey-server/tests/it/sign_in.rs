@@ -877,3 +877,64 @@ async fn role_security_policies_combine_and_end_idle_sessions(backend: Backend) 
     );
 }
 both!(role_security_policies_combine_and_end_idle_sessions);
+
+async fn one_address_gets_thirty_attempts_a_minute(backend: Backend) {
+    let clock = Arc::new(FixedClock::new(datetime!(2026-11-23 10:00:05 UTC)));
+    let t = TestApp::with_clock(backend, clock.clone()).await;
+    let attempt = |ip: &'static str, user: &'static str| {
+        let t = &t;
+        async move {
+            t.call(
+                None,
+                axum::http::Method::POST,
+                "/api/v1/auth/password",
+                Some(json!({ "user_name": user, "password": "guess" })),
+                &[(crate::harness::PEER, ip)],
+            )
+            .await
+        }
+    };
+    for i in 0..30 {
+        // Many user names, so that no account lockout gets in the way.
+        let user: &'static str = ["x1", "x2", "x3", "x4", "x5", "x6"][i % 6];
+        attempt("10.0.0.1", user)
+            .await
+            .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    }
+    for _ in 0..3 {
+        let limited = attempt("10.0.0.1", "admin").await;
+        assert_eq!(
+            limited
+                .headers
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+            Some("55"),
+            "{}",
+            limited.text
+        );
+        limited.problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    }
+    // Another address is not held back; the next minute, neither is the first.
+    attempt("10.0.0.2", "x1")
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    clock.advance(time::Duration::minutes(1));
+    attempt("10.0.0.1", "x1")
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    let limited = event_kinds(&t, "kind=sign_in.rate_limited").await;
+    assert_eq!(
+        limited.len(),
+        1,
+        "one event per address and minute: {limited:?}"
+    );
+    let page = t
+        .get(
+            &t.admin,
+            "/api/v1/security/events?kind=sign_in.failed&limit=1",
+        )
+        .await
+        .body;
+    assert_eq!(page["items"][0]["ip"], "10.0.0.1");
+}
+both!(one_address_gets_thirty_attempts_a_minute);
