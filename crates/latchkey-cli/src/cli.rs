@@ -102,6 +102,82 @@ pub enum Command {
     /// Your own API tokens
     #[command(subcommand)]
     Tokens(TokensCmd),
+    /// Sign in with a user name and password; the session is saved as a profile
+    SignIn(SignInArgs),
+    /// End the session of the current profile
+    SignOut,
+    /// Your sessions
+    #[command(subcommand)]
+    Sessions(SessionsCmd),
+    /// Set (reset) a user's password, read from --password-file or LATCHKEY_PASSWORD
+    SetPassword(SetPasswordArgs),
+    /// The Security Center: events and alerts
+    #[command(subcommand)]
+    Security(SecurityCmd),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SignInArgs {
+    #[arg(long)]
+    pub user_name: String,
+    /// The organisation's slug, when the installation has several
+    #[arg(long)]
+    pub organisation: Option<String>,
+    /// A file whose first line is the password (else LATCHKEY_PASSWORD)
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SetPasswordArgs {
+    pub user_id: UserId,
+    /// A file whose first line is the password (else LATCHKEY_PASSWORD)
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCmd {
+    /// List your live sessions
+    List,
+    /// End a session
+    Revoke { id: latchkey_model::SessionId },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecurityCmd {
+    /// Security events, newest first
+    Events {
+        /// An exact kind (sign_in.failed) or a prefix ending in `.` (sign_in.)
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        user_id: Option<UserId>,
+        #[command(flatten)]
+        page: ListArgs,
+    },
+    /// Security alerts, newest first
+    Alerts {
+        /// open, acknowledged or resolved
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        rule: Option<String>,
+        #[command(flatten)]
+        page: ListArgs,
+    },
+    /// Acknowledge an open alert
+    Acknowledge {
+        id: latchkey_model::SecurityAlertId,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Resolve an alert
+    Resolve {
+        id: latchkey_model::SecurityAlertId,
+        #[arg(long)]
+        note: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -371,6 +371,59 @@ impl Tabular for PermissionInfo {
     }
 }
 
+impl Tabular for latchkey_api::SessionView {
+    const HEADERS: &'static [&'static str] = &[
+        "id",
+        "method",
+        "created",
+        "last seen",
+        "expires",
+        "address",
+        "current",
+    ];
+    fn row(&self) -> Vec<String> {
+        let s = &self.session;
+        vec![
+            s.id.to_string(),
+            s.method.as_str().to_owned(),
+            instant(s.created_at),
+            instant(s.last_seen_at),
+            instant(s.expires_at),
+            s.ip.clone().unwrap_or_default(),
+            if self.current { "yes" } else { "" }.to_owned(),
+        ]
+    }
+}
+
+impl Tabular for latchkey_model::SecurityEvent {
+    const HEADERS: &'static [&'static str] = &["at", "kind", "user", "actor", "address", "detail"];
+    fn row(&self) -> Vec<String> {
+        vec![
+            instant(self.at),
+            self.kind.clone(),
+            self.user_id.map(|u| u.to_string()).unwrap_or_default(),
+            self.actor_id.map(|u| u.to_string()).unwrap_or_default(),
+            self.ip.clone().unwrap_or_default(),
+            self.detail.to_string(),
+        ]
+    }
+}
+
+impl Tabular for latchkey_model::SecurityAlert {
+    const HEADERS: &'static [&'static str] =
+        &["id", "raised", "rule", "severity", "status", "summary"];
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            instant(self.raised_at),
+            self.rule.clone(),
+            self.severity.clone(),
+            self.status.as_str().to_owned(),
+            self.summary.clone(),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -189,6 +189,24 @@ impl Client {
         Self::read_json(response, &url).await
     }
 
+    /// `POST path` with a JSON body, expecting no content back.
+    pub async fn post_no_content<B>(&self, path: &str, body: &B) -> Result<(), ClientError>
+    where
+        B: Serialize + ?Sized,
+    {
+        let (builder, url) = self.request(Method::POST, path);
+        self.send(builder.json(body), &url).await.map(drop)
+    }
+
+    /// `PUT path` with a JSON body, expecting no content back.
+    pub async fn put_no_content<B>(&self, path: &str, body: &B) -> Result<(), ClientError>
+    where
+        B: Serialize + ?Sized,
+    {
+        let (builder, url) = self.request(Method::PUT, path);
+        self.send(builder.json(body), &url).await.map(drop)
+    }
+
     /// `DELETE path`.
     pub async fn delete(&self, path: &str) -> Result<(), ClientError> {
         let (builder, url) = self.request(Method::DELETE, path);

@@ -25,7 +25,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::query::{
     AttributeFilter, AuditFilter, GrantFilter, GroupFilter, MembershipFilter, NoFilter, Page,
-    RoleFilter, SystemFilter, UserFilter,
+    RoleFilter, SecurityAlertFilter, SecurityEventFilter, SystemFilter, UserFilter,
 };
 use crate::{Client, ClientError};
 
@@ -588,6 +588,65 @@ impl Client {
 
     pub async fn revoke_token(&self, id: TokenId) -> Result<()> {
         self.delete(&format!("/api/v1/tokens/{id}")).await
+    }
+}
+
+impl Client {
+    // ----- sign-in, sessions, Security Center -----
+
+    /// `POST /api/v1/auth/password`: a new session (send no token).
+    pub async fn sign_in_password(
+        &self,
+        body: &latchkey_api::PasswordSignIn,
+    ) -> Result<latchkey_api::SignedIn> {
+        self.create("/api/v1/auth/password", body).await
+    }
+
+    /// `POST /api/v1/auth/sign-out`: ends the session the client holds.
+    pub async fn sign_out(&self) -> Result<()> {
+        self.post_no_content("/api/v1/auth/sign-out", &serde_json::json!({}))
+            .await
+    }
+
+    pub async fn list_sessions(&self) -> Result<Vec<latchkey_api::SessionView>> {
+        self.get("/api/v1/sessions").await
+    }
+
+    pub async fn revoke_session(&self, id: latchkey_model::SessionId) -> Result<()> {
+        self.delete(&format!("/api/v1/sessions/{id}")).await
+    }
+
+    /// `PUT /api/v1/users/{id}/password`: set (reset) a user's password.
+    pub async fn set_password(&self, id: UserId, body: &latchkey_api::SetPassword) -> Result<()> {
+        self.put_no_content(&format!("/api/v1/users/{id}/password"), body)
+            .await
+    }
+
+    pub async fn list_security_events(
+        &self,
+        filter: &SecurityEventFilter,
+        page: &Page,
+    ) -> Result<ListResponse<latchkey_model::SecurityEvent>> {
+        self.list("/api/v1/security/events", filter, page).await
+    }
+
+    pub async fn list_security_alerts(
+        &self,
+        filter: &SecurityAlertFilter,
+        page: &Page,
+    ) -> Result<ListResponse<latchkey_model::SecurityAlert>> {
+        self.list("/api/v1/security/alerts", filter, page).await
+    }
+
+    /// `POST /api/v1/security/alerts/{id}/acknowledge` or `.../resolve`.
+    pub async fn move_alert(
+        &self,
+        id: latchkey_model::SecurityAlertId,
+        to: &str,
+        body: &latchkey_api::AlertAction,
+    ) -> Result<latchkey_model::SecurityAlert> {
+        self.create(&format!("/api/v1/security/alerts/{id}/{to}"), body)
+            .await
     }
 }
 

@@ -17,5 +17,5 @@ pub use endpoints::{ApiTokenView, ImportKind};
 pub use error::ClientError;
 pub use query::{
     AttributeFilter, AuditFilter, GrantFilter, GroupFilter, MembershipFilter, NoFilter, Order,
-    Page, RoleFilter, SystemFilter, UserFilter,
+    Page, RoleFilter, SecurityAlertFilter, SecurityEventFilter, SystemFilter, UserFilter,
 };

@@ -157,3 +157,19 @@ pub struct AuditFilter {
     )]
     pub to: Option<OffsetDateTime>,
 }
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SecurityEventFilter {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SecurityAlertFilter {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+}

@@ -5,6 +5,7 @@
 
 mod access;
 mod directory;
+mod security;
 mod settings;
 mod transfer;
 
@@ -31,6 +32,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => crate::serve::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Login => login(&global, out).await,
+        Command::SignIn(args) => security::sign_in(&global, out, args).await,
         command => {
             let ctx = Ctx {
                 client: connect(&global)?,
@@ -44,7 +46,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
     match command {
         // Handled in `run`; listed so that the match stays exhaustive.
-        Command::Serve(_) | Command::Login => bail!("this command takes no connection"),
+        Command::Serve(_) | Command::Login | Command::SignIn(_) => {
+            bail!("this command takes no connection")
+        }
+        Command::SignOut => security::sign_out(ctx).await,
+        Command::Sessions(cmd) => security::sessions(ctx, cmd).await,
+        Command::SetPassword(args) => security::set_password(ctx, args).await,
+        Command::Security(cmd) => security::security(ctx, cmd).await,
         Command::Whoami => whoami(ctx).await,
         Command::Permissions => {
             ctx.out.items(ctx.client.permissions().await?)?;

@@ -9,6 +9,7 @@ mod process;
 mod replicas;
 mod round_trip;
 mod shutdown;
+mod sign_in;
 
 use std::io;
 use std::path::PathBuf;
