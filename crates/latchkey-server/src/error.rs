@@ -18,6 +18,8 @@ pub enum ApiError {
         detail: String,
         fields: Vec<FieldError>,
     },
+    /// A change authenticated by the session cookie without the matching CSRF token (403).
+    CsrfFailed,
     /// No route has this path (404).
     NoRoute,
     /// The path exists, the method does not (405).
@@ -62,6 +64,7 @@ impl ApiError {
             },
             Self::BadRequest { status, .. } => *status,
             Self::NoRoute => StatusCode::NOT_FOUND,
+            Self::CsrfFailed => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         }
@@ -118,6 +121,11 @@ impl ApiError {
                 ..
             } => (code, detail.clone(), fields.clone()),
             Self::NoRoute => ("not_found", "no such endpoint".to_owned(), vec![]),
+            Self::CsrfFailed => (
+                "csrf_failed",
+                "a change signed in by cookie must send the `X-CSRF-Token` header with the value of the `latchkey_csrf` cookie".to_owned(),
+                vec![],
+            ),
             Self::MethodNotAllowed => (
                 "method_not_allowed",
                 "this endpoint does not take this method".to_owned(),

@@ -24,7 +24,7 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
+        let bearer = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -32,12 +32,31 @@ impl FromRequestParts<AppState> for Auth {
                 v.strip_prefix("Bearer ")
                     .or_else(|| v.strip_prefix("bearer "))
             })
-            .map(str::trim)
-            .ok_or_else(|| {
-                ApiError::from(ServiceError::Unauthenticated(
-                    "send an API token as `Authorization: Bearer <token>`".to_owned(),
-                ))
-            })?;
+            .map(str::trim);
+        let token = match bearer {
+            Some(t) => t,
+            None => {
+                let session = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(|| {
+                    ApiError::from(ServiceError::Unauthenticated(
+                        "send an API token as `Authorization: Bearer <token>`, or sign in"
+                            .to_owned(),
+                    ))
+                })?;
+                // A cookie rides along on requests other sites make the browser send:
+                // changes need the CSRF token too, which only our own pages can read.
+                if !parts.method.is_safe() {
+                    let sent = parts
+                        .headers
+                        .get(CSRF_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    if sent != latchkey_service::csrf_token(session) {
+                        return Err(ApiError::CsrfFailed);
+                    }
+                }
+                session
+            }
+        };
         let request_id = parts
             .headers
             .get("x-request-id")
@@ -64,6 +83,26 @@ impl FromRequestParts<AppState> for Auth {
         }
         Ok(Auth(principal.with_request_id(request_id)))
     }
+}
+
+/// The cookie holding a browser's session secret (HttpOnly).
+pub const SESSION_COOKIE: &str = "latchkey_session";
+/// The cookie holding the session's CSRF token (readable by the page).
+pub const CSRF_COOKIE: &str = "latchkey_csrf";
+/// The header a cookie-authenticated change must repeat the CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The value of cookie `name`, if the request carries it.
+pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
 }
 
 /// Where the request came from: the peer address (when the server knows it) and the

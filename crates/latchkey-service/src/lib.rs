@@ -46,7 +46,7 @@ pub use list::{
 pub use principal::{Credential, Principal, Scope};
 pub use revision::{MAX_REVISION_WAIT, observe_revisions};
 pub use sign_in::{ClientInfo, SESSION_PREFIX, SignInSettings, events as security_events};
-pub use tokens::hash_token;
+pub use tokens::{csrf_token, hash_token};
 
 /// The use cases over one store.
 #[derive(Clone)]

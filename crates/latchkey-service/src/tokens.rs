@@ -19,6 +19,13 @@ pub fn hash_token(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// The CSRF token that goes with a session secret held in a cookie: derived from the
+/// secret, so it needs no storage, and unknowable to a page that cannot read the cookie.
+pub fn csrf_token(session_secret: &str) -> String {
+    let digest = Sha256::digest(format!("latchkey-csrf:{session_secret}").as_bytes());
+    URL_SAFE_NO_PAD.encode(digest)
+}
+
 /// `prefix` and 32 random bytes in base64url.
 pub(crate) fn random_secret(prefix: &str) -> String {
     let mut bytes = [0u8; 32];

@@ -2,7 +2,8 @@
 //! events.
 
 use axum::extract::State;
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use latchkey_api::{
     AlertAction, ChangePassword, EffectiveSecurityPolicy, ExpiredPasswordChange,
     PasswordPolicyView, PasswordSignIn, SessionView, SetPassword, SignedIn,
@@ -15,7 +16,9 @@ use latchkey_service::{SecurityAlertFilter, SecurityEventFilter};
 
 use crate::app::AppState;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, Client, Format};
+use crate::extract::{
+    ApiJson, ApiPath, ApiQuery, Auth, CSRF_COOKIE, Client, Format, SESSION_COOKIE,
+};
 use crate::openapi::{ApiRouter, doc};
 use crate::respond::{self, NoContent};
 
@@ -171,11 +174,47 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
 async fn sign_in_password(
     State(s): State<AppState>,
     Client(client): Client,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<PasswordSignIn>,
-) -> ApiResult<axum::Json<SignedIn>> {
-    Ok(axum::Json(
-        s.services.sign_in_password(&body, &client).await?,
-    ))
+) -> ApiResult<Response> {
+    let signed = s.services.sign_in_password(&body, &client).await?;
+    let max_age = (signed.expires_at - s.services.now())
+        .whole_seconds()
+        .max(0);
+    let secure = if served_locally(&headers) {
+        ""
+    } else {
+        "; Secure"
+    };
+    let session = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        signed.token
+    );
+    let csrf = format!(
+        "{CSRF_COOKIE}={}; Path=/; SameSite=Strict; Max-Age={max_age}{secure}",
+        latchkey_service::csrf_token(&signed.token)
+    );
+    let mut response = axum::Json(signed).into_response();
+    for cookie in [session, csrf] {
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(response)
+}
+
+/// Cookies are `Secure` except on a loopback name, where development runs over plain
+/// HTTP.
+fn served_locally(headers: &HeaderMap) -> bool {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    matches!(name, "localhost" | "127.0.0.1" | "::1")
 }
 
 async fn change_expired_password(
@@ -191,9 +230,15 @@ async fn sign_out(
     State(s): State<AppState>,
     Auth(p): Auth,
     Client(client): Client,
-) -> ApiResult<NoContent> {
+) -> ApiResult<Response> {
     s.services.sign_out(&p, &client).await?;
-    Ok(NoContent)
+    let mut response = NoContent.into_response();
+    for name in [SESSION_COOKIE, CSRF_COOKIE] {
+        if let Ok(v) = HeaderValue::from_str(&format!("{name}=; Path=/; Max-Age=0")) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(response)
 }
 
 async fn list_sessions(

@@ -938,3 +938,136 @@ async fn one_address_gets_thirty_attempts_a_minute(backend: Backend) {
     assert_eq!(page["items"][0]["ip"], "10.0.0.1");
 }
 both!(one_address_gets_thirty_attempts_a_minute);
+
+/// The `Set-Cookie` headers of an answer, by cookie name.
+fn set_cookies(answer: &crate::harness::Answer) -> Vec<String> {
+    answer
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+fn cookie_value(cookies: &[String], name: &str) -> String {
+    cookies
+        .iter()
+        .find_map(|c| c.strip_prefix(&format!("{name}=")))
+        .and_then(|rest| rest.split(';').next())
+        .unwrap_or_else(|| panic!("no {name} in {cookies:?}"))
+        .to_owned()
+}
+
+async fn browsers_hold_the_session_in_a_cookie_and_changes_need_the_csrf_token(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let me = t.get(&t.admin, "/api/v1/me").await.body;
+    let admin = me["user_id"].as_str().unwrap().to_owned();
+    set_password(&t, &admin, "the admin's password").await;
+    let body = json!({ "user_name": "admin", "password": "the admin's password" });
+    let local = t
+        .call(
+            None,
+            axum::http::Method::POST,
+            "/api/v1/auth/password",
+            Some(body.clone()),
+            &[("host", "localhost:8080")],
+        )
+        .await
+        .expect(StatusCode::OK);
+    let cookies = set_cookies(&local);
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    let session_cookie = cookies
+        .iter()
+        .find(|c| c.starts_with("latchkey_session="))
+        .unwrap();
+    assert!(session_cookie.contains("HttpOnly") && session_cookie.contains("SameSite=Lax"));
+    assert!(
+        !session_cookie.contains("Secure"),
+        "plain HTTP on localhost: {session_cookie}"
+    );
+    let remote = t
+        .call(
+            None,
+            axum::http::Method::POST,
+            "/api/v1/auth/password",
+            Some(body),
+            &[("host", "iam.example.com")],
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert!(set_cookies(&remote).iter().all(|c| c.contains("; Secure")));
+
+    let session = cookie_value(&cookies, "latchkey_session");
+    let csrf = cookie_value(&cookies, "latchkey_csrf");
+    let jar = format!("latchkey_session={session}; latchkey_csrf={csrf}");
+    // Reads need only the cookie.
+    let me = t
+        .call(
+            None,
+            axum::http::Method::GET,
+            "/api/v1/me",
+            None,
+            &[("cookie", &jar)],
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(me.body["user_name"], "admin");
+    // Changes need the CSRF token as well: missing or wrong, nothing happens.
+    let create = json!({ "name": "Forged" });
+    t.call(
+        None,
+        axum::http::Method::POST,
+        "/api/v1/groups",
+        Some(create.clone()),
+        &[("cookie", &jar)],
+    )
+    .await
+    .problem(StatusCode::FORBIDDEN, "csrf_failed");
+    t.call(
+        None,
+        axum::http::Method::POST,
+        "/api/v1/groups",
+        Some(create.clone()),
+        &[("cookie", &jar), ("x-csrf-token", "guessed")],
+    )
+    .await
+    .problem(StatusCode::FORBIDDEN, "csrf_failed");
+    let groups = t.get(&t.admin, "/api/v1/groups?q=Forged").await.body;
+    assert_eq!(groups["items"].as_array().unwrap().len(), 0);
+    t.call(
+        None,
+        axum::http::Method::POST,
+        "/api/v1/groups",
+        Some(create),
+        &[("cookie", &jar), ("x-csrf-token", &csrf)],
+    )
+    .await
+    .expect(StatusCode::CREATED);
+
+    // Signing out ends the session and clears both cookies.
+    let out = t
+        .call(
+            None,
+            axum::http::Method::POST,
+            "/api/v1/auth/sign-out",
+            Some(json!({})),
+            &[("cookie", &jar), ("x-csrf-token", &csrf)],
+        )
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    let cleared = set_cookies(&out);
+    assert!(
+        cleared.len() == 2 && cleared.iter().all(|c| c.contains("Max-Age=0")),
+        "{cleared:?}"
+    );
+    t.call(
+        None,
+        axum::http::Method::GET,
+        "/api/v1/me",
+        None,
+        &[("cookie", &jar)],
+    )
+    .await
+    .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+}
+both!(browsers_hold_the_session_in_a_cookie_and_changes_need_the_csrf_token);
