@@ -27,6 +27,7 @@ pub mod concurrency;
 mod directory;
 mod isolation;
 mod settings;
+mod sign_in;
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -79,6 +80,7 @@ pub const STORIES: &[(&str, Story)] = &[
     ("isolation", |s| Box::pin(isolation::two_organisations(s))),
     ("change_log", |s| Box::pin(changes::change_log(s))),
     ("bulk_writes", |s| Box::pin(bulk::bulk_writes(s))),
+    ("sign_in_rows", |s| Box::pin(sign_in::sign_in_rows(s))),
 ];
 
 /// Runs every story against `store`, which should be a fresh, migrated database.
