@@ -154,6 +154,22 @@ impl Passwords {
             .map_err(|e| ServiceError::Internal(format!("argon2 failed: {e}")))
     }
 
+    /// Whether `hash` was made with other parameters than the configured ones (or another
+    /// algorithm): after a successful sign-in it is replaced.
+    pub(crate) fn outdated(&self, hash: &str) -> bool {
+        let Ok(phc) = argon2::PasswordHash::new(hash) else {
+            return false;
+        };
+        let Ok(params) = Params::try_from(&phc) else {
+            return true;
+        };
+        let current = self.argon.params();
+        phc.algorithm != argon2::ARGON2ID_IDENT
+            || params.m_cost() != current.m_cost()
+            || params.t_cost() != current.t_cost()
+            || params.p_cost() != current.p_cost()
+    }
+
     /// Whether `password` matches `hash` (or, with no hash, the dummy: always false, at
     /// the same cost).
     pub(crate) fn verify(&self, password: &str, hash: Option<&str>) -> bool {
@@ -337,6 +353,7 @@ impl Services {
             )));
         }
         let known_org = org.clone();
+        let stored_hash = hash.clone();
         let verified = {
             let passwords = std::sync::Arc::clone(&self.inner.passwords);
             let password = password.to_owned();
@@ -352,9 +369,30 @@ impl Services {
             return Err(wrong_credentials());
         };
         if verified && user.enabled {
-            if failures.count > 0 {
+            // A hash made with earlier parameters is replaced now that the password is
+            // known; its age and the history stay as they are.
+            let rehashed = match &stored_hash {
+                Some(h) if self.inner.passwords.outdated(h) => {
+                    let passwords = std::sync::Arc::clone(&self.inner.passwords);
+                    let password = password.to_owned();
+                    Some(
+                        tokio::task::spawn_blocking(move || passwords.hash(&password))
+                            .await
+                            .map_err(|e| {
+                                ServiceError::Internal(format!("password hashing failed: {e}"))
+                            })??,
+                    )
+                }
+                _ => None,
+            };
+            if failures.count > 0 || rehashed.is_some() {
                 let mut tx = self.inner.store.begin().await?;
-                tx.clear_sign_in_failures(org.id, user.id).await?;
+                if failures.count > 0 {
+                    tx.clear_sign_in_failures(org.id, user.id).await?;
+                }
+                if let Some(h) = &rehashed {
+                    tx.rehash_password(org.id, user.id, h).await?;
+                }
                 tx.commit().await?;
             }
             return Ok((org, user));

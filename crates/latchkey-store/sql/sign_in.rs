@@ -178,6 +178,17 @@ impl SignInStore for SqlTx {
         Ok(())
     }
 
+    async fn rehash_password(&mut self, org: OrgId, user: UserId, hash: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE passwords SET hash = $3 WHERE org_id = $1 AND user_id = $2")
+            .bind(org.as_uuid())
+            .bind(user.as_uuid())
+            .bind(hash)
+            .execute(self.conn())
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
     async fn password_history(
         &mut self,
         org: OrgId,

@@ -133,6 +133,9 @@ pub trait SignInStore {
         at: OffsetDateTime,
         keep_history: u32,
     ) -> StoreResult<()>;
+    /// Replaces the current password's hash with another of the same password (new hashing
+    /// parameters): neither its age nor the history changes.
+    async fn rehash_password(&mut self, org: OrgId, user: UserId, hash: &str) -> StoreResult<()>;
     /// The hashes of the user's earlier passwords, newest first, at most `limit`.
     async fn password_history(
         &mut self,

@@ -112,6 +112,20 @@ impl TestStore {
     pub fn services_with_clock(&self, clock: Arc<dyn Clock>) -> Services {
         Services::new(Arc::clone(&self.store), clock, Arc::new(UuidV7Generator))
     }
+
+    /// Services over this store with other sign-in settings (as after a configuration
+    /// change and a restart).
+    pub fn services_with_sign_in(
+        &self,
+        settings: latchkey_service::SignInSettings,
+    ) -> Result<Services, String> {
+        Services::with_sign_in(
+            Arc::clone(&self.store),
+            Arc::new(SystemClock),
+            Arc::new(UuidV7Generator),
+            settings,
+        )
+    }
 }
 
 impl Drop for TestStore {

@@ -112,6 +112,21 @@ impl TestApp {
         }
     }
 
+    /// The same store served with other sign-in settings, as after a restart with a changed
+    /// configuration.
+    pub fn restarted_with(self, settings: latchkey_service::SignInSettings) -> Self {
+        let services = self
+            ._store
+            .services_with_sign_in(settings)
+            .expect("settings");
+        Self {
+            app: latchkey_server::build_app(services.clone(), 16 * 1024 * 1024),
+            admin: self.admin,
+            _store: self._store,
+            services,
+        }
+    }
+
     pub async fn call(
         &self,
         token: Option<&str>,

@@ -1071,3 +1071,51 @@ async fn browsers_hold_the_session_in_a_cookie_and_changes_need_the_csrf_token(b
     .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
 }
 both!(browsers_hold_the_session_in_a_cookie_and_changes_need_the_csrf_token);
+
+/// The stored PHC string of `user`'s password, its age and its history length.
+async fn stored_password(t: &TestApp, user: &str) -> (String, time::OffsetDateTime, usize) {
+    let me = t.get(&t.admin, "/api/v1/me").await.body;
+    let org = latchkey_model::OrgId::from_uuid(me["org_id"].as_str().unwrap().parse().unwrap());
+    let user = latchkey_model::UserId::from_uuid(user.parse().unwrap());
+    let mut tx = t.services.store().read().await.unwrap();
+    let record = tx.password(org, user).await.unwrap().unwrap();
+    let history = tx.password_history(org, user, 24).await.unwrap().len();
+    (record.hash, record.set_at, history)
+}
+
+async fn new_hashing_parameters_apply_at_the_next_sign_in(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let g = root_group(&t).await;
+    let fay = t.user(&t.admin, "fay", &g).await;
+    set_password(&t, &fay, "fay's long password").await;
+    let (before, set_at, history) = stored_password(&t, &fay).await;
+    assert!(
+        before.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{before}"
+    );
+
+    let t = t.restarted_with(latchkey_service::SignInSettings {
+        argon2_memory_kib: 8192,
+        argon2_iterations: 3,
+        ..latchkey_service::SignInSettings::default()
+    });
+    // A wrong password changes nothing; the right one rehashes, keeping age and history.
+    sign_in(&t, "fay", "not fay's password")
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    assert_eq!(stored_password(&t, &fay).await.0, before);
+    sign_in(&t, "fay", "fay's long password")
+        .await
+        .expect(StatusCode::OK);
+    let (after, set_at_after, history_after) = stored_password(&t, &fay).await;
+    assert!(
+        after.starts_with("$argon2id$v=19$m=8192,t=3,p=1$"),
+        "{after}"
+    );
+    assert_eq!((set_at_after, history_after), (set_at, history));
+    sign_in(&t, "fay", "fay's long password")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(stored_password(&t, &fay).await.0, after, "rehashed once");
+}
+both!(new_hashing_parameters_apply_at_the_next_sign_in);
