@@ -633,3 +633,21 @@ pub struct AlertAction {
     #[serde(default)]
     pub note: Option<String>,
 }
+
+/// `POST /api/v1/auth/magic-link`: mail a sign-in link to this address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MagicLinkRequest {
+    pub email: String,
+    /// The organisation's slug; needed only when the installation has several.
+    #[serde(default)]
+    pub organisation: Option<String>,
+}
+
+/// `POST /api/v1/auth/magic-link/consume`: sign in with the secret from the link.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MagicLinkSignIn {
+    pub token: String,
+}
+redacted_debug!(MagicLinkSignIn {} hides { token });

@@ -85,3 +85,4 @@ id_type!(AuditId, "audit entry");
 id_type!(SessionId, "session");
 id_type!(SecurityEventId, "security event");
 id_type!(SecurityAlertId, "security alert");
+id_type!(MagicLinkId, "magic link");

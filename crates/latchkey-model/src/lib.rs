@@ -18,7 +18,8 @@ pub use ids::*;
 pub use names::{Email, Name, Slug, UserName};
 pub use permission::{Permission, UnknownPermission};
 pub use sign_in::{
-    AlertStatus, PasswordPolicy, PasswordRecord, RoleSecurityPolicy, SecurityAlert, SecurityEvent,
-    Session, SignInFailures, SignInMethod, StoredPasswordPolicy, StoredRoleSecurityPolicy,
+    AlertStatus, MagicLink, PasswordPolicy, PasswordRecord, RoleSecurityPolicy, SecurityAlert,
+    SecurityEvent, Session, SignInFailures, SignInMethod, StoredPasswordPolicy,
+    StoredRoleSecurityPolicy,
 };
 pub use validation::{FieldError, ValidationErrors};

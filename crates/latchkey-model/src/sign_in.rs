@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::{
-    FieldError, OrgId, RoleId, SecurityAlertId, SecurityEventId, SessionId, UserId, UserTypeId,
-    ValidationErrors,
+    FieldError, MagicLinkId, OrgId, RoleId, SecurityAlertId, SecurityEventId, SessionId, UserId,
+    UserTypeId, ValidationErrors,
 };
 
 /// How a session was opened.
@@ -352,4 +352,19 @@ pub struct StoredRoleSecurityPolicy {
     pub org_id: OrgId,
     pub role_id: RoleId,
     pub policy: RoleSecurityPolicy,
+}
+
+/// A single-use sign-in link sent by mail. Its secret is in the mail only; the store keeps
+/// its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MagicLink {
+    pub id: MagicLinkId,
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub token_hash: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub used_at: Option<OffsetDateTime>,
+    /// The address that asked for it.
+    pub ip: Option<String>,
 }

@@ -45,6 +45,11 @@ pub fn build(services: Services, max_body_bytes: usize) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/api/v1/openapi.json", get(openapi_document))
+        .route(
+            "/auth/magic-link",
+            get(crate::routes::sign_in::magic_link_page)
+                .post(crate::routes::sign_in::magic_link_form),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

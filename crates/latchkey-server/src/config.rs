@@ -40,6 +40,11 @@ pub struct Config {
     pub session_hours: u32,
     /// Sign-in attempts one address may make per minute.
     pub sign_in_attempts_per_minute: u32,
+    /// The address people reach the server at, for links in mails; empty means
+    /// `http://` and `listen`.
+    pub public_url: String,
+    /// The sender of mails.
+    pub mail_from: String,
 }
 
 impl Default for Config {
@@ -60,6 +65,8 @@ impl Default for Config {
             lockout_minutes: defaults.lockout_minutes,
             session_hours: defaults.session_hours,
             sign_in_attempts_per_minute: defaults.attempts_per_address_per_minute,
+            public_url: String::new(),
+            mail_from: "latchkey@localhost".to_owned(),
         }
     }
 }
@@ -113,6 +120,8 @@ impl Config {
             "lockout_minutes",
             "session_hours",
             "sign_in_attempts_per_minute",
+            "public_url",
+            "mail_from",
         ]));
         let mut config: Config = figment
             .extract()

@@ -105,6 +105,18 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         config.sign_in(),
     )
     .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    let outbox = config.data_dir.join("outbox");
+    let public_url = if config.public_url.is_empty() {
+        format!("http://{}", config.listen)
+    } else {
+        config.public_url.trim_end_matches('/').to_owned()
+    };
+    tracing::info!(outbox = %outbox.display(), "no SMTP server configured: mails are written to the outbox");
+    services.use_mailer(latchkey_service::MailSettings {
+        mailer: Arc::new(latchkey_service::mail::Outbox::new(outbox)),
+        from: config.mail_from.clone(),
+        public_url,
+    });
     if let Some(boot) = services
         .bootstrap()
         .await

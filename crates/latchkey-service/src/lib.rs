@@ -16,6 +16,7 @@ mod grants;
 mod groups;
 mod import;
 mod list;
+pub mod mail;
 mod metadata;
 mod principal;
 mod revision;
@@ -45,7 +46,9 @@ pub use list::{
 };
 pub use principal::{Credential, Principal, Scope};
 pub use revision::{MAX_REVISION_WAIT, observe_revisions};
-pub use sign_in::{ClientInfo, SESSION_PREFIX, SignInSettings, events as security_events};
+pub use sign_in::{
+    ClientInfo, MAGIC_LINK_PREFIX, SESSION_PREFIX, SignInSettings, events as security_events,
+};
 pub use tokens::{csrf_token, hash_token};
 
 /// The use cases over one store.
@@ -61,6 +64,17 @@ struct Inner {
     engines: engines::EngineCache,
     auth_cache: tokens::AuthCache,
     passwords: Arc<sign_in::Passwords>,
+    /// Set once by `use_mailer`; without it mails cannot be sent.
+    mail: std::sync::OnceLock<MailSettings>,
+}
+
+/// Where mails go, who they are from and the address links in them start with.
+#[derive(Clone)]
+pub struct MailSettings {
+    pub mailer: Arc<dyn mail::Mailer>,
+    pub from: String,
+    /// The server's public base URL, e.g. `https://iam.example.com`.
+    pub public_url: String,
 }
 
 impl Services {
@@ -100,8 +114,26 @@ impl Services {
                 engines: engines::EngineCache::default(),
                 auth_cache: tokens::AuthCache::default(),
                 passwords: Arc::new(passwords),
+                mail: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Sets how mail is sent; only the first call counts.
+    pub fn use_mailer(&self, settings: MailSettings) {
+        let _ = self.inner.mail.set(settings);
+    }
+
+    pub(crate) fn mail_settings(&self) -> MailSettings {
+        self.inner
+            .mail
+            .get()
+            .cloned()
+            .unwrap_or_else(|| MailSettings {
+                mailer: Arc::new(mail::NoMailer),
+                from: "latchkey@localhost".to_owned(),
+                public_url: "http://localhost".to_owned(),
+            })
     }
 
     pub fn store(&self) -> &dyn Store {

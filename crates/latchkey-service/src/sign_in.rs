@@ -194,6 +194,8 @@ pub mod events {
     pub const SIGN_IN_FAILED: &str = "sign_in.failed";
     pub const SIGN_IN_LOCKED: &str = "sign_in.locked";
     pub const SIGN_IN_RATE_LIMITED: &str = "sign_in.rate_limited";
+    pub const MAGIC_LINK_SENT: &str = "magic_link.sent";
+    pub const MAGIC_LINK_USED: &str = "magic_link.used";
     pub const SESSION_REVOKED: &str = "session.revoked";
     pub const PASSWORD_CHANGED: &str = "password.changed";
     pub const PASSWORD_RESET: &str = "recovery.password_reset";
@@ -1399,5 +1401,192 @@ impl Services {
         }
         tx.commit().await?;
         Ok(true)
+    }
+}
+
+/// The prefix of a magic link's secret.
+pub const MAGIC_LINK_PREFIX: &str = "lkm_";
+/// How long a magic link stays valid.
+const MAGIC_LINK_MINUTES: i64 = 15;
+
+/// Magic links: a single-use link, valid fifteen minutes, mailed to a user's address.
+impl Services {
+    /// Mails a sign-in link to the user with this address, if there is one. Answers the
+    /// same whatever the address, so that nobody learns who has an account.
+    pub async fn request_magic_link(
+        &self,
+        req: &latchkey_api::MagicLinkRequest,
+        client: &ClientInfo,
+    ) -> ServiceResult<()> {
+        let now = self.now();
+        if let Some(ip) = &client.ip
+            && let Err((retry_after, _)) = self.inner.passwords.admit(ip, now)
+        {
+            return Err(ServiceError::RateLimited {
+                message: format!(
+                    "too many sign-in attempts from this address: retry in {retry_after} s"
+                ),
+                retry_after,
+            });
+        }
+        let email = req.email.trim();
+        if email.is_empty() || email.len() > 254 || !email.contains('@') {
+            return Err(ServiceError::invalid(
+                "email",
+                "email",
+                "`email` must be an email address",
+            ));
+        }
+        let mut tx = self.read().await?;
+        let org = match req
+            .organisation
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(slug) => tx.get_org_by_slug(slug).await?,
+            None => {
+                let mut orgs = tx.list_orgs().await?;
+                if orgs.len() > 1 {
+                    return Err(ServiceError::invalid(
+                        "organisation",
+                        "required",
+                        "this installation has several organisations: give `organisation` (its slug)",
+                    ));
+                }
+                orgs.pop()
+            }
+        };
+        let Some(org) = org else {
+            return Ok(());
+        };
+        let Some(user) = tx.get_user_by_email(org.id, email).await? else {
+            return Ok(());
+        };
+        drop(tx);
+        if !user.enabled {
+            return Ok(());
+        }
+        let secret = random_secret(MAGIC_LINK_PREFIX);
+        let link = latchkey_model::MagicLink {
+            id: latchkey_model::MagicLinkId::from_uuid(self.uuid()),
+            org_id: org.id,
+            user_id: user.id,
+            token_hash: hash_token(&secret),
+            created_at: now,
+            expires_at: now + time::Duration::minutes(MAGIC_LINK_MINUTES),
+            used_at: None,
+            ip: client.ip.clone(),
+        };
+        let mut tx = self.inner.store.begin().await?;
+        tx.insert_magic_link(&link).await?;
+        self.security_event(
+            &mut *tx,
+            org.id,
+            events::MAGIC_LINK_SENT,
+            Some(user.id),
+            None,
+            client,
+            json!({ "link_id": link.id, "expires_at": rfc3339(link.expires_at) }),
+        )
+        .await?;
+        tx.commit().await?;
+        let settings = self.mail_settings();
+        let url = format!(
+            "{}/auth/magic-link?token={secret}",
+            settings.public_url.trim_end_matches('/')
+        );
+        let mail = crate::mail::Mail {
+            // The address on record, not as typed: a mailbox's local part may be
+            // case-sensitive.
+            to: user.email.clone().unwrap_or_else(|| email.to_owned()),
+            subject: format!("Sign in to {}", org.name),
+            text: format!(
+                "Hello {},\n\nOpen this link within {MAGIC_LINK_MINUTES} minutes to sign in to {}:\n\n{url}\n\nIt works once. If you did not ask for it, ignore this mail.\n",
+                user.first_name, org.name
+            ),
+        };
+        let id = self.uuid();
+        let sent =
+            tokio::task::spawn_blocking(move || settings.mailer.send(&settings.from, &mail, id))
+                .await
+                .map_err(|e| ServiceError::Internal(format!("sending mail failed: {e}")))?;
+        match sent {
+            Ok(to) => tracing::info!(mail = %id, to = %to, "magic link mailed"),
+            // The answer stays the same: it must not tell whether the address exists.
+            Err(e) => tracing::error!(mail = %id, error = %e, "magic link not sent"),
+        }
+        Ok(())
+    }
+
+    /// Signs in with a magic link's secret; the link works once, for fifteen minutes.
+    pub async fn sign_in_magic_link(
+        &self,
+        secret: &str,
+        client: &ClientInfo,
+    ) -> ServiceResult<SignedIn> {
+        let invalid = || {
+            ServiceError::Unauthenticated(
+                "the sign-in link is invalid, expired or already used; ask for a new one"
+                    .to_owned(),
+            )
+        };
+        if !secret.starts_with(MAGIC_LINK_PREFIX) || secret.len() > 200 {
+            return Err(invalid());
+        }
+        let now = self.now();
+        let mut tx = self.read().await?;
+        let link = tx
+            .find_magic_link_by_hash(&hash_token(secret))
+            .await?
+            .ok_or_else(invalid)?;
+        let org = tx.get_org(link.org_id).await?.ok_or_else(invalid)?;
+        let user = tx
+            .get_user(link.org_id, link.user_id)
+            .await?
+            .ok_or_else(invalid)?;
+        drop(tx);
+        let reason = if link.used_at.is_some() {
+            Some("magic_link_used")
+        } else if link.expires_at <= now {
+            Some("magic_link_expired")
+        } else if !user.enabled {
+            Some("disabled")
+        } else {
+            None
+        };
+        let mut tx = self.inner.store.begin().await?;
+        let used = reason.is_none() && tx.use_magic_link(org.id, link.id, now).await?;
+        if !used {
+            self.security_event(
+                &mut *tx,
+                org.id,
+                events::SIGN_IN_FAILED,
+                Some(user.id),
+                None,
+                client,
+                json!({
+                    "method": "magic_link",
+                    "reason": reason.unwrap_or("magic_link_used"),
+                    "link_id": link.id,
+                }),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(invalid());
+        }
+        self.security_event(
+            &mut *tx,
+            org.id,
+            events::MAGIC_LINK_USED,
+            Some(user.id),
+            None,
+            client,
+            json!({ "link_id": link.id }),
+        )
+        .await?;
+        tx.commit().await?;
+        self.open_session(&org, &user, SignInMethod::MagicLink, client)
+            .await
     }
 }

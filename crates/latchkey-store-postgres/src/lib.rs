@@ -43,6 +43,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0005_role_security_policies.sql",
         include_str!("../migrations/0005_role_security_policies.sql"),
     ),
+    (
+        "0006_magic_links.sql",
+        include_str!("../migrations/0006_magic_links.sql"),
+    ),
 ];
 
 const MAX_CONNECTIONS: u32 = 10;

@@ -4,9 +4,10 @@
 
 use async_trait::async_trait;
 use latchkey_model::{
-    AlertStatus, OrgId, PasswordPolicy, PasswordRecord, RoleId, RoleSecurityPolicy, SecurityAlert,
-    SecurityAlertId, SecurityEvent, SecurityEventId, Session, SessionId, SignInFailures,
-    SignInMethod, StoredPasswordPolicy, StoredRoleSecurityPolicy, UserId, UserTypeId,
+    AlertStatus, MagicLink, MagicLinkId, OrgId, PasswordPolicy, PasswordRecord, RoleId,
+    RoleSecurityPolicy, SecurityAlert, SecurityAlertId, SecurityEvent, SecurityEventId, Session,
+    SessionId, SignInFailures, SignInMethod, StoredPasswordPolicy, StoredRoleSecurityPolicy,
+    UserId, UserTypeId,
 };
 use latchkey_store::{
     Page, Paging, SecurityAlertQuery, SecurityEventQuery, SignInStore, SortValue, StoreError,
@@ -281,6 +282,71 @@ impl SignInStore for SqlTx {
             .await
             .map_err(map_err)?;
         Ok(())
+    }
+
+    async fn insert_magic_link(&mut self, l: &MagicLink) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO magic_links (id, org_id, user_id, token_hash, created_at, expires_at, used_at, ip) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(l.id.as_uuid())
+        .bind(l.org_id.as_uuid())
+        .bind(l.user_id.as_uuid())
+        .bind(&l.token_hash)
+        .bind(micros(l.created_at))
+        .bind(micros(l.expires_at))
+        .bind(opt_micros(l.used_at))
+        .bind(l.ip.as_deref())
+        .execute(self.conn())
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn find_magic_link_by_hash(
+        &mut self,
+        token_hash: &str,
+    ) -> StoreResult<Option<MagicLink>> {
+        let row = sqlx::query(
+            "SELECT id, org_id, user_id, token_hash, created_at, expires_at, used_at, ip \
+             FROM magic_links WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(self.conn())
+        .await
+        .map_err(map_err)?;
+        row.map(|r| {
+            let c = Cols(&r);
+            Ok(MagicLink {
+                id: MagicLinkId::from_uuid(c.uuid("id")?),
+                org_id: OrgId::from_uuid(c.uuid("org_id")?),
+                user_id: UserId::from_uuid(c.uuid("user_id")?),
+                token_hash: c.text("token_hash")?,
+                created_at: c.instant("created_at")?,
+                expires_at: c.instant("expires_at")?,
+                used_at: c.opt_instant("used_at")?,
+                ip: c.opt_text("ip")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn use_magic_link(
+        &mut self,
+        org: OrgId,
+        id: MagicLinkId,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE magic_links SET used_at = $3 WHERE org_id = $1 AND id = $2 AND used_at IS NULL",
+        )
+        .bind(org.as_uuid())
+        .bind(id.as_uuid())
+        .bind(micros(at))
+        .execute(self.conn())
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn insert_session(&mut self, s: &Session) -> StoreResult<()> {

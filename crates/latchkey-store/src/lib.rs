@@ -14,11 +14,11 @@ pub mod conformance;
 use async_trait::async_trait;
 use latchkey_model::{
     ApiToken, AttributeDefinition, AttributeId, AuditEntry, Domain, DomainId, Grant, GrantId,
-    Group, GroupId, InheritanceId, MailDomain, MailDomainId, Membership, MembershipId,
-    NewAuditEntry, ObjectType, OrgId, Organisation, PasswordPolicy, PasswordRecord, Role, RoleId,
-    RoleInheritance, SecurityAlert, SecurityAlertId, SecurityEvent, Session, SessionId,
-    SignInFailures, StoredPasswordPolicy, StoredRoleSecurityPolicy, System, SystemId, TokenId,
-    User, UserId, UserType, UserTypeId,
+    Group, GroupId, InheritanceId, MagicLink, MagicLinkId, MailDomain, MailDomainId, Membership,
+    MembershipId, NewAuditEntry, ObjectType, OrgId, Organisation, PasswordPolicy, PasswordRecord,
+    Role, RoleId, RoleInheritance, SecurityAlert, SecurityAlertId, SecurityEvent, Session,
+    SessionId, SignInFailures, StoredPasswordPolicy, StoredRoleSecurityPolicy, System, SystemId,
+    TokenId, User, UserId, UserType, UserTypeId,
 };
 use time::OffsetDateTime;
 
@@ -159,6 +159,19 @@ pub trait SignInStore {
         until: OffsetDateTime,
     ) -> StoreResult<()>;
     async fn clear_sign_in_failures(&mut self, org: OrgId, user: UserId) -> StoreResult<()>;
+
+    async fn insert_magic_link(&mut self, link: &MagicLink) -> StoreResult<()>;
+    /// Looks a link up by the SHA-256 of its secret, across organisations (the link names
+    /// its organisation). Used and expired links are returned too.
+    async fn find_magic_link_by_hash(&mut self, token_hash: &str)
+    -> StoreResult<Option<MagicLink>>;
+    /// Marks the link used, unless it already was: `Ok(true)` for the one caller that did.
+    async fn use_magic_link(
+        &mut self,
+        org: OrgId,
+        id: MagicLinkId,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool>;
 
     async fn insert_session(&mut self, session: &Session) -> StoreResult<()>;
     /// Looks a session up by the SHA-256 of its secret, across organisations (the session

@@ -6,7 +6,7 @@ mod bulk;
 mod catalog;
 mod directory;
 mod settings;
-mod sign_in;
+pub(crate) mod sign_in;
 
 use crate::openapi::ApiRouter;
 

@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_api::{
-    AlertAction, ChangePassword, EffectiveSecurityPolicy, ExpiredPasswordChange,
-    PasswordPolicyView, PasswordSignIn, SessionView, SetPassword, SignedIn,
+    AlertAction, ChangePassword, EffectiveSecurityPolicy, ExpiredPasswordChange, MagicLinkRequest,
+    MagicLinkSignIn, PasswordPolicyView, PasswordSignIn, SessionView, SetPassword, SignedIn,
 };
 use latchkey_model::{
     PasswordPolicy, RoleId, RoleSecurityPolicy, SecurityAlert, SecurityAlertId, SecurityEvent,
@@ -47,6 +47,25 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
         .status(423)
             .status(429)
         .body::<ExpiredPasswordChange>(),
+    )
+    .post(
+        "/auth/magic-link",
+        request_magic_link,
+        doc(
+            "sign-in",
+            "Mail a single-use sign-in link (valid 15 minutes); 202 whatever the address",
+        )
+        .public()
+        .status(429)
+        .body::<MagicLinkRequest>(),
+    )
+    .post(
+        "/auth/magic-link/consume",
+        consume_magic_link,
+        doc("sign-in", "Sign in with the secret of a mailed link; opens a session")
+            .public()
+            .body::<MagicLinkSignIn>()
+            .ok::<SignedIn>(),
     )
     .post(
         "/auth/sign-out",
@@ -178,10 +197,24 @@ async fn sign_in_password(
     ApiJson(body): ApiJson<PasswordSignIn>,
 ) -> ApiResult<Response> {
     let signed = s.services.sign_in_password(&body, &client).await?;
+    Ok(with_session_cookies(&s, &headers, signed))
+}
+
+/// The signed-in answer as JSON, with the browser's session and CSRF cookies.
+fn with_session_cookies(s: &AppState, headers: &HeaderMap, signed: SignedIn) -> Response {
+    let cookies = session_cookies(s, headers, &signed);
+    let mut response = axum::Json(signed).into_response();
+    for v in cookies {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+fn session_cookies(s: &AppState, headers: &HeaderMap, signed: &SignedIn) -> Vec<HeaderValue> {
     let max_age = (signed.expires_at - s.services.now())
         .whole_seconds()
         .max(0);
-    let secure = if served_locally(&headers) {
+    let secure = if served_locally(headers) {
         ""
     } else {
         "; Secure"
@@ -194,13 +227,95 @@ async fn sign_in_password(
         "{CSRF_COOKIE}={}; Path=/; SameSite=Strict; Max-Age={max_age}{secure}",
         latchkey_service::csrf_token(&signed.token)
     );
-    let mut response = axum::Json(signed).into_response();
-    for cookie in [session, csrf] {
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(header::SET_COOKIE, v);
+    [session, csrf]
+        .iter()
+        .filter_map(|c| HeaderValue::from_str(c).ok())
+        .collect()
+}
+
+async fn request_magic_link(
+    State(s): State<AppState>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<MagicLinkRequest>,
+) -> ApiResult<Response> {
+    s.services.request_magic_link(&body, &client).await?;
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        axum::Json(serde_json::json!({
+            "detail": "if the address belongs to a user, a sign-in link is on its way"
+        })),
+    )
+        .into_response())
+}
+
+async fn consume_magic_link(
+    State(s): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<MagicLinkSignIn>,
+) -> ApiResult<Response> {
+    let signed = s.services.sign_in_magic_link(&body.token, &client).await?;
+    Ok(with_session_cookies(&s, &headers, signed))
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct LinkToken {
+    #[serde(default)]
+    token: String,
+}
+
+/// `GET /auth/magic-link?token=…`, where the mailed link leads: a page whose button posts
+/// the token. Opening the link signs nobody in, so mail scanners that fetch links do not
+/// use it up.
+pub(crate) async fn magic_link_page(
+    axum::extract::Query(q): axum::extract::Query<LinkToken>,
+) -> Response {
+    let token: String = q
+        .token
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .take(200)
+        .collect();
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in to Latchkey</title></head>\n<body><main><h1>Sign in to Latchkey</h1>\n<form method=\"post\" action=\"/auth/magic-link\"><input type=\"hidden\" name=\"token\" value=\"{token}\"><button type=\"submit\">Sign in</button></form>\n</main></body></html>\n"
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        page,
+    )
+        .into_response()
+}
+
+/// `POST /auth/magic-link` (the page's form): signs in, sets the cookies and goes home.
+pub(crate) async fn magic_link_form(
+    State(s): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+    axum::extract::Form(form): axum::extract::Form<LinkToken>,
+) -> Response {
+    match s.services.sign_in_magic_link(&form.token, &client).await {
+        Ok(signed) => {
+            let mut response =
+                (axum::http::StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
+            for v in session_cookies(&s, &headers, &signed) {
+                response.headers_mut().append(header::SET_COOKIE, v);
+            }
+            response
+        }
+        Err(e) => {
+            let status = crate::error::ApiError::from(e).status_code();
+            (
+                status,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in to Latchkey</title></head>\n<body><main><h1>This link does not work</h1><p>It is invalid, expired or already used. Ask for a new one.</p></main></body></html>\n",
+            )
+                .into_response()
         }
     }
-    Ok(response)
 }
 
 /// Cookies are `Secure` except on a loopback name, where development runs over plain

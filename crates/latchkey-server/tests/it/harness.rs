@@ -8,6 +8,14 @@ use latchkey_testkit::{Backend, TestStore};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
+fn mail_to(outbox: &latchkey_testkit::TempDir) -> latchkey_service::MailSettings {
+    latchkey_service::MailSettings {
+        mailer: std::sync::Arc::new(latchkey_service::mail::Outbox::new(outbox.path())),
+        from: "latchkey@localhost".to_owned(),
+        public_url: "http://localhost:8080".to_owned(),
+    }
+}
+
 /// A pseudo-header for `call`: the client's address, as `serve` would see it.
 pub const PEER: &str = "x-test-peer";
 
@@ -16,6 +24,8 @@ pub struct TestApp {
     pub admin: String,
     /// Kept for its lifetime: dropping it removes the database.
     _store: TestStore,
+    /// Where mails go (an outbox folder).
+    pub outbox: latchkey_testkit::TempDir,
     pub services: latchkey_service::Services,
 }
 
@@ -103,11 +113,14 @@ impl TestApp {
             .await
             .expect("bootstrap")
             .expect("first bootstrap creates the organisation");
+        let outbox = latchkey_testkit::TempDir::new("latchkey-outbox").expect("outbox");
+        services.use_mailer(mail_to(&outbox));
         let app = latchkey_server::build_app(services.clone(), 16 * 1024 * 1024);
         Self {
             app,
             admin: boot.token,
             _store: store,
+            outbox,
             services,
         }
     }
@@ -119,10 +132,12 @@ impl TestApp {
             ._store
             .services_with_sign_in(settings)
             .expect("settings");
+        services.use_mailer(mail_to(&self.outbox));
         Self {
             app: latchkey_server::build_app(services.clone(), 16 * 1024 * 1024),
             admin: self.admin,
             _store: self._store,
+            outbox: self.outbox,
             services,
         }
     }

@@ -1119,3 +1119,166 @@ async fn new_hashing_parameters_apply_at_the_next_sign_in(backend: Backend) {
     assert_eq!(stored_password(&t, &fay).await.0, after, "rehashed once");
 }
 both!(new_hashing_parameters_apply_at_the_next_sign_in);
+
+/// The mails in the outbox, oldest first.
+fn mails(t: &TestApp) -> Vec<String> {
+    let mut files: Vec<_> = std::fs::read_dir(t.outbox.path())
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect()
+}
+
+/// The sign-in link of a mail.
+fn link_in(mail: &str) -> String {
+    mail.split_whitespace()
+        .find(|w| w.starts_with("http://localhost:8080/auth/magic-link?token="))
+        .unwrap_or_else(|| panic!("no link in {mail}"))
+        .to_owned()
+}
+
+async fn a_mailed_link_signs_in_once_within_fifteen_minutes(backend: Backend) {
+    let clock = Arc::new(FixedClock::new(datetime!(2026-11-23 10:00 UTC)));
+    let t = TestApp::with_clock(backend, clock.clone()).await;
+    let g = root_group(&t).await;
+    user_with(
+        &t,
+        json!({ "user_name": "gus", "first_name": "Gus", "last_name": "G", "primary_group_id": g, "email": "gus@example.com" }),
+    )
+    .await;
+    // Known and unknown addresses get the same answer; only the known one gets mail.
+    for email in ["GUS@example.com", "nobody@example.com"] {
+        let answer = t
+            .post_public("/api/v1/auth/magic-link", json!({ "email": email }))
+            .await
+            .expect(StatusCode::ACCEPTED);
+        assert!(answer.text.contains("if the address belongs to a user"));
+    }
+    t.post_public(
+        "/api/v1/auth/magic-link",
+        json!({ "email": "not an address" }),
+    )
+    .await
+    .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let sent = mails(&t);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].contains("To: gus@example.com") && sent[0].contains("Subject: Sign in to"),
+        "sent to the address on record: {}",
+        sent[0]
+    );
+    let link = link_in(&sent[0]);
+
+    // Following the link shows a page whose button posts the token; it signs nobody in.
+    let path = link.trim_start_matches("http://localhost:8080");
+    let page = t
+        .call(None, axum::http::Method::GET, path, None, &[])
+        .await
+        .expect(StatusCode::OK);
+    assert!(
+        page.text
+            .contains("<form method=\"post\" action=\"/auth/magic-link\">")
+    );
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    assert!(page.text.contains(&token));
+    assert!(event_kinds(&t, "kind=magic_link.used").await.is_empty());
+
+    // The form's post signs in: cookies, then home.
+    let req = axum::http::Request::builder()
+        .method("POST")
+        .uri("/auth/magic-link")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("host", "localhost:8080")
+        .body(axum::body::Body::from(format!("token={token}")))
+        .unwrap();
+    let res = tower::ServiceExt::oneshot(t.app.clone(), req)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let cookies: Vec<String> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let session = cookie_value(&cookies, "latchkey_session");
+    let me = t
+        .call(
+            None,
+            axum::http::Method::GET,
+            "/api/v1/me",
+            None,
+            &[("cookie", &format!("latchkey_session={session}"))],
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(me.body["user_name"], "gus");
+
+    // Once only.
+    t.post_public("/api/v1/auth/magic-link/consume", json!({ "token": token }))
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    // A new link through the JSON API, too late after fifteen minutes.
+    t.post_public(
+        "/api/v1/auth/magic-link",
+        json!({ "email": "gus@example.com" }),
+    )
+    .await
+    .expect(StatusCode::ACCEPTED);
+    let late = link_in(&mails(&t)[1]);
+    let late = late.split("token=").nth(1).unwrap().to_owned();
+    clock.advance(time::Duration::minutes(15));
+    t.post_public("/api/v1/auth/magic-link/consume", json!({ "token": late }))
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    // A fresh one through the JSON API works and says how the session was opened.
+    t.post_public(
+        "/api/v1/auth/magic-link",
+        json!({ "email": "gus@example.com" }),
+    )
+    .await
+    .expect(StatusCode::ACCEPTED);
+    let fresh = link_in(&mails(&t)[2]);
+    let fresh = fresh.split("token=").nth(1).unwrap().to_owned();
+    let signed = t
+        .post_public("/api/v1/auth/magic-link/consume", json!({ "token": fresh }))
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    let token = signed["token"].as_str().unwrap();
+    let listed = t.get(token, "/api/v1/sessions").await.body;
+    let methods: Vec<&str> = listed["items"]
+        .as_array()
+        .or(listed.as_array())
+        .unwrap()
+        .iter()
+        .map(|s| s["method"].as_str().unwrap())
+        .collect();
+    assert!(methods.contains(&"magic_link"), "{listed}");
+
+    let kinds = event_kinds(&t, "kind=magic_link.").await;
+    let names: Vec<&str> = kinds.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "magic_link.sent",
+            "magic_link.used",
+            "magic_link.sent",
+            "magic_link.sent",
+            "magic_link.used"
+        ]
+    );
+    let failed = event_kinds(&t, "kind=sign_in.failed").await;
+    let reasons: Vec<&str> = failed
+        .iter()
+        .map(|(_, d)| d["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["magic_link_used", "magic_link_expired"]);
+    // No event holds a link's secret.
+    let all = t.get(&t.admin, "/api/v1/security/events?limit=1000").await;
+    assert!(!all.text.contains("lkm_"), "{}", all.text);
+}
+both!(a_mailed_link_signs_in_once_within_fifteen_minutes);
