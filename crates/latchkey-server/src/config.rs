@@ -45,6 +45,9 @@ pub struct Config {
     pub public_url: String,
     /// The sender of mails.
     pub mail_from: String,
+    /// An SMTP server to send mail through (plain SMTP); empty writes mails to the outbox.
+    pub smtp_host: String,
+    pub smtp_port: u16,
 }
 
 impl Default for Config {
@@ -67,6 +70,8 @@ impl Default for Config {
             sign_in_attempts_per_minute: defaults.attempts_per_address_per_minute,
             public_url: String::new(),
             mail_from: "latchkey@localhost".to_owned(),
+            smtp_host: String::new(),
+            smtp_port: 25,
         }
     }
 }
@@ -122,6 +127,8 @@ impl Config {
             "sign_in_attempts_per_minute",
             "public_url",
             "mail_from",
+            "smtp_host",
+            "smtp_port",
         ]));
         let mut config: Config = figment
             .extract()

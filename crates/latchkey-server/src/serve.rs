@@ -111,9 +111,18 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     } else {
         config.public_url.trim_end_matches('/').to_owned()
     };
-    tracing::info!(outbox = %outbox.display(), "no SMTP server configured: mails are written to the outbox");
+    let mailer: Arc<dyn latchkey_service::mail::Mailer> = if config.smtp_host.is_empty() {
+        tracing::info!(outbox = %outbox.display(), "no SMTP server configured: mails are written to the outbox");
+        Arc::new(latchkey_service::mail::Outbox::new(outbox))
+    } else {
+        tracing::info!(host = %config.smtp_host, port = config.smtp_port, "mails are sent over SMTP");
+        Arc::new(latchkey_service::mail::Smtp::new(
+            &config.smtp_host,
+            config.smtp_port,
+        ))
+    };
     services.use_mailer(latchkey_service::MailSettings {
-        mailer: Arc::new(latchkey_service::mail::Outbox::new(outbox)),
+        mailer,
         from: config.mail_from.clone(),
         public_url,
     });

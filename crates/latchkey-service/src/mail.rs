@@ -74,3 +74,45 @@ impl Mailer for NoMailer {
         Err("no mail transport is configured".to_owned())
     }
 }
+
+/// Mails over plain SMTP (no TLS yet) to `host:port`.
+pub struct Smtp {
+    transport: lettre::SmtpTransport,
+    host: String,
+    port: u16,
+}
+
+impl Smtp {
+    pub fn new(host: &str, port: u16) -> Self {
+        Self {
+            transport: lettre::SmtpTransport::builder_dangerous(host)
+                .port(port)
+                .timeout(Some(std::time::Duration::from_secs(10)))
+                .build(),
+            host: host.to_owned(),
+            port,
+        }
+    }
+}
+
+impl Mailer for Smtp {
+    fn send(&self, from: &str, mail: &Mail, id: uuid::Uuid) -> Result<String, String> {
+        let message = lettre::Message::builder()
+            .from(
+                from.parse()
+                    .map_err(|e| format!("invalid sender `{from}`: {e}"))?,
+            )
+            .to(mail
+                .to
+                .parse()
+                .map_err(|e| format!("invalid recipient: {e}"))?)
+            .subject(header_safe(&mail.subject))
+            .message_id(Some(format!("<{id}@latchkey>")))
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .body(mail.text.clone())
+            .map_err(|e| format!("cannot build the mail: {e}"))?;
+        lettre::Transport::send(&self.transport, &message)
+            .map_err(|e| format!("SMTP {}:{} refused the mail: {e}", self.host, self.port))?;
+        Ok(format!("smtp://{}:{}", self.host, self.port))
+    }
+}

@@ -106,6 +106,15 @@ impl TestApp {
         backend: Backend,
         clock: std::sync::Arc<dyn latchkey_model::Clock>,
     ) -> Self {
+        Self::with_clock_and_mailer(backend, clock, None).await
+    }
+
+    /// The application sending mail with `mailer` (else into its outbox folder).
+    pub async fn with_clock_and_mailer(
+        backend: Backend,
+        clock: std::sync::Arc<dyn latchkey_model::Clock>,
+        mailer: Option<std::sync::Arc<dyn latchkey_service::mail::Mailer>>,
+    ) -> Self {
         let store = TestStore::new(backend).await.expect("store");
         let services = store.services_with_clock(clock);
         let boot = services
@@ -114,7 +123,14 @@ impl TestApp {
             .expect("bootstrap")
             .expect("first bootstrap creates the organisation");
         let outbox = latchkey_testkit::TempDir::new("latchkey-outbox").expect("outbox");
-        services.use_mailer(mail_to(&outbox));
+        match mailer {
+            Some(mailer) => services.use_mailer(latchkey_service::MailSettings {
+                mailer,
+                from: "latchkey@localhost".to_owned(),
+                public_url: "http://localhost:8080".to_owned(),
+            }),
+            None => services.use_mailer(mail_to(&outbox)),
+        }
         let app = latchkey_server::build_app(services.clone(), 16 * 1024 * 1024);
         Self {
             app,

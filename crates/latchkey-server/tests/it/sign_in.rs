@@ -1282,3 +1282,181 @@ async fn a_mailed_link_signs_in_once_within_fifteen_minutes(backend: Backend) {
     assert!(!all.text.contains("lkm_"), "{}", all.text);
 }
 both!(a_mailed_link_signs_in_once_within_fifteen_minutes);
+
+/// A folder to put on `PYTHONPATH` for aiosmtpd, when the machine's Python lacks it: the
+/// suite installs it there itself (once per run), so that `cargo test` needs nothing set
+/// up beforehand.
+fn aiosmtpd_path() -> Option<std::path::PathBuf> {
+    static PATH: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let present = std::process::Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if present {
+            return None;
+        }
+        let dir = std::env::temp_dir().join("latchkey-test-python");
+        let installed = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+            ])
+            .arg(&dir)
+            .arg("aiosmtpd")
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            installed,
+            "cannot install aiosmtpd from PyPI into {}",
+            dir.display()
+        );
+        Some(dir)
+    })
+    .clone()
+}
+
+/// aiosmtpd (PyPI) on a free port, storing what it receives in a Maildir; stopped on drop.
+struct SmtpSink {
+    child: std::process::Child,
+    port: u16,
+    maildir: std::path::PathBuf,
+    _dir: latchkey_testkit::TempDir,
+}
+
+impl SmtpSink {
+    fn start() -> Self {
+        let dir = latchkey_testkit::TempDir::new("latchkey-smtp").unwrap();
+        // aiosmtpd makes the Maildir itself; it must not exist yet.
+        let maildir = dir.path().join("maildir");
+        let port = latchkey_testkit::free_port().unwrap();
+        let mut command = std::process::Command::new("python3");
+        if let Some(path) = aiosmtpd_path() {
+            command.env("PYTHONPATH", path);
+        }
+        let child = command
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 with aiosmtpd (`pip install aiosmtpd`; .ci/run installs it)");
+        let mut sink = Self {
+            child,
+            port,
+            maildir,
+            _dir: dir,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = sink.child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = sink.child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut e, &mut err);
+                }
+                panic!("aiosmtpd exited ({status}): {err}");
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "aiosmtpd did not listen on {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        sink
+    }
+
+    /// The mails received so far.
+    fn received(&self) -> Vec<String> {
+        std::fs::read_dir(self.maildir.join("new"))
+            .map(|d| {
+                d.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Decodes quoted-printable text: soft line breaks go, `=XX` becomes its byte.
+fn quoted_printable(raw: &str) -> String {
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn magic_links_go_out_over_smtp(backend: Backend) {
+    let sink = SmtpSink::start();
+    let t = TestApp::with_clock_and_mailer(
+        backend,
+        Arc::new(latchkey_model::SystemClock),
+        Some(Arc::new(latchkey_service::mail::Smtp::new(
+            "127.0.0.1",
+            sink.port,
+        ))),
+    )
+    .await;
+    let g = root_group(&t).await;
+    user_with(
+        &t,
+        json!({ "user_name": "hal", "first_name": "Hal", "last_name": "H", "primary_group_id": g, "email": "hal@example.com" }),
+    )
+    .await;
+    t.post_public(
+        "/api/v1/auth/magic-link",
+        json!({ "email": "hal@example.com" }),
+    )
+    .await
+    .expect(StatusCode::ACCEPTED);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mail = loop {
+        if let Some(m) = sink.received().pop() {
+            break m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no mail reached the sink"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(mail.contains("hal@example.com"), "{mail}");
+    // Read it as a mail client would: the long link line travels quoted-printable.
+    let mail = quoted_printable(&mail);
+    // The link in the mail signs in once.
+    let token = link_in(&mail).split("token=").nth(1).unwrap().to_owned();
+    t.post_public("/api/v1/auth/magic-link/consume", json!({ "token": token }))
+        .await
+        .expect(StatusCode::OK);
+    t.post_public("/api/v1/auth/magic-link/consume", json!({ "token": token }))
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+}
+both!(magic_links_go_out_over_smtp);
