@@ -222,6 +222,45 @@ fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.to_string())
 }
 
+/// The organisation a sign-in names by slug or, when the installation has one, that one.
+/// `None` when the slug names none (the caller answers as for a wrong password).
+async fn sign_in_org(
+    tx: &mut dyn Tx,
+    organisation: Option<&str>,
+) -> ServiceResult<Option<Organisation>> {
+    match organisation.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(slug) => Ok(tx.get_org_by_slug(slug).await?),
+        None => {
+            let mut orgs = tx.list_orgs().await?;
+            if orgs.len() > 1 {
+                return Err(ServiceError::invalid(
+                    "organisation",
+                    "required",
+                    "this installation has several organisations: give `organisation` (its slug)",
+                ));
+            }
+            Ok(orgs.pop())
+        }
+    }
+}
+
+fn rate_limited(retry_after: u64) -> ServiceError {
+    ServiceError::RateLimited {
+        message: format!("too many sign-in attempts from this address: retry in {retry_after} s"),
+        retry_after,
+    }
+}
+
+/// The Security Center is read and handled with `security.view` for the whole
+/// organisation.
+fn require_security_center(p: &Principal) -> ServiceResult<()> {
+    if p.require(Permission::SecurityView)?.is_global() {
+        Ok(())
+    } else {
+        Err(ServiceError::forbidden(Permission::SecurityView))
+    }
+}
+
 fn wrong_credentials() -> ServiceError {
     ServiceError::Unauthenticated("the user name or the password is wrong".to_owned())
 }
@@ -293,20 +332,7 @@ impl Services {
         }
         let now = self.now();
         let mut tx = self.read().await?;
-        let org = match organisation.map(str::trim).filter(|s| !s.is_empty()) {
-            Some(slug) => tx.get_org_by_slug(slug).await?,
-            None => {
-                let mut orgs = tx.list_orgs().await?;
-                if orgs.len() > 1 {
-                    return Err(ServiceError::invalid(
-                        "organisation",
-                        "required",
-                        "this installation has several organisations: give `organisation` (its slug)",
-                    ));
-                }
-                orgs.pop()
-            }
-        };
+        let org = sign_in_org(&mut *tx, organisation).await?;
         let user = match &org {
             Some(o) => tx.get_user_by_name(o.id, user_name.trim()).await?,
             None => None,
@@ -337,12 +363,7 @@ impl Services {
                 .await?;
                 tx.commit().await?;
             }
-            return Err(ServiceError::RateLimited {
-                message: format!(
-                    "too many sign-in attempts from this address: retry in {retry_after} s"
-                ),
-                retry_after,
-            });
+            return Err(rate_limited(retry_after));
         }
         if let (Some(o), Some(u), Some(until)) = (&org, &user, failures.locked_until)
             && until > now
@@ -1049,9 +1070,7 @@ impl Services {
         p: &Principal,
         f: &SecurityEventFilter,
     ) -> ServiceResult<ListResponse<SecurityEvent>> {
-        if !p.require(Permission::SecurityView)?.is_global() {
-            return Err(ServiceError::forbidden(Permission::SecurityView));
-        }
+        require_security_center(p)?;
         let paging = f.list.paging()?;
         let query = SecurityEventQuery {
             limit: paging.limit,
@@ -1079,9 +1098,7 @@ impl Services {
         p: &Principal,
         f: &SecurityAlertFilter,
     ) -> ServiceResult<ListResponse<SecurityAlert>> {
-        if !p.require(Permission::SecurityView)?.is_global() {
-            return Err(ServiceError::forbidden(Permission::SecurityView));
-        }
+        require_security_center(p)?;
         let paging = f.list.paging()?;
         let status = match f.status.as_deref().filter(|s| !s.is_empty()) {
             None => None,
@@ -1143,9 +1160,7 @@ impl Services {
         client: &ClientInfo,
         to: AlertStatus,
     ) -> ServiceResult<SecurityAlert> {
-        if !p.require(Permission::SecurityView)?.is_global() {
-            return Err(ServiceError::forbidden(Permission::SecurityView));
-        }
+        require_security_center(p)?;
         let note = req
             .note
             .as_deref()
@@ -1364,20 +1379,14 @@ impl Services {
         Ok(EffectiveSecurityPolicy { policy, roles })
     }
 
-    /// Ends a session idle for longer than its user's roles allow; `true` when it did.
+    /// Ends a session idle for longer than `minutes` (its user's roles' timeout); `true`
+    /// when it did.
     pub(crate) async fn end_if_idle(
         &self,
         session: &Session,
+        minutes: u32,
         now: OffsetDateTime,
     ) -> ServiceResult<bool> {
-        let mut tx = self.read().await?;
-        let (policy, _) = self
-            .effective_security_policy(&mut *tx, session.org_id, session.user_id, now)
-            .await?;
-        drop(tx);
-        let Some(minutes) = policy.idle_timeout_minutes else {
-            return Ok(false);
-        };
         let idle = now - session.last_seen_at;
         if idle <= time::Duration::minutes(i64::from(minutes)) {
             return Ok(false);
@@ -1422,41 +1431,12 @@ impl Services {
         if let Some(ip) = &client.ip
             && let Err((retry_after, _)) = self.inner.passwords.admit(ip, now)
         {
-            return Err(ServiceError::RateLimited {
-                message: format!(
-                    "too many sign-in attempts from this address: retry in {retry_after} s"
-                ),
-                retry_after,
-            });
+            return Err(rate_limited(retry_after));
         }
-        let email = req.email.trim();
-        if email.is_empty() || email.len() > 254 || !email.contains('@') {
-            return Err(ServiceError::invalid(
-                "email",
-                "email",
-                "`email` must be an email address",
-            ));
-        }
+        let email = latchkey_model::Email::parse("email", &req.email)?;
+        let email = email.as_str();
         let mut tx = self.read().await?;
-        let org = match req
-            .organisation
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            Some(slug) => tx.get_org_by_slug(slug).await?,
-            None => {
-                let mut orgs = tx.list_orgs().await?;
-                if orgs.len() > 1 {
-                    return Err(ServiceError::invalid(
-                        "organisation",
-                        "required",
-                        "this installation has several organisations: give `organisation` (its slug)",
-                    ));
-                }
-                orgs.pop()
-            }
-        };
+        let org = sign_in_org(&mut *tx, req.organisation.as_deref()).await?;
         let Some(org) = org else {
             return Ok(());
         };

@@ -78,21 +78,17 @@ impl Services {
             return Ok(p);
         }
         let mut tx = self.read().await?;
-        let mut idle_check = None;
-        let (org_id, user_id, credential, expires_at, stale_session) = if is_session {
+        let (org_id, user_id, credential, expires_at, session) = if is_session {
             let s = tx.find_session_by_hash(&hash).await?.ok_or_else(denied)?;
             if s.revoked_at.is_some() || s.expires_at <= now {
                 return Err(denied());
             }
-            // `last_seen_at` is kept to the minute: a busy session writes once a minute.
-            let stale = (now - s.last_seen_at >= time::Duration::MINUTE).then_some(s.id);
-            idle_check = Some(s.clone());
             (
                 s.org_id,
                 s.user_id,
                 Credential::Session(s.id),
                 Some(s.expires_at),
-                stale,
+                Some(s),
             )
         } else {
             let token = tx.find_token_by_hash(&hash).await?.ok_or_else(denied)?;
@@ -112,19 +108,31 @@ impl Services {
             return Err(denied());
         }
         let org = tx.get_org(org_id).await?.ok_or_else(denied)?;
-        drop(tx);
         // The roles' idle timeout, checked whenever the session is resolved from the
         // store: at least every `AUTH_CACHE_TTL`, and after any write (a policy change).
-        if let Some(session) = &idle_check
-            && self.end_if_idle(session, now).await?
-        {
-            return Err(ServiceError::Unauthenticated(
-                "the session ended after being idle longer than your roles allow; sign in again"
-                    .to_owned(),
-            ));
-        }
-        if let Some(session) = stale_session {
-            self.touch_session(org.id, session, now).await;
+        let idle_minutes = match &session {
+            Some(_) => {
+                self.effective_security_policy(&mut *tx, org_id, user_id, now)
+                    .await?
+                    .0
+                    .idle_timeout_minutes
+            }
+            None => None,
+        };
+        drop(tx);
+        if let Some(session) = &session {
+            if let Some(minutes) = idle_minutes
+                && self.end_if_idle(session, minutes, now).await?
+            {
+                return Err(ServiceError::Unauthenticated(
+                    "the session ended after being idle longer than your roles allow; sign in again"
+                        .to_owned(),
+                ));
+            }
+            // `last_seen_at` is kept to the minute: a busy session writes once a minute.
+            if now - session.last_seen_at >= time::Duration::MINUTE {
+                self.touch_session(org.id, session.id, now).await;
+            }
         }
         let engine = self.engine(org.id).await?;
         let (permissions, revision) = {

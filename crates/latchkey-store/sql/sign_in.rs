@@ -99,6 +99,28 @@ fn count(c: &Cols<'_>, col: &str) -> StoreResult<u32> {
         .map_err(|_| StoreError::Corrupt(format!("column `{col}` out of range")))
 }
 
+fn opt_count(c: &Cols<'_>, col: &str) -> StoreResult<Option<u32>> {
+    c.get::<Option<i64>>(col)?
+        .map(|n| {
+            u32::try_from(n)
+                .map_err(|_| StoreError::Corrupt(format!("column `{col}` out of range")))
+        })
+        .transpose()
+}
+
+/// ` AND user_type_id = …`, or `IS NULL` for the organisation's default policy.
+fn push_user_type(qb: &mut QueryBuilder<Db>, user_type: Option<UserTypeId>) {
+    match user_type {
+        Some(t) => {
+            qb.push(" AND user_type_id = ");
+            qb.push_bind(t.as_uuid());
+        }
+        None => {
+            qb.push(" AND user_type_id IS NULL");
+        }
+    }
+}
+
 fn policy(row: &DbRow) -> StoreResult<PasswordPolicy> {
     let c = Cols(row);
     Ok(PasswordPolicy {
@@ -108,10 +130,7 @@ fn policy(row: &DbRow) -> StoreResult<PasswordPolicy> {
         require_digit: c.flag("require_digit")?,
         require_symbol: c.flag("require_symbol")?,
         history: count(&c, "history")?,
-        expiry_days: c
-            .get::<Option<i64>>("expiry_days")?
-            .map(|d| u32::try_from(d).map_err(|_| StoreError::Corrupt("expiry_days".to_owned())))
-            .transpose()?,
+        expiry_days: opt_count(&c, "expiry_days")?,
     })
 }
 
@@ -469,15 +488,7 @@ impl SignInStore for SqlTx {
                     require_symbol, history, expiry_days FROM password_policies WHERE org_id = ";
         let mut qb = QueryBuilder::<Db>::new(cols);
         qb.push_bind(org.as_uuid());
-        match user_type {
-            Some(t) => {
-                qb.push(" AND user_type_id = ");
-                qb.push_bind(t.as_uuid());
-            }
-            None => {
-                qb.push(" AND user_type_id IS NULL");
-            }
-        }
+        push_user_type(&mut qb, user_type);
         let row = qb
             .build()
             .fetch_optional(self.conn())
@@ -489,15 +500,7 @@ impl SignInStore for SqlTx {
     async fn put_password_policy(&mut self, p: &StoredPasswordPolicy) -> StoreResult<()> {
         let mut qb = QueryBuilder::<Db>::new("DELETE FROM password_policies WHERE org_id = ");
         qb.push_bind(p.org_id.as_uuid());
-        match p.user_type_id {
-            Some(t) => {
-                qb.push(" AND user_type_id = ");
-                qb.push_bind(t.as_uuid());
-            }
-            None => {
-                qb.push(" AND user_type_id IS NULL");
-            }
-        }
+        push_user_type(&mut qb, p.user_type_id);
         qb.build().execute(self.conn()).await.map_err(map_err)?;
         let q = &p.policy;
         sqlx::query(
@@ -589,14 +592,7 @@ impl SignInStore for SqlTx {
                     policy: RoleSecurityPolicy {
                         require_passkey: c.flag("require_passkey")?,
                         passkey_after_magic_link: c.flag("passkey_after_magic_link")?,
-                        idle_timeout_minutes: c
-                            .get::<Option<i64>>("idle_timeout_minutes")?
-                            .map(|m| {
-                                u32::try_from(m).map_err(|_| {
-                                    StoreError::Corrupt("idle_timeout_minutes".to_owned())
-                                })
-                            })
-                            .transpose()?,
+                        idle_timeout_minutes: opt_count(&c, "idle_timeout_minutes")?,
                     },
                 })
             })
