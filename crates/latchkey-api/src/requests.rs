@@ -651,3 +651,40 @@ pub struct MagicLinkSignIn {
     pub token: String,
 }
 redacted_debug!(MagicLinkSignIn {} hides { token });
+
+/// `POST /api/v1/invitations`: invite someone by work email with a role and, optionally, a
+/// group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Invite {
+    pub email: String,
+    #[schema(value_type = String, format = Uuid)]
+    pub role_id: RoleId,
+    /// The new user's primary group (an existing user is added to it); the organisation's
+    /// root group when left out.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub group_id: Option<GroupId>,
+}
+
+/// `POST /api/v1/invitations/lookup`: what an invitation is for, shown before accepting.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationToken {
+    pub token: String,
+}
+redacted_debug!(InvitationToken {} hides { token });
+
+/// `POST /api/v1/invitations/accept`: become a user of the organisation. Without a
+/// password, the new user signs in with the session this answers and registers a passkey.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvitation {
+    pub token: String,
+    pub user_name: String,
+    pub first_name: String,
+    pub last_name: String,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+redacted_debug!(AcceptInvitation { user_name, first_name, last_name } hides { token, password });

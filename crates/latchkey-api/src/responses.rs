@@ -265,3 +265,51 @@ pub struct CheckBatchResponse {
     pub results: Vec<CheckResponse>,
     pub revision: i64,
 }
+
+/// An invitation as administrators see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InvitationView {
+    #[serde(flatten)]
+    pub invitation: latchkey_model::Invitation,
+    pub status: latchkey_model::InvitationStatus,
+}
+
+/// The answer to an invitation: a new invitation (201), or (200) the existing user whose
+/// role or group was updated instead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum InviteOutcome {
+    Invited(InvitationView),
+    Updated(ExistingUserUpdated),
+}
+
+/// `200` to an invitation whose email already belongs to a user: nothing was sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ExistingUserUpdated {
+    #[schema(value_type = String, format = Uuid)]
+    pub updated_user_id: UserId,
+    /// Whether the role was granted now (false: the user already held it directly).
+    pub role_granted: bool,
+    /// Whether the user was added to the group now.
+    pub group_added: bool,
+    pub message: String,
+}
+
+/// What an invitation is for, as its invitee sees it before accepting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InvitationPreview {
+    pub organisation: String,
+    pub organisation_name: String,
+    pub email: String,
+    pub role: String,
+    pub group: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// A user made by accepting an invitation, and their first session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InvitationAccepted {
+    pub user: latchkey_model::User,
+    pub session: SignedIn,
+}

@@ -114,6 +114,37 @@ pub enum Command {
     /// The Security Center: events and alerts
     #[command(subcommand)]
     Security(SecurityCmd),
+    /// Invite someone by work email with a role (and a group); an address that already
+    /// belongs to a user updates that user instead
+    Invite(InviteArgs),
+    /// Invitations: list and revoke
+    #[command(subcommand)]
+    Invitations(InvitationsCmd),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InviteArgs {
+    pub email: String,
+    /// The role to grant
+    #[arg(long)]
+    pub role: latchkey_model::RoleId,
+    /// The group to join (the organisation's root group when left out)
+    #[arg(long)]
+    pub group: Option<latchkey_model::GroupId>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InvitationsCmd {
+    /// The organisation's invitations, newest first
+    List {
+        #[arg(long)]
+        email: Option<String>,
+        /// pending, accepted, revoked or expired
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Revoke a pending invitation
+    Revoke { id: latchkey_model::InvitationId },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -395,6 +395,22 @@ impl Tabular for latchkey_api::SessionView {
     }
 }
 
+impl Tabular for latchkey_api::InvitationView {
+    const HEADERS: &'static [&'static str] =
+        &["id", "email", "status", "role", "created", "expires"];
+    fn row(&self) -> Vec<String> {
+        let i = &self.invitation;
+        vec![
+            i.id.to_string(),
+            i.email.clone(),
+            self.status.as_str().to_owned(),
+            i.role_id.to_string(),
+            instant(i.created_at),
+            instant(i.expires_at),
+        ]
+    }
+}
+
 impl Tabular for latchkey_model::SecurityEvent {
     const HEADERS: &'static [&'static str] = &["at", "kind", "user", "actor", "address", "detail"];
     fn row(&self) -> Vec<String> {

@@ -207,6 +207,13 @@ impl Client {
         self.send(builder.json(body), &url).await.map(drop)
     }
 
+    /// `DELETE path`, decoding what the server answers about the deleted thing.
+    pub async fn delete_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let (builder, url) = self.request(Method::DELETE, path);
+        let response = self.send(builder, &url).await?;
+        Self::read_json(response, &url).await
+    }
+
     /// `DELETE path`.
     pub async fn delete(&self, path: &str) -> Result<(), ClientError> {
         let (builder, url) = self.request(Method::DELETE, path);

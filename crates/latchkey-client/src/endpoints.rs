@@ -650,6 +650,39 @@ impl Client {
     }
 }
 
+/// `GET /api/v1/invitations` filters.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct InvitationFilter {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+impl Client {
+    // ----- invitations -----
+
+    /// `POST /api/v1/invitations`: a new invitation, or the existing user it updated.
+    pub async fn invite(&self, body: &latchkey_api::Invite) -> Result<latchkey_api::InviteOutcome> {
+        self.create("/api/v1/invitations", body).await
+    }
+
+    pub async fn list_invitations(
+        &self,
+        filter: &InvitationFilter,
+    ) -> Result<Vec<latchkey_api::InvitationView>> {
+        self.get_with_query("/api/v1/invitations", filter).await
+    }
+
+    /// `DELETE /api/v1/invitations/{id}`: revokes a pending invitation.
+    pub async fn revoke_invitation(
+        &self,
+        id: latchkey_model::InvitationId,
+    ) -> Result<latchkey_api::InvitationView> {
+        self.delete_json(&format!("/api/v1/invitations/{id}")).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

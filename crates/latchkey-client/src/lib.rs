@@ -13,7 +13,7 @@ mod error;
 mod query;
 
 pub use client::Client;
-pub use endpoints::{ApiTokenView, ImportKind};
+pub use endpoints::{ApiTokenView, ImportKind, InvitationFilter};
 pub use error::ClientError;
 pub use query::{
     AttributeFilter, AuditFilter, GrantFilter, GroupFilter, MembershipFilter, NoFilter, Order,

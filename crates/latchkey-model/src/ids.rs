@@ -86,3 +86,5 @@ id_type!(SessionId, "session");
 id_type!(SecurityEventId, "security event");
 id_type!(SecurityAlertId, "security alert");
 id_type!(MagicLinkId, "magic link");
+id_type!(InvitationId, "invitation");
+id_type!(PasskeyId, "passkey");

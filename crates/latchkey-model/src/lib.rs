@@ -6,6 +6,7 @@ pub mod audit;
 pub mod clock;
 pub mod entities;
 pub mod ids;
+pub mod invitation;
 pub mod names;
 pub mod permission;
 pub mod sign_in;
@@ -15,6 +16,7 @@ pub use audit::{AuditEntry, AuditHash, ChainBreak, ChainVerifier, NewAuditEntry,
 pub use clock::{Clock, FixedClock, IdGenerator, SystemClock, UuidV7Generator};
 pub use entities::*;
 pub use ids::*;
+pub use invitation::{Invitation, InvitationStatus};
 pub use names::{Email, Name, Slug, UserName};
 pub use permission::{Permission, UnknownPermission};
 pub use sign_in::{

@@ -16,6 +16,8 @@ pub enum SignInMethod {
     Password,
     MagicLink,
     Passkey,
+    /// The first session of a user who just accepted an invitation without a password.
+    Invitation,
 }
 
 impl SignInMethod {
@@ -24,6 +26,7 @@ impl SignInMethod {
             Self::Password => "password",
             Self::MagicLink => "magic_link",
             Self::Passkey => "passkey",
+            Self::Invitation => "invitation",
         }
     }
 
@@ -32,6 +35,7 @@ impl SignInMethod {
             "password" => Some(Self::Password),
             "magic_link" => Some(Self::MagicLink),
             "passkey" => Some(Self::Passkey),
+            "invitation" => Some(Self::Invitation),
             _ => None,
         }
     }

@@ -50,6 +50,11 @@ pub fn build(services: Services, max_body_bytes: usize) -> Router {
             get(crate::routes::sign_in::magic_link_page)
                 .post(crate::routes::sign_in::magic_link_form),
         )
+        .route(
+            "/invite",
+            get(crate::routes::invitations::invite_page)
+                .post(crate::routes::invitations::invite_form),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

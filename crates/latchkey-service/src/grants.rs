@@ -159,10 +159,54 @@ impl Services {
         )
         .await?;
         if role.privileged {
-            self.privileged_grant_alert(&mut *tx, p, &role, &grant)
+            self.privileged_grant_alert(&mut *tx, p.user_id, &p.user_name, &role, &grant)
                 .await?;
         }
-        self.materialise_optional_children(&mut *tx, p, &grant)
+        self.materialise_optional_children(&mut *tx, Some(p), &grant)
+            .await?;
+        Ok(grant)
+    }
+
+    /// Grants `role` to the user an invitation just made, as `inviter` asked when inviting
+    /// (their right to was checked then). The audit entries name no principal: the
+    /// invitee's acceptance made them.
+    pub(crate) async fn grant_by_invitation(
+        &self,
+        tx: &mut dyn Tx,
+        inviter: (latchkey_model::UserId, &str),
+        role: &Role,
+        user: latchkey_model::UserId,
+    ) -> ServiceResult<Grant> {
+        let grant = Grant {
+            id: GrantId::from_uuid(self.uuid()),
+            org_id: role.org_id,
+            role_id: role.id,
+            grantee: Grantee::User(user),
+            scope: None,
+            starts_at: None,
+            ends_at: None,
+            status: GrantStatus::Active,
+            origin: GrantOrigin::Manual,
+            parent_grant_id: None,
+            stamps: Stamps::new(self.now(), Some(inviter.0)),
+        };
+        tx.insert_grant(&grant).await?;
+        self.audit(
+            &mut *tx,
+            None,
+            role.org_id,
+            "grant.create",
+            "grant",
+            grant.id,
+            None::<&()>,
+            Some(&grant),
+        )
+        .await?;
+        if role.privileged {
+            self.privileged_grant_alert(&mut *tx, inviter.0, inviter.1, role, &grant)
+                .await?;
+        }
+        self.materialise_optional_children(&mut *tx, None, &grant)
             .await?;
         Ok(grant)
     }
@@ -171,21 +215,23 @@ impl Services {
     async fn privileged_grant_alert(
         &self,
         tx: &mut dyn Tx,
-        p: &Principal,
+        actor: latchkey_model::UserId,
+        actor_name: &str,
         role: &latchkey_model::Role,
         grant: &Grant,
     ) -> ServiceResult<()> {
+        let org = grant.org_id;
         let (user, to) = match grant.grantee {
             Grantee::User(u) => (
                 Some(u),
-                match tx.get_user(p.org_id, u).await? {
+                match tx.get_user(org, u).await? {
                     Some(user) => format!("user `{}`", user.user_name),
                     None => format!("user {u}"),
                 },
             ),
             Grantee::Group(g) => (
                 None,
-                match tx.get_group(p.org_id, g).await? {
+                match tx.get_group(org, g).await? {
                     Some(group) => format!("group `{}`", group.name),
                     None => format!("group {g}"),
                 },
@@ -194,10 +240,10 @@ impl Services {
         let event = self
             .security_event(
                 tx,
-                p.org_id,
+                org,
                 crate::sign_in::events::PRIVILEGED_ROLE_GRANTED,
                 user,
-                Some(p.user_id),
+                Some(actor),
                 &crate::ClientInfo::default(),
                 serde_json::json!({
                     "grant_id": grant.id,
@@ -209,12 +255,12 @@ impl Services {
             .await?;
         self.raise_alert(
             tx,
-            p.org_id,
+            org,
             crate::sign_in::alerts::PRIVILEGED_GRANT,
             "medium",
             format!(
                 "`{}` granted the privileged role `{}` to {to}",
-                p.user_name, role.name
+                actor_name, role.name
             ),
             user,
             event,
@@ -227,13 +273,14 @@ impl Services {
     async fn materialise_optional_children(
         &self,
         tx: &mut dyn Tx,
-        p: &Principal,
+        p: Option<&Principal>,
         root: &Grant,
     ) -> ServiceResult<()> {
+        let org = root.org_id;
         let mut seen = HashSet::from([root.role_id]);
         let mut queue = vec![root.clone()];
         while let Some(parent) = queue.pop() {
-            let edges = tx.list_inheritance(p.org_id, parent.role_id, true).await?;
+            let edges = tx.list_inheritance(org, parent.role_id, true).await?;
             for e in edges.iter().filter(|e| !e.mandatory) {
                 if !seen.insert(e.child_role_id) {
                     continue;
@@ -242,8 +289,8 @@ impl Services {
                 tx.insert_grant(&child).await?;
                 self.audit(
                     tx,
-                    Some(p),
-                    p.org_id,
+                    p,
+                    org,
                     "grant.create",
                     "grant",
                     child.id,

@@ -15,6 +15,7 @@ mod error;
 mod grants;
 mod groups;
 mod import;
+mod invitations;
 mod list;
 pub mod mail;
 mod metadata;

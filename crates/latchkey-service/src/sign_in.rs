@@ -204,6 +204,10 @@ pub mod events {
     pub const ALERT_ACKNOWLEDGED: &str = "alert.acknowledged";
     pub const ALERT_RESOLVED: &str = "alert.resolved";
     pub const ROLE_POLICY_CHANGED: &str = "policy.role_security_changed";
+    pub const INVITATION_SENT: &str = "invitation.sent";
+    pub const INVITATION_REVOKED: &str = "invitation.revoked";
+    pub const INVITATION_ACCEPTED: &str = "invitation.accepted";
+    pub const INVITATION_FAILED: &str = "invitation.failed";
 }
 
 /// The rules that raise alerts.
@@ -244,7 +248,7 @@ async fn sign_in_org(
     }
 }
 
-fn rate_limited(retry_after: u64) -> ServiceError {
+pub(crate) fn rate_limited(retry_after: u64) -> ServiceError {
     ServiceError::RateLimited {
         message: format!("too many sign-in attempts from this address: retry in {retry_after} s"),
         retry_after,
@@ -500,7 +504,7 @@ impl Services {
 
     /// Opens a session for a verified user, ending the others of a user without
     /// multi-session.
-    async fn open_session(
+    pub(crate) async fn open_session(
         &self,
         org: &Organisation,
         user: &User,
@@ -801,7 +805,7 @@ impl Services {
     }
 
     /// Checks `password` against the user's policy and history, hashes it and stores it.
-    async fn store_password(
+    pub(crate) async fn store_password(
         &self,
         tx: &mut dyn Tx,
         org: &Organisation,

@@ -30,6 +30,20 @@ impl Services {
         req: CreateUser,
     ) -> ServiceResult<User> {
         let scope = p.require(Permission::UsersManage)?;
+        self.new_user_in(tx, p.org_id, Some(p), Some(&scope), req)
+            .await
+    }
+
+    /// Validates and inserts a user made by `actor` within `scope`; with neither, a user
+    /// made by accepting an invitation (whose primary group the inviter's scope covered).
+    pub(crate) async fn new_user_in(
+        &self,
+        tx: &mut dyn Tx,
+        org: OrgId,
+        actor: Option<&Principal>,
+        scope: Option<&Scope>,
+        req: CreateUser,
+    ) -> ServiceResult<User> {
         let id = UserId::from_uuid(self.uuid());
         let mut errors = ValidationErrors::new();
         let user_name = errors.check(UserName::parse("user_name", &req.user_name));
@@ -47,11 +61,11 @@ impl Services {
             .map(str::trim)
             .filter(|e| !e.is_empty())
         {
-            Some(raw) => validate::email(&mut *tx, p.org_id, "email", raw, &mut errors).await?,
+            Some(raw) => validate::email(&mut *tx, org, "email", raw, &mut errors).await?,
             None => None,
         };
         let aliases = self
-            .aliases(&mut *tx, p.org_id, &req.mail_aliases, &mut errors)
+            .aliases(&mut *tx, org, &req.mail_aliases, &mut errors)
             .await?;
         let user_type = match req
             .user_type
@@ -59,21 +73,15 @@ impl Services {
             .map(str::trim)
             .filter(|t| !t.is_empty())
         {
-            Some(t) => validate::user_type(&mut *tx, p.org_id, t, &mut errors).await?,
+            Some(t) => validate::user_type(&mut *tx, org, t, &mut errors).await?,
             None => None,
         };
         let comments = validate::text("comments", req.comments.as_deref(), 4000, &mut errors);
-        self.check_primary_group(
-            &mut *tx,
-            p.org_id,
-            &scope,
-            req.primary_group_id,
-            &mut errors,
-        )
-        .await?;
+        self.check_primary_group(&mut *tx, org, scope, req.primary_group_id, &mut errors)
+            .await?;
         let (attributes, index) = validate::attributes(
             &mut *tx,
-            p.org_id,
+            org,
             ObjectType::User,
             id.as_uuid(),
             &req.attributes,
@@ -82,10 +90,7 @@ impl Services {
         )
         .await?;
         if let Some(name) = &user_name
-            && tx
-                .get_user_by_name(p.org_id, name.as_str())
-                .await?
-                .is_some()
+            && tx.get_user_by_name(org, name.as_str()).await?.is_some()
         {
             errors.push(FieldError::new(
                 "user_name",
@@ -94,10 +99,7 @@ impl Services {
             ));
         }
         if let Some(email) = &email
-            && tx
-                .get_user_by_email(p.org_id, email.as_str())
-                .await?
-                .is_some()
+            && tx.get_user_by_email(org, email.as_str()).await?.is_some()
         {
             errors.push(FieldError::new(
                 "email",
@@ -113,7 +115,7 @@ impl Services {
         };
         let user = User {
             id,
-            org_id: p.org_id,
+            org_id: org,
             full_name: User::derive_full_name(first.as_str(), middle.as_deref(), last.as_str()),
             user_name: user_name.as_str().to_owned(),
             first_name: first.into_string(),
@@ -128,15 +130,15 @@ impl Services {
             comments,
             attributes,
             installation_admin: false,
-            stamps: Stamps::new(self.now(), Some(p.user_id)),
+            stamps: Stamps::new(self.now(), actor.map(|p| p.user_id)),
         };
         tx.insert_user(&user).await?;
-        tx.index_attributes(p.org_id, ObjectType::User, user.id.as_uuid(), &index)
+        tx.index_attributes(org, ObjectType::User, user.id.as_uuid(), &index)
             .await?;
         self.audit(
             &mut *tx,
-            Some(p),
-            p.org_id,
+            actor,
+            org,
             "user.create",
             "user",
             user.id,
@@ -308,7 +310,7 @@ impl Services {
         if let Some(g) = req.primary_group_id
             && g != user.primary_group_id
         {
-            self.check_primary_group(&mut *tx, p.org_id, &scope, g, &mut errors)
+            self.check_primary_group(&mut *tx, p.org_id, Some(&scope), g, &mut errors)
                 .await?;
             user.primary_group_id = g;
         }
@@ -473,12 +475,12 @@ impl Services {
         &self,
         tx: &mut dyn Tx,
         org: OrgId,
-        scope: &Scope,
+        scope: Option<&Scope>,
         group: GroupId,
         errors: &mut ValidationErrors,
     ) -> ServiceResult<()> {
         match tx.get_group(org, group).await? {
-            Some(_) if scope.covers_group(group) => {}
+            Some(_) if scope.is_none_or(|s| s.covers_group(group)) => {}
             _ => errors.push(FieldError::new(
                 "primary_group_id",
                 "exists",

@@ -47,6 +47,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0006_magic_links.sql",
         include_str!("../migrations/0006_magic_links.sql"),
     ),
+    (
+        "0008_invitations.sql",
+        include_str!("../migrations/0008_invitations.sql"),
+    ),
 ];
 
 /// Connections in the pool. Writers queue on SQLite's lock anyway; readers (WAL) run in

@@ -27,6 +27,7 @@ mod changes;
 mod convert;
 mod directory;
 mod error;
+mod invitations;
 mod metadata;
 mod orgs;
 mod paging;

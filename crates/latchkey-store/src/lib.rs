@@ -14,11 +14,11 @@ pub mod conformance;
 use async_trait::async_trait;
 use latchkey_model::{
     ApiToken, AttributeDefinition, AttributeId, AuditEntry, Domain, DomainId, Grant, GrantId,
-    Group, GroupId, InheritanceId, MagicLink, MagicLinkId, MailDomain, MailDomainId, Membership,
-    MembershipId, NewAuditEntry, ObjectType, OrgId, Organisation, PasswordPolicy, PasswordRecord,
-    Role, RoleId, RoleInheritance, SecurityAlert, SecurityAlertId, SecurityEvent, Session,
-    SessionId, SignInFailures, StoredPasswordPolicy, StoredRoleSecurityPolicy, System, SystemId,
-    TokenId, User, UserId, UserType, UserTypeId,
+    Group, GroupId, InheritanceId, Invitation, InvitationId, MagicLink, MagicLinkId, MailDomain,
+    MailDomainId, Membership, MembershipId, NewAuditEntry, ObjectType, OrgId, Organisation,
+    PasswordPolicy, PasswordRecord, Role, RoleId, RoleInheritance, SecurityAlert, SecurityAlertId,
+    SecurityEvent, Session, SessionId, SignInFailures, StoredPasswordPolicy,
+    StoredRoleSecurityPolicy, System, SystemId, TokenId, User, UserId, UserType, UserTypeId,
 };
 use time::OffsetDateTime;
 
@@ -79,6 +79,7 @@ pub trait Tx:
     + AuditStore
     + ChangeStore
     + SignInStore
+    + InvitationStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -238,6 +239,47 @@ pub trait SignInStore {
         org: OrgId,
         query: &SecurityEventQuery,
     ) -> StoreResult<Page<SecurityEvent>>;
+}
+
+/// Invitations to join an organisation.
+#[async_trait]
+pub trait InvitationStore {
+    async fn insert_invitation(&mut self, invitation: &Invitation) -> StoreResult<()>;
+    async fn get_invitation(
+        &mut self,
+        org: OrgId,
+        id: InvitationId,
+    ) -> StoreResult<Option<Invitation>>;
+    /// Looks an invitation up by the SHA-256 of its secret, across organisations (the
+    /// invitation names its organisation). Accepted, revoked and expired ones too.
+    async fn find_invitation_by_hash(
+        &mut self,
+        token_hash: &str,
+    ) -> StoreResult<Option<Invitation>>;
+    /// The organisation's invitations, newest first; only those to `email` (compared
+    /// without case) when given.
+    async fn list_invitations(
+        &mut self,
+        org: OrgId,
+        email: Option<&str>,
+    ) -> StoreResult<Vec<Invitation>>;
+    /// Revokes a pending invitation: `Ok(true)` when this call did.
+    async fn revoke_invitation(
+        &mut self,
+        org: OrgId,
+        id: InvitationId,
+        at: OffsetDateTime,
+        by: UserId,
+    ) -> StoreResult<bool>;
+    /// Marks a pending, unexpired invitation accepted by `user`: `Ok(true)` for the one
+    /// caller that did.
+    async fn accept_invitation(
+        &mut self,
+        org: OrgId,
+        id: InvitationId,
+        at: OffsetDateTime,
+        user: UserId,
+    ) -> StoreResult<bool>;
 }
 
 #[async_trait]

@@ -53,6 +53,8 @@ async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Sessions(cmd) => security::sessions(ctx, cmd).await,
         Command::SetPassword(args) => security::set_password(ctx, args).await,
         Command::Security(cmd) => security::security(ctx, cmd).await,
+        Command::Invite(args) => security::invite(ctx, args).await,
+        Command::Invitations(cmd) => security::invitations(ctx, cmd).await,
         Command::Whoami => whoami(ctx).await,
         Command::Permissions => {
             ctx.out.items(ctx.client.permissions().await?)?;

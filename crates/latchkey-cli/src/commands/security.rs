@@ -8,7 +8,9 @@ use latchkey_api::{AlertAction, PasswordSignIn, SetPassword};
 use latchkey_client::{Client, SecurityAlertFilter, SecurityEventFilter};
 
 use super::{Ctx, page_of, success};
-use crate::cli::{GlobalArgs, SecurityCmd, SessionsCmd, SetPasswordArgs, SignInArgs};
+use crate::cli::{
+    GlobalArgs, InvitationsCmd, InviteArgs, SecurityCmd, SessionsCmd, SetPasswordArgs, SignInArgs,
+};
 use crate::config::{self, DEFAULT_PROFILE, Profile};
 use crate::output::Output;
 
@@ -148,6 +150,48 @@ pub async fn security(ctx: &Ctx, cmd: SecurityCmd) -> anyhow::Result<ExitCode> {
                 out.print_json(&alert)?;
             } else {
                 out.done(&format!("alert {id} resolved"));
+            }
+        }
+    }
+    success()
+}
+
+pub async fn invite(ctx: &Ctx, args: InviteArgs) -> anyhow::Result<ExitCode> {
+    let body = latchkey_api::Invite {
+        email: args.email,
+        role_id: args.role,
+        group_id: args.group,
+    };
+    let outcome = ctx.client.invite(&body).await?;
+    if ctx.out.json {
+        ctx.out.print_json(&outcome)?;
+        return success();
+    }
+    match outcome {
+        latchkey_api::InviteOutcome::Invited(v) => ctx.out.done(&format!(
+            "invitation {} mailed to {}; it expires {}",
+            v.invitation.id, v.invitation.email, v.invitation.expires_at
+        )),
+        latchkey_api::InviteOutcome::Updated(u) => ctx.out.done(&u.message),
+    }
+    success()
+}
+
+pub async fn invitations(ctx: &Ctx, cmd: InvitationsCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        InvitationsCmd::List { email, status } => {
+            let filter = latchkey_client::InvitationFilter { email, status };
+            ctx.out.items(ctx.client.list_invitations(&filter).await?)?;
+        }
+        InvitationsCmd::Revoke { id } => {
+            let v = ctx.client.revoke_invitation(id).await?;
+            if ctx.out.json {
+                ctx.out.print_json(&v)?;
+            } else {
+                ctx.out.done(&format!(
+                    "invitation {id} to {} revoked",
+                    v.invitation.email
+                ));
             }
         }
     }

@@ -5,6 +5,7 @@
 
 mod audit_tamper;
 mod bootstrap;
+mod invitations;
 mod process;
 mod replicas;
 mod round_trip;

@@ -5,6 +5,7 @@ mod admin;
 mod bulk;
 mod catalog;
 mod directory;
+pub(crate) mod invitations;
 mod settings;
 pub(crate) mod sign_in;
 
@@ -16,6 +17,7 @@ pub fn api(r: ApiRouter) -> ApiRouter {
     let r = directory::routes(r);
     let r = catalog::routes(r);
     let r = settings::routes(r);
+    let r = invitations::routes(r);
     sign_in::routes(r)
 }
 

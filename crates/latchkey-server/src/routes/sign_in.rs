@@ -201,7 +201,11 @@ async fn sign_in_password(
 }
 
 /// The signed-in answer as JSON, with the browser's session and CSRF cookies.
-fn with_session_cookies(s: &AppState, headers: &HeaderMap, signed: SignedIn) -> Response {
+pub(crate) fn with_session_cookies(
+    s: &AppState,
+    headers: &HeaderMap,
+    signed: SignedIn,
+) -> Response {
     let cookies = session_cookies(s, headers, &signed);
     let mut response = axum::Json(signed).into_response();
     for v in cookies {
@@ -210,7 +214,11 @@ fn with_session_cookies(s: &AppState, headers: &HeaderMap, signed: SignedIn) -> 
     response
 }
 
-fn session_cookies(s: &AppState, headers: &HeaderMap, signed: &SignedIn) -> Vec<HeaderValue> {
+pub(crate) fn session_cookies(
+    s: &AppState,
+    headers: &HeaderMap,
+    signed: &SignedIn,
+) -> Vec<HeaderValue> {
     let max_age = (signed.expires_at - s.services.now())
         .whole_seconds()
         .max(0);

@@ -13,6 +13,7 @@ mod admin;
 mod bulk;
 mod directory;
 mod harness;
+mod invitations;
 mod robustness;
 mod sign_in;
 mod validation;

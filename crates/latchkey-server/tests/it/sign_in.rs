@@ -13,7 +13,7 @@ use crate::both;
 use crate::harness::TestApp;
 
 /// The admin's root group id.
-async fn root_group(t: &TestApp) -> String {
+pub(crate) async fn root_group(t: &TestApp) -> String {
     let groups = t
         .get(&t.admin, "/api/v1/groups?parent_id=root")
         .await
@@ -21,14 +21,14 @@ async fn root_group(t: &TestApp) -> String {
     groups.body["items"][0]["id"].as_str().unwrap().to_owned()
 }
 
-async fn user_with(t: &TestApp, body: Value) -> String {
+pub(crate) async fn user_with(t: &TestApp, body: Value) -> String {
     t.post(&t.admin, "/api/v1/users", body)
         .await
         .expect(StatusCode::CREATED)
         .id()
 }
 
-async fn set_password(t: &TestApp, user: &str, password: &str) {
+pub(crate) async fn set_password(t: &TestApp, user: &str, password: &str) {
     t.put(
         &t.admin,
         &format!("/api/v1/users/{user}/password"),
@@ -38,7 +38,11 @@ async fn set_password(t: &TestApp, user: &str, password: &str) {
     .expect(StatusCode::NO_CONTENT);
 }
 
-async fn sign_in(t: &TestApp, user_name: &str, password: &str) -> crate::harness::Answer {
+pub(crate) async fn sign_in(
+    t: &TestApp,
+    user_name: &str,
+    password: &str,
+) -> crate::harness::Answer {
     t.post_public(
         "/api/v1/auth/password",
         json!({ "user_name": user_name, "password": password }),
@@ -47,7 +51,7 @@ async fn sign_in(t: &TestApp, user_name: &str, password: &str) -> crate::harness
 }
 
 /// The kinds of the organisation's security events, oldest first.
-async fn event_kinds(t: &TestApp, query: &str) -> Vec<(String, Value)> {
+pub(crate) async fn event_kinds(t: &TestApp, query: &str) -> Vec<(String, Value)> {
     let page = t
         .get(
             &t.admin,
@@ -1121,7 +1125,7 @@ async fn new_hashing_parameters_apply_at_the_next_sign_in(backend: Backend) {
 both!(new_hashing_parameters_apply_at_the_next_sign_in);
 
 /// The mails in the outbox, oldest first.
-fn mails(t: &TestApp) -> Vec<String> {
+pub(crate) fn mails(t: &TestApp) -> Vec<String> {
     let mut files: Vec<_> = std::fs::read_dir(t.outbox.path())
         .map(|d| d.map(|e| e.unwrap().path()).collect())
         .unwrap_or_default();
