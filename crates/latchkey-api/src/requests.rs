@@ -688,3 +688,47 @@ pub struct AcceptInvitation {
     pub password: Option<String>,
 }
 redacted_debug!(AcceptInvitation { user_name, first_name, last_name } hides { token, password });
+
+/// `POST /api/v1/me/passkeys/register/finish`: the authenticator's answer to the options of
+/// `register/begin`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FinishPasskeyRegistration {
+    #[schema(value_type = String, format = Uuid)]
+    pub ceremony_id: latchkey_model::CeremonyId,
+    /// What the user calls this passkey ("work laptop"); 1 to 64 characters.
+    pub name: String,
+    /// The `PublicKeyCredential` of `navigator.credentials.create()`, as JSON.
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
+/// `POST /api/v1/auth/passkey/begin`: start a passkey sign-in. Without `user_name` the
+/// authenticator chooses a discoverable passkey (and so names the user).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BeginPasskeySignIn {
+    #[serde(default)]
+    pub organisation: Option<String>,
+    #[serde(default)]
+    pub user_name: Option<String>,
+}
+
+/// `POST /api/v1/auth/passkey/finish` (and `/me/passkeys/verify/finish`): the
+/// authenticator's assertion for the options of the matching `begin`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FinishPasskeyAssertion {
+    #[schema(value_type = String, format = Uuid)]
+    pub ceremony_id: latchkey_model::CeremonyId,
+    /// The `PublicKeyCredential` of `navigator.credentials.get()`, as JSON.
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
+/// `PATCH /api/v1/me/passkeys/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenamePasskey {
+    pub name: String,
+}

@@ -158,6 +158,11 @@ pub struct SignedIn {
     pub expires_at: OffsetDateTime,
     /// Sessions of this user that the sign-in ended (a user without multi-session keeps one).
     pub ended_sessions: u32,
+    /// What the user's roles ask before the session may do anything else:
+    /// `enroll_passkey` (register one at `/me/passkeys/register/begin`) or `verify_passkey`
+    /// (prove one at `/me/passkeys/verify/begin`); absent when nothing is asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_action: Option<String>,
 }
 
 /// A session as listed: `current` marks the one the request came with.
@@ -312,4 +317,16 @@ pub struct InvitationPreview {
 pub struct InvitationAccepted {
     pub user: latchkey_model::User,
     pub session: SignedIn,
+}
+
+/// The first half of a WebAuthn ceremony: pass `options` to `navigator.credentials.create()`
+/// or `.get()`, then send the answer with `ceremony_id` before `expires_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyChallenge {
+    #[schema(value_type = String, format = Uuid)]
+    pub ceremony_id: latchkey_model::CeremonyId,
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
 }

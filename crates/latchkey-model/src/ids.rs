@@ -88,3 +88,4 @@ id_type!(SecurityAlertId, "security alert");
 id_type!(MagicLinkId, "magic link");
 id_type!(InvitationId, "invitation");
 id_type!(PasskeyId, "passkey");
+id_type!(CeremonyId, "passkey ceremony");

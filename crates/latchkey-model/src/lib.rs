@@ -8,6 +8,7 @@ pub mod entities;
 pub mod ids;
 pub mod invitation;
 pub mod names;
+pub mod passkey;
 pub mod permission;
 pub mod sign_in;
 pub mod validation;
@@ -18,6 +19,7 @@ pub use entities::*;
 pub use ids::*;
 pub use invitation::{Invitation, InvitationStatus};
 pub use names::{Email, Name, Slug, UserName};
+pub use passkey::{Ceremony, CeremonyPurpose, PasskeyRecord};
 pub use permission::{Permission, UnknownPermission};
 pub use sign_in::{
     AlertStatus, MagicLink, PasswordPolicy, PasswordRecord, RoleSecurityPolicy, SecurityAlert,

@@ -62,6 +62,9 @@ pub struct Session {
     /// The address the sign-in came from.
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// When the session's user last proved a passkey in it (at sign-in or afterwards).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub passkey_verified_at: Option<OffsetDateTime>,
 }
 
 /// The rules a new password must follow, for the users of one user type or, without a

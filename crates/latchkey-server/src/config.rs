@@ -48,6 +48,12 @@ pub struct Config {
     /// An SMTP server to send mail through (plain SMTP); empty writes mails to the outbox.
     pub smtp_host: String,
     pub smtp_port: u16,
+    /// The WebAuthn relying party id passkeys are bound to (a host name); empty means the
+    /// host of `public_url`, or `localhost` when that is an address.
+    pub passkey_rp_id: String,
+    /// Origins (comma-separated) browsers may register and use passkeys from; empty means
+    /// `public_url` (and its `localhost` form when it names a loopback address).
+    pub passkey_origins: String,
 }
 
 impl Default for Config {
@@ -72,6 +78,8 @@ impl Default for Config {
             mail_from: "latchkey@localhost".to_owned(),
             smtp_host: String::new(),
             smtp_port: 25,
+            passkey_rp_id: String::new(),
+            passkey_origins: String::new(),
         }
     }
 }
@@ -96,6 +104,46 @@ impl Config {
             session_hours: self.session_hours,
             attempts_per_address_per_minute: self.sign_in_attempts_per_minute,
         }
+    }
+
+    /// The relying party of passkeys for a server reached at `public_url`.
+    pub fn passkeys(&self, public_url: &str) -> latchkey_service::PasskeySettings {
+        let (scheme, rest) = public_url.split_once("://").unwrap_or(("http", public_url));
+        let authority = rest.split('/').next().unwrap_or_default();
+        let (host, port) = match authority.strip_prefix('[') {
+            Some(v6) => {
+                let (h, after) = v6.split_once(']').unwrap_or((v6, ""));
+                (h, after.strip_prefix(':'))
+            }
+            None => match authority.split_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (authority, None),
+            },
+        };
+        let loopback = matches!(host, "127.0.0.1" | "::1");
+        let is_address = host.parse::<std::net::IpAddr>().is_ok();
+        let rp_id = if !self.passkey_rp_id.is_empty() {
+            self.passkey_rp_id.clone()
+        } else if is_address {
+            "localhost".to_owned()
+        } else {
+            host.to_owned()
+        };
+        let mut origins: Vec<String> = self
+            .passkey_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if origins.is_empty() {
+            origins.push(public_url.to_owned());
+            if loopback {
+                let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+                origins.push(format!("{scheme}://localhost{port}"));
+            }
+        }
+        latchkey_service::PasskeySettings { rp_id, origins }
     }
 
     pub fn load(opts: &ServeOptions) -> anyhow::Result<Self> {
@@ -129,6 +177,8 @@ impl Config {
             "mail_from",
             "smtp_host",
             "smtp_port",
+            "passkey_rp_id",
+            "passkey_origins",
         ]));
         let mut config: Config = figment
             .extract()
@@ -146,5 +196,39 @@ impl Config {
             config.database_url = None;
         }
         Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passkeys_follow_the_public_url() {
+        let c = Config::default();
+        let local = c.passkeys("http://127.0.0.1:8080");
+        assert_eq!(local.rp_id, "localhost");
+        assert_eq!(
+            local.origins,
+            ["http://127.0.0.1:8080", "http://localhost:8080"]
+        );
+        let v6 = c.passkeys("http://[::1]:9000");
+        assert_eq!(v6.rp_id, "localhost");
+        assert_eq!(v6.origins[1], "http://localhost:9000");
+        let public = c.passkeys("https://iam.example.com");
+        assert_eq!(public.rp_id, "iam.example.com");
+        assert_eq!(public.origins, ["https://iam.example.com"]);
+        let set = Config {
+            passkey_rp_id: "example.com".to_owned(),
+            passkey_origins: "https://a.example.com, https://b.example.com".to_owned(),
+            ..Config::default()
+        };
+        let chosen = set.passkeys("https://iam.example.com");
+        assert_eq!(chosen.rp_id, "example.com");
+        assert_eq!(
+            chosen.origins,
+            ["https://a.example.com", "https://b.example.com"]
+        );
+        assert!(chosen.build_check().is_ok());
     }
 }

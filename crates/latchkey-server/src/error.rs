@@ -20,6 +20,8 @@ pub enum ApiError {
     },
     /// A change authenticated by the session cookie without the matching CSRF token (403).
     CsrfFailed,
+    /// The session must register or prove a passkey before anything else (403).
+    Pending(latchkey_service::PendingAction),
     /// No route has this path (404).
     NoRoute,
     /// The path exists, the method does not (405).
@@ -64,7 +66,7 @@ impl ApiError {
             },
             Self::BadRequest { status, .. } => *status,
             Self::NoRoute => StatusCode::NOT_FOUND,
-            Self::CsrfFailed => StatusCode::FORBIDDEN,
+            Self::CsrfFailed | Self::Pending(_) => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         }
@@ -121,6 +123,16 @@ impl ApiError {
                 ..
             } => (code, detail.clone(), fields.clone()),
             Self::NoRoute => ("not_found", "no such endpoint".to_owned(), vec![]),
+            Self::Pending(action) => (
+                match action {
+                    latchkey_service::PendingAction::EnrollPasskey => "passkey_enrollment_required",
+                    latchkey_service::PendingAction::VerifyPasskey => {
+                        "passkey_verification_required"
+                    }
+                },
+                action.explain().to_owned(),
+                vec![],
+            ),
             Self::CsrfFailed => (
                 "csrf_failed",
                 "a change signed in by cookie must send the `X-CSRF-Token` header with the value of the `latchkey_csrf` cookie".to_owned(),

@@ -14,8 +14,13 @@ use serde::de::DeserializeOwned;
 use crate::app::AppState;
 use crate::error::ApiError;
 
-/// The authenticated caller, from `Authorization: Bearer <token>`.
+/// The authenticated caller, from `Authorization: Bearer <token>` or the session cookie.
+/// A session whose roles first ask for a passkey (`Principal::pending`) is refused here
+/// (403); the few endpoints that let it comply take [`AuthPending`] instead.
 pub struct Auth(pub Principal);
+
+/// The authenticated caller, even one whose session must first register or prove a passkey.
+pub struct AuthPending(pub Principal);
 
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
@@ -24,6 +29,27 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let principal = authenticated(parts, state).await?;
+        match principal.pending {
+            Some(action) => Err(ApiError::Pending(action)),
+            None => Ok(Auth(principal)),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for AuthPending {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticated(parts, state).await.map(AuthPending)
+    }
+}
+
+async fn authenticated(parts: &mut Parts, state: &AppState) -> Result<Principal, ApiError> {
+    {
         let bearer = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -81,7 +107,7 @@ impl FromRequestParts<AppState> for Auth {
                 .wait_for_revision(principal.org_id, wanted)
                 .await?;
         }
-        Ok(Auth(principal.with_request_id(request_id)))
+        Ok(principal.with_request_id(request_id))
     }
 }
 

@@ -121,6 +121,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             config.smtp_port,
         ))
     };
+    let passkeys = config.passkeys(&public_url);
+    services
+        .use_passkeys(&passkeys)
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    tracing::info!(rp_id = %passkeys.rp_id, origins = ?passkeys.origins, "passkeys bound to this relying party");
     services.use_mailer(latchkey_service::MailSettings {
         mailer,
         from: config.mail_from.clone(),

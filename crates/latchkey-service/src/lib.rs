@@ -19,6 +19,7 @@ mod invitations;
 mod list;
 pub mod mail;
 mod metadata;
+mod passkeys;
 mod principal;
 mod revision;
 mod roles;
@@ -45,7 +46,8 @@ pub use list::{
     AuditFilter, GrantFilter, GroupFilter, ListParams, MAX_LIMIT, MembershipFilter, RoleFilter,
     SecurityAlertFilter, SecurityEventFilter, SystemFilter, UserFilter,
 };
-pub use principal::{Credential, Principal, Scope};
+pub use passkeys::PasskeySettings;
+pub use principal::{Credential, PendingAction, Principal, Scope};
 pub use revision::{MAX_REVISION_WAIT, observe_revisions};
 pub use sign_in::{
     ClientInfo, MAGIC_LINK_PREFIX, SESSION_PREFIX, SignInSettings, events as security_events,
@@ -67,6 +69,8 @@ struct Inner {
     passwords: Arc<sign_in::Passwords>,
     /// Set once by `use_mailer`; without it mails cannot be sent.
     mail: std::sync::OnceLock<MailSettings>,
+    /// Set once by `use_passkeys`, else the development relying party (`localhost`).
+    webauthn: std::sync::OnceLock<webauthn_rs::prelude::Webauthn>,
 }
 
 /// Where mails go, who they are from and the address links in them start with.
@@ -116,6 +120,7 @@ impl Services {
                 auth_cache: tokens::AuthCache::default(),
                 passwords: Arc::new(passwords),
                 mail: std::sync::OnceLock::new(),
+                webauthn: std::sync::OnceLock::new(),
             }),
         }
     }

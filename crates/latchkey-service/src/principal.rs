@@ -27,6 +27,8 @@ pub struct Principal {
     /// What the caller authenticated with.
     pub credential: Credential,
     pub request_id: Option<String>,
+    /// What the caller's roles ask of this session before it may do anything else.
+    pub pending: Option<PendingAction>,
     pub(crate) permissions: Arc<PermissionGrants>,
     pub(crate) engine: Arc<OrgEngine>,
 }
@@ -37,6 +39,55 @@ impl std::fmt::Debug for Principal {
             .field("org", &self.org_slug)
             .field("user", &self.user_name)
             .finish_non_exhaustive()
+    }
+}
+
+/// What a session must do before anything else, because its user's roles ask for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingAction {
+    /// Register a passkey: the roles require one and the user has none.
+    EnrollPasskey,
+    /// Prove a passkey: the session began with a magic link and the roles ask for a
+    /// passkey after one.
+    VerifyPasskey,
+}
+
+impl PendingAction {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::EnrollPasskey => "enroll_passkey",
+            Self::VerifyPasskey => "verify_passkey",
+        }
+    }
+
+    /// What `policy` asks of `session`, whose user has `passkeys` passkeys.
+    pub fn of(
+        policy: &latchkey_model::RoleSecurityPolicy,
+        session: &latchkey_model::Session,
+        passkeys: u32,
+    ) -> Option<Self> {
+        let after_link = policy.passkey_after_magic_link
+            && session.method == latchkey_model::SignInMethod::MagicLink
+            && session.passkey_verified_at.is_none();
+        if (policy.require_passkey || after_link) && passkeys == 0 {
+            Some(Self::EnrollPasskey)
+        } else if after_link {
+            Some(Self::VerifyPasskey)
+        } else {
+            None
+        }
+    }
+
+    /// Why the session may not do what it asked, and what to do instead.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Self::EnrollPasskey => {
+                "your roles require a passkey: register one (POST /api/v1/me/passkeys/register/begin) before anything else"
+            }
+            Self::VerifyPasskey => {
+                "your roles ask for a passkey after a magic-link sign-in: prove one (POST /api/v1/me/passkeys/verify/begin) before anything else"
+            }
+        }
     }
 }
 

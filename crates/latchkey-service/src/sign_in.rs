@@ -208,6 +208,11 @@ pub mod events {
     pub const INVITATION_REVOKED: &str = "invitation.revoked";
     pub const INVITATION_ACCEPTED: &str = "invitation.accepted";
     pub const INVITATION_FAILED: &str = "invitation.failed";
+    pub const PASSKEY_ADDED: &str = "passkey.added";
+    pub const PASSKEY_REMOVED: &str = "passkey.removed";
+    pub const PASSKEY_REJECTED: &str = "passkey.rejected";
+    pub const PASSKEY_VERIFIED: &str = "passkey.verified";
+    pub const PASSKEY_RESET: &str = "recovery.passkey_reset";
 }
 
 /// The rules that raise alerts.
@@ -228,7 +233,7 @@ fn rfc3339(t: OffsetDateTime) -> String {
 
 /// The organisation a sign-in names by slug or, when the installation has one, that one.
 /// `None` when the slug names none (the caller answers as for a wrong password).
-async fn sign_in_org(
+pub(crate) async fn sign_in_org(
     tx: &mut dyn Tx,
     organisation: Option<&str>,
 ) -> ServiceResult<Option<Organisation>> {
@@ -511,6 +516,20 @@ impl Services {
         method: SignInMethod,
         client: &ClientInfo,
     ) -> ServiceResult<SignedIn> {
+        self.open_session_with(org, user, method, client, None)
+            .await
+    }
+
+    /// `open_session`, recording in the same transaction the use of the passkey the user
+    /// signed in with (and its credential when its counter moved).
+    pub(crate) async fn open_session_with(
+        &self,
+        org: &Organisation,
+        user: &User,
+        method: SignInMethod,
+        client: &ClientInfo,
+        passkey: Option<(latchkey_model::PasskeyId, Option<String>)>,
+    ) -> ServiceResult<SignedIn> {
         let now = self.now();
         let secret = random_secret(SESSION_PREFIX);
         let hours = self.inner.passwords.settings().session_hours;
@@ -526,18 +545,42 @@ impl Services {
             revoked_at: None,
             ip: client.ip.clone(),
             user_agent: client.user_agent.clone(),
+            passkey_verified_at: (method == SignInMethod::Passkey).then_some(now),
         };
+        let mut tx = self.read().await?;
         let earlier = if user.multi_session {
             Vec::new()
         } else {
-            self.read()
-                .await?
-                .live_sessions(org.id, user.id, now)
-                .await?
+            tx.live_sessions(org.id, user.id, now).await?
+        };
+        let (policy, _) = self
+            .effective_security_policy(&mut *tx, org.id, user.id, now)
+            .await?;
+        let passkeys = if policy.require_passkey || policy.passkey_after_magic_link {
+            tx.count_passkeys(org.id, user.id).await?
+        } else {
+            0
+        };
+        drop(tx);
+        let required_action = crate::principal::PendingAction::of(&policy, &session, passkeys);
+        let record_use = async |tx: &mut dyn Tx| -> ServiceResult<()> {
+            if let Some((id, credential)) = &passkey {
+                match credential {
+                    Some(c) => tx.use_passkey(org.id, *id, c, now).await?,
+                    None => {
+                        let current = tx.get_passkey(org.id, *id).await?;
+                        if let Some(k) = current {
+                            tx.use_passkey(org.id, *id, &k.credential, now).await?;
+                        }
+                    }
+                }
+            }
+            Ok(())
         };
         let mut ended = 0u32;
         if earlier.is_empty() {
             let mut tx = self.inner.store.begin().await?;
+            record_use(&mut *tx).await?;
             tx.insert_session(&session).await?;
             self.sign_in_event(&mut *tx, &session, 0, client).await?;
             tx.commit().await?;
@@ -559,6 +602,7 @@ impl Services {
                     .await?;
                 }
             }
+            record_use(&mut *tx).await?;
             tx.insert_session(&session).await?;
             self.sign_in_event(&mut *tx, &session, ended, client)
                 .await?;
@@ -571,6 +615,7 @@ impl Services {
             organisation: org.slug.clone(),
             expires_at: session.expires_at,
             ended_sessions: ended,
+            required_action: required_action.map(|a| a.as_str().to_owned()),
         })
     }
 

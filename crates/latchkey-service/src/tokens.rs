@@ -108,16 +108,25 @@ impl Services {
             return Err(denied());
         }
         let org = tx.get_org(org_id).await?.ok_or_else(denied)?;
-        // The roles' idle timeout, checked whenever the session is resolved from the
-        // store: at least every `AUTH_CACHE_TTL`, and after any write (a policy change).
-        let idle_minutes = match &session {
-            Some(_) => {
-                self.effective_security_policy(&mut *tx, org_id, user_id, now)
-                    .await?
-                    .0
-                    .idle_timeout_minutes
+        // The roles' policy, checked whenever the session is resolved from the store: at
+        // least every `AUTH_CACHE_TTL`, and after any write (a policy change, a passkey
+        // registered).
+        let (idle_minutes, pending) = match &session {
+            Some(s) => {
+                let (policy, _) = self
+                    .effective_security_policy(&mut *tx, org_id, user_id, now)
+                    .await?;
+                let passkeys = if policy.require_passkey || policy.passkey_after_magic_link {
+                    tx.count_passkeys(org_id, user_id).await?
+                } else {
+                    0
+                };
+                (
+                    policy.idle_timeout_minutes,
+                    crate::principal::PendingAction::of(&policy, s, passkeys),
+                )
             }
-            None => None,
+            None => (None, None),
         };
         drop(tx);
         if let Some(session) = &session {
@@ -147,6 +156,7 @@ impl Services {
             installation_admin: user.installation_admin,
             credential,
             request_id: None,
+            pending,
             permissions: std::sync::Arc::new(permissions),
             engine,
         };

@@ -51,6 +51,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0008_invitations.sql",
         include_str!("../migrations/0008_invitations.sql"),
     ),
+    (
+        "0009_passkeys.sql",
+        include_str!("../migrations/0009_passkeys.sql"),
+    ),
 ];
 
 /// Connections in the pool. Writers queue on SQLite's lock anyway; readers (WAL) run in

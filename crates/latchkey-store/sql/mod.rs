@@ -31,6 +31,7 @@ mod invitations;
 mod metadata;
 mod orgs;
 mod paging;
+mod passkeys;
 mod sign_in;
 
 use async_trait::async_trait;

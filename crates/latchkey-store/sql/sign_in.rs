@@ -23,7 +23,7 @@ use crate::backend::Db;
 
 macro_rules! session_cols {
     () => {
-        "id, org_id, user_id, method, token_hash, created_at, last_seen_at, expires_at, revoked_at, ip, user_agent"
+        "id, org_id, user_id, method, token_hash, created_at, last_seen_at, expires_at, revoked_at, ip, user_agent, passkey_verified_at"
     };
 }
 
@@ -49,6 +49,7 @@ fn session(row: &DbRow) -> StoreResult<Session> {
         revoked_at: c.opt_instant("revoked_at")?,
         ip: c.opt_text("ip")?,
         user_agent: c.opt_text("user_agent")?,
+        passkey_verified_at: c.opt_instant("passkey_verified_at")?,
     })
 }
 
@@ -372,7 +373,7 @@ impl SignInStore for SqlTx {
         let sql = concat!(
             "INSERT INTO sessions (",
             session_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         );
         sqlx::query(sql)
             .bind(s.id.as_uuid())
@@ -386,6 +387,7 @@ impl SignInStore for SqlTx {
             .bind(opt_micros(s.revoked_at))
             .bind(s.ip.as_deref())
             .bind(s.user_agent.as_deref())
+            .bind(opt_micros(s.passkey_verified_at))
             .execute(self.conn())
             .await
             .map_err(map_err)?;

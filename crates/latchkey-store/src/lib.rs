@@ -13,12 +13,13 @@ pub mod conformance;
 
 use async_trait::async_trait;
 use latchkey_model::{
-    ApiToken, AttributeDefinition, AttributeId, AuditEntry, Domain, DomainId, Grant, GrantId,
-    Group, GroupId, InheritanceId, Invitation, InvitationId, MagicLink, MagicLinkId, MailDomain,
-    MailDomainId, Membership, MembershipId, NewAuditEntry, ObjectType, OrgId, Organisation,
-    PasswordPolicy, PasswordRecord, Role, RoleId, RoleInheritance, SecurityAlert, SecurityAlertId,
-    SecurityEvent, Session, SessionId, SignInFailures, StoredPasswordPolicy,
-    StoredRoleSecurityPolicy, System, SystemId, TokenId, User, UserId, UserType, UserTypeId,
+    ApiToken, AttributeDefinition, AttributeId, AuditEntry, Ceremony, CeremonyId, Domain, DomainId,
+    Grant, GrantId, Group, GroupId, InheritanceId, Invitation, InvitationId, MagicLink,
+    MagicLinkId, MailDomain, MailDomainId, Membership, MembershipId, NewAuditEntry, ObjectType,
+    OrgId, Organisation, PasskeyId, PasskeyRecord, PasswordPolicy, PasswordRecord, Role, RoleId,
+    RoleInheritance, SecurityAlert, SecurityAlertId, SecurityEvent, Session, SessionId,
+    SignInFailures, StoredPasswordPolicy, StoredRoleSecurityPolicy, System, SystemId, TokenId,
+    User, UserId, UserType, UserTypeId,
 };
 use time::OffsetDateTime;
 
@@ -80,6 +81,7 @@ pub trait Tx:
     + ChangeStore
     + SignInStore
     + InvitationStore
+    + PasskeyStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -239,6 +241,49 @@ pub trait SignInStore {
         org: OrgId,
         query: &SecurityEventQuery,
     ) -> StoreResult<Page<SecurityEvent>>;
+}
+
+/// Passkeys and WebAuthn ceremonies.
+#[async_trait]
+pub trait PasskeyStore {
+    async fn insert_passkey(&mut self, passkey: &PasskeyRecord) -> StoreResult<()>;
+    /// A user's passkeys, oldest first.
+    async fn list_passkeys(&mut self, org: OrgId, user: UserId) -> StoreResult<Vec<PasskeyRecord>>;
+    async fn get_passkey(
+        &mut self,
+        org: OrgId,
+        id: PasskeyId,
+    ) -> StoreResult<Option<PasskeyRecord>>;
+    /// Looks a passkey up by its credential id, across organisations (a discoverable
+    /// sign-in knows nothing else).
+    async fn find_passkey_by_credential(
+        &mut self,
+        credential_id: &str,
+    ) -> StoreResult<Option<PasskeyRecord>>;
+    async fn rename_passkey(&mut self, org: OrgId, id: PasskeyId, name: &str) -> StoreResult<bool>;
+    async fn delete_passkey(&mut self, org: OrgId, id: PasskeyId) -> StoreResult<bool>;
+    /// Records a use: the credential (with its new counter) and when.
+    async fn use_passkey(
+        &mut self,
+        org: OrgId,
+        id: PasskeyId,
+        credential: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
+    async fn count_passkeys(&mut self, org: OrgId, user: UserId) -> StoreResult<u32>;
+
+    /// Stores a ceremony, and forgets those that expired before `ceremony.created_at`.
+    async fn insert_ceremony(&mut self, ceremony: &Ceremony) -> StoreResult<()>;
+    /// Removes and answers a ceremony, whether or not it has expired: `None` when it does
+    /// not exist or someone already took it.
+    async fn take_ceremony(&mut self, id: CeremonyId) -> StoreResult<Option<Ceremony>>;
+    /// Records that the session's user proved a passkey in it.
+    async fn verify_session_passkey(
+        &mut self,
+        org: OrgId,
+        session: SessionId,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
 }
 
 /// Invitations to join an organisation.

@@ -129,7 +129,10 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
     )
 }
 
-async fn me(State(s): State<AppState>, Auth(p): Auth) -> axum::Json<WhoAmI> {
+async fn me(
+    State(s): State<AppState>,
+    crate::extract::AuthPending(p): crate::extract::AuthPending,
+) -> axum::Json<WhoAmI> {
     axum::Json(s.services.whoami(&p))
 }
 

@@ -6,6 +6,7 @@ mod bulk;
 mod catalog;
 mod directory;
 pub(crate) mod invitations;
+mod passkeys;
 mod settings;
 pub(crate) mod sign_in;
 
@@ -18,6 +19,7 @@ pub fn api(r: ApiRouter) -> ApiRouter {
     let r = catalog::routes(r);
     let r = settings::routes(r);
     let r = invitations::routes(r);
+    let r = passkeys::routes(r);
     sign_in::routes(r)
 }
 

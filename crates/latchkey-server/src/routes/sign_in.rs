@@ -17,7 +17,7 @@ use latchkey_service::{SecurityAlertFilter, SecurityEventFilter};
 use crate::app::AppState;
 use crate::error::ApiResult;
 use crate::extract::{
-    ApiJson, ApiPath, ApiQuery, Auth, CSRF_COOKIE, Client, Format, SESSION_COOKIE,
+    ApiJson, ApiPath, ApiQuery, Auth, AuthPending, CSRF_COOKIE, Client, Format, SESSION_COOKIE,
 };
 use crate::openapi::{ApiRouter, doc};
 use crate::respond::{self, NoContent};
@@ -351,7 +351,7 @@ async fn change_expired_password(
 
 async fn sign_out(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    AuthPending(p): AuthPending,
     Client(client): Client,
 ) -> ApiResult<Response> {
     s.services.sign_out(&p, &client).await?;
@@ -532,7 +532,7 @@ async fn put_role_policy(
 
 async fn my_policy(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    AuthPending(p): AuthPending,
 ) -> ApiResult<axum::Json<EffectiveSecurityPolicy>> {
     Ok(axum::Json(s.services.my_security_policy(&p).await?))
 }

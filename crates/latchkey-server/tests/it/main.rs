@@ -14,6 +14,7 @@ mod bulk;
 mod directory;
 mod harness;
 mod invitations;
+mod passkeys;
 mod robustness;
 mod sign_in;
 mod validation;

@@ -24,6 +24,7 @@ fn session_value(org: latchkey_model::OrgId, user: UserId, hash: &str) -> Sessio
         revoked_at: None,
         ip: Some("192.0.2.7".to_owned()),
         user_agent: None,
+        passkey_verified_at: Some(at(0)),
     }
 }
 

@@ -1,0 +1,742 @@
+//! Passkeys (WebAuthn, through webauthn-rs): registering several per user, naming, listing
+//! and removing them, signing in with one (by user name, or discoverable: the authenticator
+//! names the user), and proving one within a session when a role policy asks for it after
+//! a magic-link sign-in.
+//!
+//! Every ceremony's server half is kept in the store for five minutes and taken once by
+//! the request that finishes it, so an assertion cannot be replayed and any replica can
+//! finish what another began. The user handle of every passkey is the user's id.
+
+use base64::Engine as _;
+use latchkey_api::{
+    BeginPasskeySignIn, FinishPasskeyAssertion, FinishPasskeyRegistration, PasskeyChallenge,
+    SignedIn,
+};
+use latchkey_model::{
+    Ceremony, CeremonyId, CeremonyPurpose, Name, OrgId, PasskeyId, PasskeyRecord, Permission,
+    SignInMethod, User, UserId,
+};
+use serde_json::json;
+use webauthn_rs::prelude::{
+    DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
+    PublicKeyCredential, RegisterPublicKeyCredential, Url, Webauthn, WebauthnBuilder,
+};
+
+use crate::sign_in::{ClientInfo, events};
+use crate::{Credential, Principal, ServiceError, ServiceResult, Services};
+
+/// How long a ceremony may take, from options to answer.
+const CEREMONY_MINUTES: i64 = 5;
+
+/// The relying party passkeys are bound to: its id (a host name, `localhost` in
+/// development) and the origins browsers may use it from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeySettings {
+    pub rp_id: String,
+    pub origins: Vec<String>,
+}
+
+impl Default for PasskeySettings {
+    fn default() -> Self {
+        Self {
+            rp_id: "localhost".to_owned(),
+            origins: vec!["http://localhost:8080".to_owned()],
+        }
+    }
+}
+
+impl PasskeySettings {
+    /// `Err` naming what is wrong with the settings.
+    pub fn build_check(&self) -> Result<(), String> {
+        self.build().map(drop)
+    }
+
+    pub(crate) fn build(&self) -> Result<Webauthn, String> {
+        let mut origins = self
+            .origins
+            .iter()
+            .map(|o| Url::parse(o).map_err(|e| format!("invalid passkey origin `{o}`: {e}")));
+        let first = origins
+            .next()
+            .ok_or_else(|| "passkeys need at least one origin".to_owned())??;
+        let mut builder = WebauthnBuilder::new(&self.rp_id, &first)
+            .map_err(|e| format!("invalid passkey relying party `{}`: {e}", self.rp_id))?
+            .rp_name("Latchkey");
+        for origin in origins {
+            builder = builder.append_allowed_origin(&origin?);
+        }
+        builder
+            .build()
+            .map_err(|e| format!("invalid passkey settings: {e}"))
+    }
+}
+
+/// The base64url form of a credential id, as stored and as authenticators send it.
+fn credential_key(raw: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn bad_credential(e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::invalid(
+        "credential",
+        "webauthn",
+        format!("`credential` is not a WebAuthn answer this server can read: {e}"),
+    )
+}
+
+fn failed_sign_in() -> ServiceError {
+    ServiceError::Unauthenticated(
+        "the passkey sign-in failed: start again with POST /api/v1/auth/passkey/begin".to_owned(),
+    )
+}
+
+fn expired_ceremony() -> ServiceError {
+    ServiceError::invalid(
+        "ceremony_id",
+        "exists",
+        "the ceremony is unknown, expired or already finished: begin again",
+    )
+}
+
+fn passkey_name(raw: &str) -> ServiceResult<String> {
+    let name = Name::parse("name", raw)?;
+    if name.as_str().chars().count() > 64 {
+        return Err(ServiceError::invalid(
+            "name",
+            "max_length",
+            "a passkey's name has at most 64 characters",
+        ));
+    }
+    Ok(name.into_string())
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> ServiceResult<String> {
+    serde_json::to_string(value)
+        .map_err(|e| ServiceError::Internal(format!("cannot encode WebAuthn state: {e}")))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> ServiceResult<T> {
+    serde_json::from_str(text)
+        .map_err(|e| ServiceError::Internal(format!("cannot read stored WebAuthn state: {e}")))
+}
+
+impl Services {
+    fn webauthn(&self) -> ServiceResult<&Webauthn> {
+        if let Some(w) = self.inner.webauthn.get() {
+            return Ok(w);
+        }
+        let built = PasskeySettings::default()
+            .build()
+            .map_err(ServiceError::Internal)?;
+        Ok(self.inner.webauthn.get_or_init(|| built))
+    }
+
+    /// Binds passkeys to a relying party; `serve` calls it once, before serving.
+    pub fn use_passkeys(&self, settings: &PasskeySettings) -> Result<(), String> {
+        let webauthn = settings.build()?;
+        self.inner
+            .webauthn
+            .set(webauthn)
+            .map_err(|_| "passkeys are already configured".to_owned())
+    }
+
+    async fn store_ceremony(
+        &self,
+        purpose: CeremonyPurpose,
+        org: Option<OrgId>,
+        user: Option<UserId>,
+        p: Option<&Principal>,
+        state: String,
+        options: serde_json::Value,
+    ) -> ServiceResult<PasskeyChallenge> {
+        let now = self.now();
+        let ceremony = Ceremony {
+            id: CeremonyId::from_uuid(self.uuid()),
+            org_id: org,
+            user_id: user,
+            session_id: p.and_then(|p| match p.credential {
+                Credential::Session(s) => Some(s),
+                Credential::Token(_) => None,
+            }),
+            purpose,
+            state,
+            created_at: now,
+            expires_at: now + time::Duration::minutes(CEREMONY_MINUTES),
+        };
+        let mut tx = self.inner.store.begin().await?;
+        tx.insert_ceremony(&ceremony).await?;
+        tx.commit().await?;
+        Ok(PasskeyChallenge {
+            ceremony_id: ceremony.id,
+            options,
+            expires_at: ceremony.expires_at,
+        })
+    }
+
+    /// Takes the ceremony `id` for `purpose`; `None` if it is unknown, taken, expired or
+    /// for something else.
+    async fn take_ceremony(
+        &self,
+        id: CeremonyId,
+        purposes: &[CeremonyPurpose],
+    ) -> ServiceResult<Option<Ceremony>> {
+        let mut tx = self.inner.store.begin().await?;
+        let taken = tx.take_ceremony(id).await?;
+        tx.commit().await?;
+        Ok(taken.filter(|c| purposes.contains(&c.purpose) && c.expires_at > self.now()))
+    }
+
+    /// Starts registering a passkey for the caller.
+    pub async fn begin_passkey_registration(
+        &self,
+        p: &Principal,
+    ) -> ServiceResult<PasskeyChallenge> {
+        let mut tx = self.read().await?;
+        let user = tx
+            .get_user(p.org_id, p.user_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("user", p.user_id))?;
+        let existing = tx.list_passkeys(p.org_id, p.user_id).await?;
+        drop(tx);
+        let exclude = existing
+            .iter()
+            .map(|r| from_json::<Passkey>(&r.credential).map(|k| k.cred_id().clone()))
+            .collect::<ServiceResult<Vec<_>>>()?;
+        let (options, state) = self
+            .webauthn()?
+            .start_passkey_registration(
+                user.id.as_uuid(),
+                &user.user_name,
+                &user.full_name,
+                Some(exclude),
+            )
+            .map_err(|e| ServiceError::Internal(format!("cannot start a registration: {e}")))?;
+        self.store_ceremony(
+            CeremonyPurpose::Register,
+            Some(p.org_id),
+            Some(p.user_id),
+            Some(p),
+            to_json(&state)?,
+            serde_json::to_value(&options).map_err(|e| ServiceError::Internal(e.to_string()))?,
+        )
+        .await
+    }
+
+    /// Finishes registering a passkey: verifies the authenticator's answer and stores the
+    /// passkey. It also counts as proving a passkey in the current session.
+    pub async fn finish_passkey_registration(
+        &self,
+        p: &Principal,
+        req: &FinishPasskeyRegistration,
+        client: &ClientInfo,
+    ) -> ServiceResult<PasskeyRecord> {
+        let name = passkey_name(&req.name)?;
+        let credential: RegisterPublicKeyCredential =
+            serde_json::from_value(req.credential.clone()).map_err(bad_credential)?;
+        let ceremony = self
+            .take_ceremony(req.ceremony_id, &[CeremonyPurpose::Register])
+            .await?
+            .filter(|c| c.org_id == Some(p.org_id) && c.user_id == Some(p.user_id))
+            .ok_or_else(expired_ceremony)?;
+        let state: PasskeyRegistration = from_json(&ceremony.state)?;
+        let passkey = match self
+            .webauthn()?
+            .finish_passkey_registration(&credential, &state)
+        {
+            Ok(k) => k,
+            Err(e) => {
+                let mut tx = self.inner.store.begin().await?;
+                self.security_event(
+                    &mut *tx,
+                    p.org_id,
+                    events::PASSKEY_REJECTED,
+                    Some(p.user_id),
+                    Some(p.user_id),
+                    client,
+                    json!({ "step": "register", "reason": e.to_string() }),
+                )
+                .await?;
+                tx.commit().await?;
+                return Err(ServiceError::invalid(
+                    "credential",
+                    "webauthn",
+                    format!("the authenticator's answer was refused: {e}"),
+                ));
+            }
+        };
+        let now = self.now();
+        let record = PasskeyRecord {
+            id: PasskeyId::from_uuid(self.uuid()),
+            org_id: p.org_id,
+            user_id: p.user_id,
+            name,
+            credential_id: credential_key(passkey.cred_id().as_ref()),
+            credential: to_json(&passkey)?,
+            created_at: now,
+            last_used_at: None,
+        };
+        // A new passkey changes what the user's sessions may do: the write moves the
+        // revision, so every server resolves them again.
+        let mut tx = self.begin(p.org_id).await?;
+        if tx
+            .find_passkey_by_credential(&record.credential_id)
+            .await?
+            .is_some()
+        {
+            return Err(ServiceError::field_conflict(
+                "already_exists",
+                "credential",
+                "this passkey is already registered",
+            ));
+        }
+        tx.insert_passkey(&record).await?;
+        if let Credential::Session(s) = p.credential {
+            tx.verify_session_passkey(p.org_id, s, now).await?;
+        }
+        self.security_event(
+            &mut *tx,
+            p.org_id,
+            events::PASSKEY_ADDED,
+            Some(p.user_id),
+            Some(p.user_id),
+            client,
+            json!({ "passkey_id": record.id, "name": record.name }),
+        )
+        .await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "passkey.create",
+            "passkey",
+            record.id,
+            None::<&()>,
+            Some(&record),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// The caller's passkeys.
+    pub async fn list_own_passkeys(&self, p: &Principal) -> ServiceResult<Vec<PasskeyRecord>> {
+        let mut tx = self.read().await?;
+        Ok(tx.list_passkeys(p.org_id, p.user_id).await?)
+    }
+
+    /// A user's passkeys: one's own, or with `users.manage` over them.
+    pub async fn list_user_passkeys(
+        &self,
+        p: &Principal,
+        user: UserId,
+    ) -> ServiceResult<Vec<PasskeyRecord>> {
+        let mut tx = self.read().await?;
+        if user != p.user_id {
+            let scope = p.require(Permission::UsersManage)?;
+            Self::user_in_scope(&mut *tx, p.org_id, &scope, user).await?;
+        }
+        Ok(tx.list_passkeys(p.org_id, user).await?)
+    }
+
+    pub async fn rename_own_passkey(
+        &self,
+        p: &Principal,
+        id: PasskeyId,
+        name: &str,
+    ) -> ServiceResult<PasskeyRecord> {
+        let name = passkey_name(name)?;
+        let mut tx = self.begin(p.org_id).await?;
+        let before = tx
+            .get_passkey(p.org_id, id)
+            .await?
+            .filter(|k| k.user_id == p.user_id)
+            .ok_or_else(|| ServiceError::not_found("passkey", id))?;
+        tx.rename_passkey(p.org_id, id, &name).await?;
+        let after = PasskeyRecord {
+            name,
+            ..before.clone()
+        };
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "passkey.rename",
+            "passkey",
+            id,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Removes one of the caller's passkeys. The last one stays while the caller's roles
+    /// require a passkey.
+    pub async fn remove_own_passkey(
+        &self,
+        p: &Principal,
+        id: PasskeyId,
+        client: &ClientInfo,
+    ) -> ServiceResult<()> {
+        let mut tx = self.begin(p.org_id).await?;
+        let passkey = tx
+            .get_passkey(p.org_id, id)
+            .await?
+            .filter(|k| k.user_id == p.user_id)
+            .ok_or_else(|| ServiceError::not_found("passkey", id))?;
+        if tx.count_passkeys(p.org_id, p.user_id).await? <= 1 {
+            let (policy, _) = self
+                .effective_security_policy(&mut *tx, p.org_id, p.user_id, self.now())
+                .await?;
+            if policy.require_passkey {
+                return Err(ServiceError::conflict(
+                    "passkey_required",
+                    "your roles require a passkey: register another before removing the last one",
+                ));
+            }
+        }
+        tx.delete_passkey(p.org_id, id).await?;
+        self.security_event(
+            &mut *tx,
+            p.org_id,
+            events::PASSKEY_REMOVED,
+            Some(p.user_id),
+            Some(p.user_id),
+            client,
+            json!({ "passkey_id": id, "name": passkey.name }),
+        )
+        .await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "passkey.delete",
+            "passkey",
+            id,
+            Some(&passkey),
+            None::<&()>,
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Removes a user's passkey for them (recovery: a lost device). Needs `users.manage`
+    /// over the user and every permission they hold, as a password reset does.
+    pub async fn reset_user_passkey(
+        &self,
+        p: &Principal,
+        user: UserId,
+        id: PasskeyId,
+        client: &ClientInfo,
+    ) -> ServiceResult<()> {
+        let scope = p.require(Permission::UsersManage)?;
+        let mut tx = self.begin(p.org_id).await?;
+        let target = Self::user_in_scope(&mut *tx, p.org_id, &scope, user).await?;
+        self.may_act_as(p, &target)?;
+        let passkey = tx
+            .get_passkey(p.org_id, id)
+            .await?
+            .filter(|k| k.user_id == user)
+            .ok_or_else(|| ServiceError::not_found("passkey", id))?;
+        tx.delete_passkey(p.org_id, id).await?;
+        self.security_event(
+            &mut *tx,
+            p.org_id,
+            events::PASSKEY_RESET,
+            Some(user),
+            Some(p.user_id),
+            client,
+            json!({ "passkey_id": id, "name": passkey.name }),
+        )
+        .await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "passkey.reset",
+            "passkey",
+            id,
+            Some(&passkey),
+            None::<&()>,
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Starts a passkey sign-in. With a user name, the options list that user's passkeys;
+    /// without one (or for a name nobody has), the authenticator picks a discoverable one.
+    pub async fn begin_passkey_sign_in(
+        &self,
+        req: &BeginPasskeySignIn,
+        client: &ClientInfo,
+    ) -> ServiceResult<PasskeyChallenge> {
+        if let Some(ip) = &client.ip
+            && let Err((retry_after, _)) = self.inner.passwords.admit(ip, self.now())
+        {
+            return Err(crate::sign_in::rate_limited(retry_after));
+        }
+        let mut tx = self.read().await?;
+        let org = crate::sign_in::sign_in_org(&mut *tx, req.organisation.as_deref()).await?;
+        let named = match (&org, req.user_name.as_deref().map(str::trim)) {
+            (Some(o), Some(name)) if !name.is_empty() => {
+                match tx.get_user_by_name(o.id, name).await? {
+                    Some(u) => {
+                        let keys = tx.list_passkeys(o.id, u.id).await?;
+                        (!keys.is_empty()).then_some((u.id, keys))
+                    }
+                    None => None,
+                }
+            }
+            _ => None,
+        };
+        drop(tx);
+        let webauthn = self.webauthn()?;
+        let org_id = org.map(|o| o.id);
+        match named {
+            Some((user, records)) => {
+                let keys = records
+                    .iter()
+                    .map(|r| from_json::<Passkey>(&r.credential))
+                    .collect::<ServiceResult<Vec<_>>>()?;
+                let (options, state) = webauthn
+                    .start_passkey_authentication(&keys)
+                    .map_err(|e| ServiceError::Internal(format!("cannot start a sign-in: {e}")))?;
+                self.store_ceremony(
+                    CeremonyPurpose::SignIn,
+                    org_id,
+                    Some(user),
+                    None,
+                    to_json(&state)?,
+                    serde_json::to_value(&options)
+                        .map_err(|e| ServiceError::Internal(e.to_string()))?,
+                )
+                .await
+            }
+            None => {
+                let (options, state) = webauthn
+                    .start_discoverable_authentication()
+                    .map_err(|e| ServiceError::Internal(format!("cannot start a sign-in: {e}")))?;
+                self.store_ceremony(
+                    CeremonyPurpose::DiscoverableSignIn,
+                    org_id,
+                    None,
+                    None,
+                    to_json(&state)?,
+                    serde_json::to_value(&options)
+                        .map_err(|e| ServiceError::Internal(e.to_string()))?,
+                )
+                .await
+            }
+        }
+    }
+
+    /// Verifies an assertion against a ceremony; answers the passkey used, its user, and
+    /// the credential to store when its counter or backup state moved. Failures are
+    /// security events.
+    async fn verify_assertion(
+        &self,
+        ceremony: &Ceremony,
+        credential: &PublicKeyCredential,
+        client: &ClientInfo,
+    ) -> ServiceResult<(PasskeyRecord, User, Option<String>)> {
+        let credential_id = credential_key(credential.get_credential_id());
+        let mut tx = self.read().await?;
+        let record = tx.find_passkey_by_credential(&credential_id).await?;
+        let user = match &record {
+            Some(r) => tx.get_user(r.org_id, r.user_id).await?,
+            None => None,
+        };
+        drop(tx);
+        let webauthn = self.webauthn()?;
+        let outcome = match (&record, &user) {
+            (None, _) | (_, None) => Err("unknown_passkey".to_owned()),
+            (Some(r), Some(u)) => {
+                if ceremony.org_id.is_some_and(|o| o != r.org_id)
+                    || ceremony.user_id.is_some_and(|w| w != r.user_id)
+                {
+                    Err("other_user".to_owned())
+                } else if !u.enabled {
+                    Err("disabled".to_owned())
+                } else {
+                    let mut passkey: Passkey = from_json(&r.credential)?;
+                    let verified = match ceremony.purpose {
+                        CeremonyPurpose::DiscoverableSignIn => {
+                            match webauthn.identify_discoverable_authentication(credential) {
+                                Ok((handle, _)) if handle == u.id.as_uuid() => {
+                                    let state: DiscoverableAuthentication =
+                                        from_json(&ceremony.state)?;
+                                    webauthn
+                                        .finish_discoverable_authentication_v2(
+                                            credential, state, &passkey,
+                                        )
+                                        .map_err(|e| format!("invalid: {e}"))
+                                }
+                                Ok(_) => Err("other_user".to_owned()),
+                                Err(e) => Err(format!("invalid: {e}")),
+                            }
+                        }
+                        _ => {
+                            let state: PasskeyAuthentication = from_json(&ceremony.state)?;
+                            webauthn
+                                .finish_passkey_authentication(credential, &state)
+                                .map_err(|e| format!("invalid: {e}"))
+                        }
+                    };
+                    match verified {
+                        Ok(result) => {
+                            let changed = passkey.update_credential(&result) == Some(true);
+                            Ok(if changed {
+                                Some(to_json(&passkey)?)
+                            } else {
+                                None
+                            })
+                        }
+                        Err(reason) => Err(reason),
+                    }
+                }
+            }
+        };
+        match outcome {
+            Ok(updated) => match (record, user) {
+                (Some(r), Some(u)) => Ok((r, u, updated)),
+                _ => Err(failed_sign_in()),
+            },
+            Err(reason) => {
+                let org = record.as_ref().map(|r| r.org_id).or(ceremony.org_id);
+                if let Some(org) = org {
+                    let mut tx = self.inner.store.begin().await?;
+                    self.security_event(
+                        &mut *tx,
+                        org,
+                        events::SIGN_IN_FAILED,
+                        record.as_ref().map(|r| r.user_id),
+                        None,
+                        client,
+                        json!({
+                            "method": "passkey",
+                            "reason": reason.split(':').next().unwrap_or("invalid"),
+                            "detail": reason,
+                            "step": ceremony.purpose.as_str(),
+                        }),
+                    )
+                    .await?;
+                    tx.commit().await?;
+                }
+                Err(failed_sign_in())
+            }
+        }
+    }
+
+    /// Finishes a passkey sign-in and opens a session.
+    pub async fn finish_passkey_sign_in(
+        &self,
+        req: &FinishPasskeyAssertion,
+        client: &ClientInfo,
+    ) -> ServiceResult<SignedIn> {
+        let credential: PublicKeyCredential =
+            serde_json::from_value(req.credential.clone()).map_err(bad_credential)?;
+        let ceremony = self
+            .take_ceremony(
+                req.ceremony_id,
+                &[CeremonyPurpose::SignIn, CeremonyPurpose::DiscoverableSignIn],
+            )
+            .await?
+            .ok_or_else(failed_sign_in)?;
+        let (record, user, updated) = self
+            .verify_assertion(&ceremony, &credential, client)
+            .await?;
+        let mut tx = self.read().await?;
+        let org = tx
+            .get_org(record.org_id)
+            .await?
+            .ok_or_else(failed_sign_in)?;
+        drop(tx);
+        self.open_session_with(
+            &org,
+            &user,
+            SignInMethod::Passkey,
+            client,
+            Some((record.id, updated)),
+        )
+        .await
+    }
+
+    /// Starts proving a passkey within the caller's session.
+    pub async fn begin_passkey_verification(
+        &self,
+        p: &Principal,
+    ) -> ServiceResult<PasskeyChallenge> {
+        let Credential::Session(_) = p.credential else {
+            return Err(ServiceError::conflict(
+                "not_a_session",
+                "only a signed-in session proves a passkey; API tokens need none",
+            ));
+        };
+        let mut tx = self.read().await?;
+        let records = tx.list_passkeys(p.org_id, p.user_id).await?;
+        drop(tx);
+        if records.is_empty() {
+            return Err(ServiceError::conflict(
+                "no_passkey",
+                "you have no passkey yet: register one at POST /api/v1/me/passkeys/register/begin",
+            ));
+        }
+        let keys = records
+            .iter()
+            .map(|r| from_json::<Passkey>(&r.credential))
+            .collect::<ServiceResult<Vec<_>>>()?;
+        let (options, state) = self
+            .webauthn()?
+            .start_passkey_authentication(&keys)
+            .map_err(|e| ServiceError::Internal(format!("cannot start a verification: {e}")))?;
+        self.store_ceremony(
+            CeremonyPurpose::Verify,
+            Some(p.org_id),
+            Some(p.user_id),
+            Some(p),
+            to_json(&state)?,
+            serde_json::to_value(&options).map_err(|e| ServiceError::Internal(e.to_string()))?,
+        )
+        .await
+    }
+
+    /// Finishes proving a passkey: the session may then do what its roles allow.
+    pub async fn finish_passkey_verification(
+        &self,
+        p: &Principal,
+        req: &FinishPasskeyAssertion,
+        client: &ClientInfo,
+    ) -> ServiceResult<()> {
+        let credential: PublicKeyCredential =
+            serde_json::from_value(req.credential.clone()).map_err(bad_credential)?;
+        let Credential::Session(session) = p.credential else {
+            return Err(expired_ceremony());
+        };
+        let ceremony = self
+            .take_ceremony(req.ceremony_id, &[CeremonyPurpose::Verify])
+            .await?
+            .filter(|c| c.session_id == Some(session) && c.user_id == Some(p.user_id))
+            .ok_or_else(expired_ceremony)?;
+        let (record, _, updated) = self
+            .verify_assertion(&ceremony, &credential, client)
+            .await?;
+        let now = self.now();
+        let mut tx = self.begin(p.org_id).await?;
+        if let Some(c) = &updated {
+            tx.use_passkey(p.org_id, record.id, c, now).await?;
+        }
+        tx.verify_session_passkey(p.org_id, session, now).await?;
+        self.security_event(
+            &mut *tx,
+            p.org_id,
+            events::PASSKEY_VERIFIED,
+            Some(p.user_id),
+            None,
+            client,
+            json!({ "passkey_id": record.id, "session_id": session }),
+        )
+        .await?;
+        tx.commit().await
+    }
+}
