@@ -31,6 +31,7 @@ mod metadata;
 mod orgs;
 mod paging;
 mod sign_in;
+mod totp;
 
 use async_trait::async_trait;
 use latchkey_store::{PoolState, StoreError, StoreResult, Tx};
