@@ -48,6 +48,20 @@ pub struct Config {
     /// An SMTP server to send mail through (plain SMTP); empty writes mails to the outbox.
     pub smtp_host: String,
     pub smtp_port: u16,
+    /// The key secrets at rest are sealed under: 32 bytes in base64. Empty means the key in
+    /// `DATA_DIR/master.key`, made on first start. Replicas sharing a database need the same.
+    pub master_key: Option<SecretText>,
+}
+
+/// A secret from the configuration; its `Debug` shows nothing of it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretText(pub String);
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 impl Default for Config {
@@ -72,6 +86,7 @@ impl Default for Config {
             mail_from: "latchkey@localhost".to_owned(),
             smtp_host: String::new(),
             smtp_port: 25,
+            master_key: None,
         }
     }
 }
@@ -129,6 +144,7 @@ impl Config {
             "mail_from",
             "smtp_host",
             "smtp_port",
+            "master_key",
         ]));
         let mut config: Config = figment
             .extract()
@@ -144,6 +160,13 @@ impl Config {
         }
         if config.database_url.as_deref().is_some_and(str::is_empty) {
             config.database_url = None;
+        }
+        if config
+            .master_key
+            .as_ref()
+            .is_some_and(|k| k.0.trim().is_empty())
+        {
+            config.master_key = None;
         }
         Ok(config)
     }

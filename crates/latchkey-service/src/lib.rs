@@ -21,6 +21,7 @@ mod metadata;
 mod principal;
 mod revision;
 mod roles;
+mod secrets;
 mod sign_in;
 mod systems;
 mod tokens;
@@ -46,6 +47,7 @@ pub use list::{
 };
 pub use principal::{Credential, Principal, Scope};
 pub use revision::{MAX_REVISION_WAIT, observe_revisions};
+pub use secrets::{MasterKey, SecretsError};
 pub use sign_in::{
     ClientInfo, MAGIC_LINK_PREFIX, SESSION_PREFIX, SignInSettings, events as security_events,
 };
@@ -66,6 +68,8 @@ struct Inner {
     passwords: Arc<sign_in::Passwords>,
     /// Set once by `use_mailer`; without it mails cannot be sent.
     mail: std::sync::OnceLock<MailSettings>,
+    /// Set once by `use_master_key`; without it no secret can be sealed or opened.
+    master_key: std::sync::OnceLock<secrets::MasterKey>,
 }
 
 /// Where mails go, who they are from and the address links in them start with.
@@ -115,6 +119,7 @@ impl Services {
                 auth_cache: tokens::AuthCache::default(),
                 passwords: Arc::new(passwords),
                 mail: std::sync::OnceLock::new(),
+                master_key: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -122,6 +127,11 @@ impl Services {
     /// Sets how mail is sent; only the first call counts.
     pub fn use_mailer(&self, settings: MailSettings) {
         let _ = self.inner.mail.set(settings);
+    }
+
+    /// Sets the key secrets at rest are sealed under; only the first call counts.
+    pub fn use_master_key(&self, key: MasterKey) {
+        let _ = self.inner.master_key.set(key);
     }
 
     pub(crate) fn mail_settings(&self) -> MailSettings {
