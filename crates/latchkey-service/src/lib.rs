@@ -25,6 +25,7 @@ mod secrets;
 mod sign_in;
 mod systems;
 mod tokens;
+mod totp;
 mod users;
 mod validate;
 

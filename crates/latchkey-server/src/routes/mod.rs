@@ -7,6 +7,7 @@ mod catalog;
 mod directory;
 mod settings;
 pub(crate) mod sign_in;
+mod totp;
 
 use crate::openapi::ApiRouter;
 
@@ -16,6 +17,7 @@ pub fn api(r: ApiRouter) -> ApiRouter {
     let r = directory::routes(r);
     let r = catalog::routes(r);
     let r = settings::routes(r);
+    let r = totp::routes(r);
     sign_in::routes(r)
 }
 

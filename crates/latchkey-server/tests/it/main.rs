@@ -15,6 +15,7 @@ mod directory;
 mod harness;
 mod robustness;
 mod sign_in;
+mod totp;
 mod validation;
 
 /// Declares `name_sqlite` and `name_postgres` tests running `scenario(backend)`.
