@@ -7,6 +7,7 @@ mod access;
 mod directory;
 mod security;
 mod settings;
+mod totp;
 mod transfer;
 
 use std::process::ExitCode;
@@ -53,6 +54,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Sessions(cmd) => security::sessions(ctx, cmd).await,
         Command::SetPassword(args) => security::set_password(ctx, args).await,
         Command::Security(cmd) => security::security(ctx, cmd).await,
+        Command::Totp(cmd) => totp::totp(ctx, cmd).await,
         Command::Whoami => whoami(ctx).await,
         Command::Permissions => {
             ctx.out.items(ctx.client.permissions().await?)?;
