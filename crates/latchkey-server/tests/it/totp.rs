@@ -375,6 +375,31 @@ async fn a_totp_device_becomes_a_second_factor_of_password_sign_in(backend: Back
         .await
         .expect(StatusCode::OK);
 
+    // An administrator resets only a device of the user named in the path.
+    let (_dan, dan_token) = person(&t, "dan").await;
+    let (dans, _, _) = enroll(&t, &dan_token, "phone").await;
+    t.delete(&t.admin, &format!("/api/v1/users/{ana}/totp/{dans}"))
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+    assert_eq!(devices(&t, &dan_token).await.len(), 1);
+
+    // The endpoints are in the OpenAPI document.
+    let doc = t
+        .call(None, Method::GET, "/api/v1/openapi.json", None, &[])
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    for path in [
+        "/me/totp",
+        "/me/totp/{id}/verify",
+        "/me/totp/{id}",
+        "/users/{id}/totp",
+        "/users/{id}/totp/{device}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
+    assert!(doc["components"]["schemas"]["TotpEnrolled"].is_object());
+
     // Disabling one's own verified device takes one of its current codes.
     let (tablet, tablet_secret, _) = enroll(&t, &ana_token, "tablet").await;
     t.post(
