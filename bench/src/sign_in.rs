@@ -84,6 +84,7 @@ async fn measure(dir: &std::path::Path) -> Result<(), String> {
         organisation: None,
         user_name: boot.admin_user_name.clone(),
         password: PASSWORD.to_owned(),
+        totp_code: None,
     };
     // Alternated, so that whatever else the machine does weighs on both alike.
     let mut bare = Vec::with_capacity(SIGN_INS);

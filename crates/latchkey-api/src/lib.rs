@@ -7,9 +7,11 @@
 
 mod requests;
 mod responses;
+mod totp;
 
 pub use requests::*;
 pub use responses::*;
+pub use totp::*;
 
 /// Deserialises a present field (even `null`) as `Some(..)`, so that `Option<Option<T>>`
 /// tells "absent" from "null".

@@ -592,8 +592,11 @@ pub struct PasswordSignIn {
     pub organisation: Option<String>,
     pub user_name: String,
     pub password: String,
+    /// The current code of a TOTP device: required once the user has a verified one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_code: Option<String>,
 }
-redacted_debug!(PasswordSignIn { organisation, user_name } hides { password });
+redacted_debug!(PasswordSignIn { organisation, user_name } hides { password, totp_code });
 
 /// `POST /api/v1/auth/password/change`: a new password for someone who cannot sign in with
 /// the old one any more (it expired), proven by the old one.

@@ -120,6 +120,9 @@ pub enum Command {
     /// Invitations: list and revoke
     #[command(subcommand)]
     Invitations(InvitationsCmd),
+    /// Your TOTP devices (authenticator apps asked for a code at sign-in)
+    #[command(subcommand)]
+    Totp(TotpCmd),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -147,6 +150,29 @@ pub enum InvitationsCmd {
     Revoke { id: latchkey_model::InvitationId },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum TotpCmd {
+    /// Enrol a device: prints the otpauth URL (and secret) to add to an authenticator app
+    Enroll {
+        /// A name for it, unique among your devices (1 to 64 characters)
+        name: String,
+    },
+    /// Verify a device with the code its app shows now
+    Verify {
+        id: latchkey_model::TotpDeviceId,
+        code: String,
+    },
+    /// List your devices, with their failed attempts
+    List,
+    /// Disable a device (a verified one needs its current code)
+    Disable {
+        id: latchkey_model::TotpDeviceId,
+        /// The code the app shows now
+        #[arg(long)]
+        code: Option<String>,
+    },
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct SignInArgs {
     #[arg(long)]
@@ -157,6 +183,9 @@ pub struct SignInArgs {
     /// A file whose first line is the password (else LATCHKEY_PASSWORD)
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
+    /// The current code of your TOTP device, once you have a verified one
+    #[arg(long, value_name = "CODE")]
+    pub totp_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

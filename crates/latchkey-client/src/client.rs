@@ -220,6 +220,15 @@ impl Client {
         self.send(builder, &url).await.map(drop)
     }
 
+    /// `DELETE path` with a JSON body (a proof the deletion asks for).
+    pub async fn delete_with_body<B>(&self, path: &str, body: &B) -> Result<(), ClientError>
+    where
+        B: Serialize + ?Sized,
+    {
+        let (builder, url) = self.request(Method::DELETE, path);
+        self.send(builder.json(body), &url).await.map(drop)
+    }
+
     /// The CSV the server streams for `path_and_query` (`/api/v1/users?format=csv`).
     pub async fn export_csv(&self, path_and_query: &str) -> Result<String, ClientError> {
         let (builder, url) = self.request(Method::GET, path_and_query);

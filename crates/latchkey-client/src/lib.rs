@@ -11,6 +11,7 @@ mod client;
 mod endpoints;
 mod error;
 mod query;
+mod totp;
 
 pub use client::Client;
 pub use endpoints::{ApiTokenView, ImportKind, InvitationFilter};

@@ -82,6 +82,7 @@ id_type!(UserTypeId, "user type");
 id_type!(MailDomainId, "mail domain");
 id_type!(TokenId, "api token");
 id_type!(AuditId, "audit entry");
+id_type!(TotpDeviceId, "TOTP device");
 id_type!(SessionId, "session");
 id_type!(SecurityEventId, "security event");
 id_type!(SecurityAlertId, "security alert");

@@ -11,6 +11,7 @@ pub mod names;
 pub mod passkey;
 pub mod permission;
 pub mod sign_in;
+pub mod totp;
 pub mod validation;
 
 pub use audit::{AuditEntry, AuditHash, ChainBreak, ChainVerifier, NewAuditEntry, verify_chain};
@@ -26,4 +27,5 @@ pub use sign_in::{
     SecurityEvent, Session, SignInFailures, SignInMethod, StoredPasswordPolicy,
     StoredRoleSecurityPolicy,
 };
+pub use totp::TotpDevice;
 pub use validation::{FieldError, ValidationErrors};

@@ -54,6 +54,20 @@ pub struct Config {
     /// Origins (comma-separated) browsers may register and use passkeys from; empty means
     /// `public_url` (and its `localhost` form when it names a loopback address).
     pub passkey_origins: String,
+    /// The key secrets at rest are sealed under: 32 bytes in base64. Empty means the key in
+    /// `DATA_DIR/master.key`, made on first start. Replicas sharing a database need the same.
+    pub master_key: Option<SecretText>,
+}
+
+/// A secret from the configuration; its `Debug` shows nothing of it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretText(pub String);
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 impl Default for Config {
@@ -80,6 +94,7 @@ impl Default for Config {
             smtp_port: 25,
             passkey_rp_id: String::new(),
             passkey_origins: String::new(),
+            master_key: None,
         }
     }
 }
@@ -179,6 +194,7 @@ impl Config {
             "smtp_port",
             "passkey_rp_id",
             "passkey_origins",
+            "master_key",
         ]));
         let mut config: Config = figment
             .extract()
@@ -194,6 +210,13 @@ impl Config {
         }
         if config.database_url.as_deref().is_some_and(str::is_empty) {
             config.database_url = None;
+        }
+        if config
+            .master_key
+            .as_ref()
+            .is_some_and(|k| k.0.trim().is_empty())
+        {
+            config.master_key = None;
         }
         Ok(config)
     }

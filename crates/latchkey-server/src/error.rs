@@ -49,7 +49,9 @@ impl ApiError {
     pub fn status_code(&self) -> StatusCode {
         match self {
             Self::Service(e) => match e {
-                ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+                ServiceError::Unauthenticated(_) | ServiceError::SecondFactor { .. } => {
+                    StatusCode::UNAUTHORIZED
+                }
                 ServiceError::Forbidden { .. } | ServiceError::PasswordExpired(_) => {
                     StatusCode::FORBIDDEN
                 }
@@ -76,6 +78,7 @@ impl ApiError {
         match self {
             Self::Service(e) => match e {
                 ServiceError::Unauthenticated(m) => ("unauthenticated", m.clone(), vec![]),
+                ServiceError::SecondFactor { code, message } => (code, message.clone(), vec![]),
                 ServiceError::Forbidden { message, .. } => ("forbidden", message.clone(), vec![]),
                 ServiceError::NotFound { .. } => ("not_found", e.to_string(), vec![]),
                 ServiceError::Validation(errors) => {

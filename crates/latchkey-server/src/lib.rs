@@ -6,6 +6,7 @@ mod app;
 mod config;
 mod error;
 mod extract;
+mod master_key;
 mod metrics;
 mod openapi;
 mod respond;
@@ -13,5 +14,5 @@ mod routes;
 mod serve;
 
 pub use app::build as build_app;
-pub use config::{Config, ServeOptions};
+pub use config::{Config, SecretText, ServeOptions};
 pub use serve::{open_store, serve};

@@ -105,6 +105,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         config.sign_in(),
     )
     .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    services.use_master_key(crate::master_key::load(&config)?);
     let outbox = config.data_dir.join("outbox");
     let public_url = if config.public_url.is_empty() {
         format!("http://{}", config.listen)

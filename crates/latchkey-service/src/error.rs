@@ -9,6 +9,10 @@ pub enum ServiceError {
     /// No valid credentials (401).
     #[error("{0}")]
     Unauthenticated(String),
+    /// The password was right but the second factor is missing or wrong (401), with a
+    /// stable code (`totp_required`, `totp_invalid`) telling a client what to ask for.
+    #[error("{message}")]
+    SecondFactor { code: &'static str, message: String },
     /// Authenticated, but the permission is not held at all (403).
     #[error("{message}")]
     Forbidden {

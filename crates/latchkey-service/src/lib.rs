@@ -23,9 +23,11 @@ mod passkeys;
 mod principal;
 mod revision;
 mod roles;
+mod secrets;
 mod sign_in;
 mod systems;
 mod tokens;
+mod totp;
 mod users;
 mod validate;
 
@@ -49,6 +51,7 @@ pub use list::{
 pub use passkeys::PasskeySettings;
 pub use principal::{Credential, PendingAction, Principal, Scope};
 pub use revision::{MAX_REVISION_WAIT, observe_revisions};
+pub use secrets::{MasterKey, SecretsError};
 pub use sign_in::{
     ClientInfo, MAGIC_LINK_PREFIX, SESSION_PREFIX, SignInSettings, events as security_events,
 };
@@ -71,6 +74,8 @@ struct Inner {
     mail: std::sync::OnceLock<MailSettings>,
     /// Set once by `use_passkeys`, else the development relying party (`localhost`).
     webauthn: std::sync::OnceLock<webauthn_rs::prelude::Webauthn>,
+    /// Set once by `use_master_key`; without it no secret can be sealed or opened.
+    master_key: std::sync::OnceLock<secrets::MasterKey>,
 }
 
 /// Where mails go, who they are from and the address links in them start with.
@@ -121,6 +126,7 @@ impl Services {
                 passwords: Arc::new(passwords),
                 mail: std::sync::OnceLock::new(),
                 webauthn: std::sync::OnceLock::new(),
+                master_key: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -128,6 +134,11 @@ impl Services {
     /// Sets how mail is sent; only the first call counts.
     pub fn use_mailer(&self, settings: MailSettings) {
         let _ = self.inner.mail.set(settings);
+    }
+
+    /// Sets the key secrets at rest are sealed under; only the first call counts.
+    pub fn use_master_key(&self, key: MasterKey) {
+        let _ = self.inner.master_key.set(key);
     }
 
     pub(crate) fn mail_settings(&self) -> MailSettings {

@@ -199,6 +199,17 @@ pub mod events {
     pub const SESSION_REVOKED: &str = "session.revoked";
     pub const PASSWORD_CHANGED: &str = "password.changed";
     pub const PASSWORD_RESET: &str = "recovery.password_reset";
+    pub const TOTP_ENROLLED: &str = "totp.enrolled";
+    pub const TOTP_VERIFIED: &str = "totp.verified";
+    /// A wrong or replayed code while verifying or disabling a device.
+    pub const TOTP_REFUSED: &str = "totp.refused";
+    pub const TOTP_DISABLED: &str = "totp.disabled";
+    pub const TOTP_RESET: &str = "recovery.totp_reset";
+    /// Reasons of `sign_in.failed` at the second factor.
+    pub const REASON_TOTP_REQUIRED: &str = "totp_required";
+    pub const REASON_TOTP_MALFORMED: &str = "totp_malformed";
+    pub const REASON_TOTP_WRONG: &str = "totp_wrong";
+    pub const REASON_TOTP_REPLAYED: &str = "totp_replayed";
     pub const PASSWORD_POLICY_CHANGED: &str = "policy.password_changed";
     pub const PRIVILEGED_ROLE_GRANTED: &str = "role.privileged_granted";
     pub const ALERT_ACKNOWLEDGED: &str = "alert.acknowledged";
@@ -288,6 +299,8 @@ impl Services {
                 &req.password,
                 client,
             )
+            .await?;
+        self.second_factor(&org, &user, req.totp_code.as_deref(), client)
             .await?;
         self.open_session(&org, &user, SignInMethod::Password, client)
             .await

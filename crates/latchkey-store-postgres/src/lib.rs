@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0006_magic_links.sql",
         include_str!("../migrations/0006_magic_links.sql"),
     ),
+    ("0007_totp.sql", include_str!("../migrations/0007_totp.sql")),
     (
         "0008_invitations.sql",
         include_str!("../migrations/0008_invitations.sql"),

@@ -28,6 +28,7 @@ const UNIQUE_INDEXES: &[(&str, &str)] = &[
         "role_inheritance.child_role_id",
     ),
     ("api_tokens_token_hash_key", "api_tokens.token_hash"),
+    ("totp_devices_name_key", "totp_devices.name"),
     ("audit_seq_key", "audit.seq"),
 ];
 

@@ -33,6 +33,7 @@ mod orgs;
 mod paging;
 mod passkeys;
 mod sign_in;
+mod totp;
 
 use async_trait::async_trait;
 use latchkey_store::{PoolState, StoreError, StoreResult, Tx};

@@ -28,6 +28,7 @@ mod directory;
 mod isolation;
 mod settings;
 mod sign_in;
+mod totp;
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -81,6 +82,7 @@ pub const STORIES: &[(&str, Story)] = &[
     ("change_log", |s| Box::pin(changes::change_log(s))),
     ("bulk_writes", |s| Box::pin(bulk::bulk_writes(s))),
     ("sign_in_rows", |s| Box::pin(sign_in::sign_in_rows(s))),
+    ("totp_devices", |s| Box::pin(totp::totp_devices(s))),
 ];
 
 /// Runs every story against `store`, which should be a fresh, migrated database.

@@ -19,7 +19,7 @@ use latchkey_model::{
     OrgId, Organisation, PasskeyId, PasskeyRecord, PasswordPolicy, PasswordRecord, Role, RoleId,
     RoleInheritance, SecurityAlert, SecurityAlertId, SecurityEvent, Session, SessionId,
     SignInFailures, StoredPasswordPolicy, StoredRoleSecurityPolicy, System, SystemId, TokenId,
-    User, UserId, UserType, UserTypeId,
+    TotpDevice, TotpDeviceId, User, UserId, UserType, UserTypeId,
 };
 use time::OffsetDateTime;
 
@@ -82,6 +82,7 @@ pub trait Tx:
     + SignInStore
     + InvitationStore
     + PasskeyStore
+    + TotpStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -325,6 +326,40 @@ pub trait InvitationStore {
         at: OffsetDateTime,
         user: UserId,
     ) -> StoreResult<bool>;
+}
+
+/// TOTP devices. The sealed secret is stored and returned as it is; sealing is the
+/// service's business.
+#[async_trait]
+pub trait TotpStore {
+    async fn insert_totp_device(&mut self, device: &TotpDevice) -> StoreResult<()>;
+    async fn get_totp_device(
+        &mut self,
+        org: OrgId,
+        id: TotpDeviceId,
+    ) -> StoreResult<Option<TotpDevice>>;
+    /// The user's devices, oldest first.
+    async fn totp_devices(&mut self, org: OrgId, user: UserId) -> StoreResult<Vec<TotpDevice>>;
+    /// Accepts a code of `step`, atomically: unless the device already accepted this step
+    /// or a later one, records it as the last used step, marks the device verified (keeping
+    /// the first instant) and clears its failures. `Ok(false)` when refused (a replay) or
+    /// when no such device exists in the organisation.
+    async fn accept_totp_step(
+        &mut self,
+        org: OrgId,
+        id: TotpDeviceId,
+        step: i64,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Counts one more refused code, atomically; the new count (0 when no such device).
+    async fn record_totp_failure(
+        &mut self,
+        org: OrgId,
+        id: TotpDeviceId,
+        at: OffsetDateTime,
+    ) -> StoreResult<u32>;
+    /// `Ok(false)` when no such device exists in the organisation.
+    async fn delete_totp_device(&mut self, org: OrgId, id: TotpDeviceId) -> StoreResult<bool>;
 }
 
 #[async_trait]

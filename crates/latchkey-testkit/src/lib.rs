@@ -110,7 +110,9 @@ impl TestStore {
     }
 
     pub fn services_with_clock(&self, clock: Arc<dyn Clock>) -> Services {
-        Services::new(Arc::clone(&self.store), clock, Arc::new(UuidV7Generator))
+        let services = Services::new(Arc::clone(&self.store), clock, Arc::new(UuidV7Generator));
+        services.use_master_key(test_master_key());
+        services
     }
 
     /// Services over this store with other sign-in settings (as after a configuration
@@ -119,13 +121,21 @@ impl TestStore {
         &self,
         settings: latchkey_service::SignInSettings,
     ) -> Result<Services, String> {
-        Services::with_sign_in(
+        let services = Services::with_sign_in(
             Arc::clone(&self.store),
             Arc::new(SystemClock),
             Arc::new(UuidV7Generator),
             settings,
-        )
+        )?;
+        services.use_master_key(test_master_key());
+        Ok(services)
     }
+}
+
+/// The master key of every test's services: fixed, so that services made again over the
+/// same store (a restart) open what earlier ones sealed.
+pub fn test_master_key() -> latchkey_service::MasterKey {
+    latchkey_service::MasterKey::from_bytes(*b"latchkey test master key, 32 b!!")
 }
 
 impl Drop for TestStore {

@@ -7,6 +7,7 @@ mod access;
 mod directory;
 mod security;
 mod settings;
+mod totp;
 mod transfer;
 
 use std::process::ExitCode;
@@ -55,6 +56,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Security(cmd) => security::security(ctx, cmd).await,
         Command::Invite(args) => security::invite(ctx, args).await,
         Command::Invitations(cmd) => security::invitations(ctx, cmd).await,
+        Command::Totp(cmd) => totp::totp(ctx, cmd).await,
         Command::Whoami => whoami(ctx).await,
         Command::Permissions => {
             ctx.out.items(ctx.client.permissions().await?)?;

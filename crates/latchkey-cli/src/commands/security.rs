@@ -43,6 +43,7 @@ pub async fn sign_in(
         organisation: args.organisation,
         user_name: args.user_name,
         password: password(args.password_file.as_deref())?,
+        totp_code: args.totp_code,
     };
     let signed = Client::new(url.clone(), "")
         .sign_in_password(&request)

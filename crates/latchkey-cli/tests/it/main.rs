@@ -11,6 +11,7 @@ mod replicas;
 mod round_trip;
 mod shutdown;
 mod sign_in;
+mod totp;
 
 use std::io;
 use std::path::PathBuf;

@@ -9,6 +9,7 @@ pub(crate) mod invitations;
 mod passkeys;
 mod settings;
 pub(crate) mod sign_in;
+mod totp;
 
 use crate::openapi::ApiRouter;
 
@@ -20,6 +21,7 @@ pub fn api(r: ApiRouter) -> ApiRouter {
     let r = settings::routes(r);
     let r = invitations::routes(r);
     let r = passkeys::routes(r);
+    let r = totp::routes(r);
     sign_in::routes(r)
 }
 

@@ -17,6 +17,7 @@ mod invitations;
 mod passkeys;
 mod robustness;
 mod sign_in;
+mod totp;
 mod validation;
 
 /// Declares `name_sqlite` and `name_postgres` tests running `scenario(backend)`.
