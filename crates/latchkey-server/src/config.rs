@@ -52,7 +52,7 @@ pub struct Config {
     /// host of `public_url`, or `localhost` when that is an address.
     pub passkey_rp_id: String,
     /// Origins (comma-separated) browsers may register and use passkeys from; empty means
-    /// `public_url` (and its `localhost` form when it names a loopback address).
+    /// `public_url`, or its `localhost` form when it names an address.
     pub passkey_origins: String,
     /// The key secrets at rest are sealed under: 32 bytes in base64. Empty means the key in
     /// `DATA_DIR/master.key`, made on first start. Replicas sharing a database need the same.
@@ -135,7 +135,6 @@ impl Config {
                 None => (authority, None),
             },
         };
-        let loopback = matches!(host, "127.0.0.1" | "::1");
         let is_address = host.parse::<std::net::IpAddr>().is_ok();
         let rp_id = if !self.passkey_rp_id.is_empty() {
             self.passkey_rp_id.clone()
@@ -152,10 +151,13 @@ impl Config {
             .map(str::to_owned)
             .collect();
         if origins.is_empty() {
-            origins.push(public_url.to_owned());
-            if loopback {
+            if is_address {
+                // WebAuthn binds passkeys to host names, never to addresses: a server
+                // reached at 127.0.0.1 offers them at `localhost` (same port).
                 let port = port.map(|p| format!(":{p}")).unwrap_or_default();
                 origins.push(format!("{scheme}://localhost{port}"));
+            } else {
+                origins.push(public_url.to_owned());
             }
         }
         latchkey_service::PasskeySettings { rp_id, origins }
@@ -231,16 +233,16 @@ mod tests {
         let c = Config::default();
         let local = c.passkeys("http://127.0.0.1:8080");
         assert_eq!(local.rp_id, "localhost");
-        assert_eq!(
-            local.origins,
-            ["http://127.0.0.1:8080", "http://localhost:8080"]
-        );
+        assert_eq!(local.origins, ["http://localhost:8080"]);
+        assert!(local.build_check().is_ok());
         let v6 = c.passkeys("http://[::1]:9000");
         assert_eq!(v6.rp_id, "localhost");
-        assert_eq!(v6.origins[1], "http://localhost:9000");
+        assert_eq!(v6.origins, ["http://localhost:9000"]);
+        assert!(v6.build_check().is_ok());
         let public = c.passkeys("https://iam.example.com");
         assert_eq!(public.rp_id, "iam.example.com");
         assert_eq!(public.origins, ["https://iam.example.com"]);
+        assert!(public.build_check().is_ok());
         let set = Config {
             passkey_rp_id: "example.com".to_owned(),
             passkey_origins: "https://a.example.com, https://b.example.com".to_owned(),
