@@ -123,6 +123,29 @@ pub enum Command {
     /// Your TOTP devices (authenticator apps asked for a code at sign-in)
     #[command(subcommand)]
     Totp(TotpCmd),
+    /// Passkeys: list, rename and remove yours, or (--user) list and reset a user's
+    #[command(subcommand)]
+    Passkeys(PasskeysCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PasskeysCmd {
+    /// Your passkeys, or a user's
+    List {
+        #[arg(long)]
+        user: Option<UserId>,
+    },
+    /// Rename one of your passkeys
+    Rename {
+        id: latchkey_model::PasskeyId,
+        name: String,
+    },
+    /// Remove one of your passkeys, or (--user) a user's lost one
+    Remove {
+        id: latchkey_model::PasskeyId,
+        #[arg(long)]
+        user: Option<UserId>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

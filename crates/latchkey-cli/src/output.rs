@@ -395,6 +395,18 @@ impl Tabular for latchkey_api::SessionView {
     }
 }
 
+impl Tabular for latchkey_model::PasskeyRecord {
+    const HEADERS: &'static [&'static str] = &["id", "name", "created", "last used"];
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.name.clone(),
+            instant(self.created_at),
+            self.last_used_at.map(instant).unwrap_or_default(),
+        ]
+    }
+}
+
 impl Tabular for latchkey_api::InvitationView {
     const HEADERS: &'static [&'static str] =
         &["id", "email", "status", "role", "created", "expires"];

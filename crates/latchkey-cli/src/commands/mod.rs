@@ -57,6 +57,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Invite(args) => security::invite(ctx, args).await,
         Command::Invitations(cmd) => security::invitations(ctx, cmd).await,
         Command::Totp(cmd) => totp::totp(ctx, cmd).await,
+        Command::Passkeys(cmd) => security::passkeys(ctx, cmd).await,
         Command::Whoami => whoami(ctx).await,
         Command::Permissions => {
             ctx.out.items(ctx.client.permissions().await?)?;

@@ -9,7 +9,8 @@ use latchkey_client::{Client, SecurityAlertFilter, SecurityEventFilter};
 
 use super::{Ctx, page_of, success};
 use crate::cli::{
-    GlobalArgs, InvitationsCmd, InviteArgs, SecurityCmd, SessionsCmd, SetPasswordArgs, SignInArgs,
+    GlobalArgs, InvitationsCmd, InviteArgs, PasskeysCmd, SecurityCmd, SessionsCmd, SetPasswordArgs,
+    SignInArgs,
 };
 use crate::config::{self, DEFAULT_PROFILE, Profile};
 use crate::output::Output;
@@ -194,6 +195,26 @@ pub async fn invitations(ctx: &Ctx, cmd: InvitationsCmd) -> anyhow::Result<ExitC
                     v.invitation.email
                 ));
             }
+        }
+    }
+    success()
+}
+
+pub async fn passkeys(ctx: &Ctx, cmd: PasskeysCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        PasskeysCmd::List { user } => ctx.out.items(ctx.client.list_passkeys(user).await?)?,
+        PasskeysCmd::Rename { id, name } => {
+            let renamed = ctx.client.rename_passkey(id, &name).await?;
+            if ctx.out.json {
+                ctx.out.print_json(&renamed)?;
+            } else {
+                ctx.out
+                    .done(&format!("passkey {id} is now `{}`", renamed.name));
+            }
+        }
+        PasskeysCmd::Remove { id, user } => {
+            ctx.client.remove_passkey(user, id).await?;
+            ctx.out.done(&format!("passkey {id} removed"));
         }
     }
     success()

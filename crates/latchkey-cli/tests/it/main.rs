@@ -6,6 +6,7 @@
 mod audit_tamper;
 mod bootstrap;
 mod invitations;
+mod passkeys;
 mod process;
 mod replicas;
 mod round_trip;
