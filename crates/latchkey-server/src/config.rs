@@ -48,6 +48,14 @@ pub struct Config {
     /// An SMTP server to send mail through (plain SMTP); empty writes mails to the outbox.
     pub smtp_host: String,
     pub smtp_port: u16,
+    /// `none`, `starttls` or `tls`; empty means `tls` on port 465, `starttls` on 587 and
+    /// `none` otherwise.
+    pub smtp_tls: String,
+    /// A PEM file of certificates to trust besides the public roots (a private CA).
+    pub smtp_ca_file: Option<PathBuf>,
+    /// A user name for SMTP `AUTH` (only over TLS).
+    pub smtp_username: String,
+    pub smtp_password: Option<SecretText>,
     /// The WebAuthn relying party id passkeys are bound to (a host name); empty means the
     /// host of `public_url`, or `localhost` when that is an address.
     pub passkey_rp_id: String,
@@ -92,6 +100,10 @@ impl Default for Config {
             mail_from: "latchkey@localhost".to_owned(),
             smtp_host: String::new(),
             smtp_port: 25,
+            smtp_tls: String::new(),
+            smtp_ca_file: None,
+            smtp_username: String::new(),
+            smtp_password: None,
             passkey_rp_id: String::new(),
             passkey_origins: String::new(),
             master_key: None,
@@ -119,6 +131,49 @@ impl Config {
             session_hours: self.session_hours,
             attempts_per_address_per_minute: self.sign_in_attempts_per_minute,
         }
+    }
+
+    /// How to reach the SMTP server, when `smtp_host` is set.
+    pub fn smtp(&self) -> anyhow::Result<latchkey_service::mail::SmtpSettings> {
+        use latchkey_service::mail::SmtpTls;
+        let tls = match self.smtp_tls.trim() {
+            "" => match self.smtp_port {
+                465 => SmtpTls::Implicit,
+                587 => SmtpTls::StartTls,
+                _ => SmtpTls::None,
+            },
+            other => SmtpTls::parse(other).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "invalid configuration: smtp_tls is one of none, starttls and tls, not `{other}`"
+                )
+            })?,
+        };
+        let extra_roots_pem = match &self.smtp_ca_file {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                anyhow::anyhow!(
+                    "invalid configuration: cannot read smtp_ca_file `{}`: {e}",
+                    path.display()
+                )
+            })?),
+            None => None,
+        };
+        let credentials = match (self.smtp_username.trim(), &self.smtp_password) {
+            ("", None) => None,
+            ("", Some(_)) => {
+                anyhow::bail!("invalid configuration: smtp_password needs smtp_username")
+            }
+            (user, password) => Some((
+                user.to_owned(),
+                password.as_ref().map(|p| p.0.clone()).unwrap_or_default(),
+            )),
+        };
+        Ok(latchkey_service::mail::SmtpSettings {
+            host: self.smtp_host.clone(),
+            port: self.smtp_port,
+            tls,
+            extra_roots_pem,
+            credentials,
+        })
     }
 
     /// The relying party of passkeys for a server reached at `public_url`.
@@ -194,6 +249,10 @@ impl Config {
             "mail_from",
             "smtp_host",
             "smtp_port",
+            "smtp_tls",
+            "smtp_ca_file",
+            "smtp_username",
+            "smtp_password",
             "passkey_rp_id",
             "passkey_origins",
             "master_key",
@@ -255,5 +314,44 @@ mod tests {
             ["https://a.example.com", "https://b.example.com"]
         );
         assert!(chosen.build_check().is_ok());
+    }
+
+    #[test]
+    fn smtp_protection_follows_the_port_unless_named() {
+        use latchkey_service::mail::SmtpTls;
+        let on = |port: u16, tls: &str| Config {
+            smtp_host: "mail.example.com".to_owned(),
+            smtp_port: port,
+            smtp_tls: tls.to_owned(),
+            ..Config::default()
+        };
+        assert_eq!(on(465, "").smtp().unwrap().tls, SmtpTls::Implicit);
+        assert_eq!(on(587, "").smtp().unwrap().tls, SmtpTls::StartTls);
+        assert_eq!(on(25, "").smtp().unwrap().tls, SmtpTls::None);
+        assert_eq!(on(25, "starttls").smtp().unwrap().tls, SmtpTls::StartTls);
+        let wrong = on(25, "ssl").smtp().unwrap_err().to_string();
+        assert!(wrong.contains("smtp_tls"), "{wrong}");
+        let orphan = Config {
+            smtp_password: Some(SecretText("x".to_owned())),
+            ..on(587, "")
+        };
+        assert!(
+            orphan
+                .smtp()
+                .unwrap_err()
+                .to_string()
+                .contains("smtp_username")
+        );
+        let debug = format!(
+            "{:?}",
+            Config {
+                smtp_username: "ida".to_owned(),
+                ..orphan
+            }
+        );
+        assert!(
+            !debug.contains("\"x\""),
+            "the password stays out of logs: {debug}"
+        );
     }
 }

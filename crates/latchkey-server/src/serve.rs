@@ -116,11 +116,12 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         tracing::info!(outbox = %outbox.display(), "no SMTP server configured: mails are written to the outbox");
         Arc::new(latchkey_service::mail::Outbox::new(outbox))
     } else {
-        tracing::info!(host = %config.smtp_host, port = config.smtp_port, "mails are sent over SMTP");
-        Arc::new(latchkey_service::mail::Smtp::new(
-            &config.smtp_host,
-            config.smtp_port,
-        ))
+        let smtp = config.smtp()?;
+        tracing::info!(host = %smtp.host, port = smtp.port, tls = ?smtp.tls, "mails are sent over SMTP");
+        Arc::new(
+            latchkey_service::mail::Smtp::with(&smtp)
+                .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?,
+        )
     };
     let passkeys = config.passkeys(&public_url);
     services

@@ -75,7 +75,52 @@ impl Mailer for NoMailer {
     }
 }
 
-/// Mails over plain SMTP (no TLS yet) to `host:port`.
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain SMTP (a relay on the same host or network).
+    None,
+    /// Plain SMTP upgraded with STARTTLS, which the server must offer (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Implicit,
+}
+
+impl SmtpTls {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "none" => Some(Self::None),
+            "starttls" => Some(Self::StartTls),
+            "tls" => Some(Self::Implicit),
+            _ => None,
+        }
+    }
+}
+
+/// Where and how to reach the SMTP server.
+#[derive(Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// PEM certificates to trust besides the public roots (a private CA).
+    pub extra_roots_pem: Option<Vec<u8>>,
+    /// User name and password for `AUTH`; only over TLS.
+    pub credentials: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("user", &self.credentials.as_ref().map(|c| &c.0))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Mails over SMTP to `host:port`: plain, with STARTTLS, or over TLS.
 pub struct Smtp {
     transport: lettre::SmtpTransport,
     host: String,
@@ -83,6 +128,7 @@ pub struct Smtp {
 }
 
 impl Smtp {
+    /// Plain SMTP to `host:port`.
     pub fn new(host: &str, port: u16) -> Self {
         Self {
             transport: lettre::SmtpTransport::builder_dangerous(host)
@@ -92,6 +138,47 @@ impl Smtp {
             host: host.to_owned(),
             port,
         }
+    }
+
+    /// SMTP as `settings` say; `Err` names what is wrong with them.
+    pub fn with(settings: &SmtpSettings) -> Result<Self, String> {
+        use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+        if settings.credentials.is_some() && settings.tls == SmtpTls::None {
+            return Err(
+                "smtp_username needs smtp_tls `starttls` or `tls`: a password is never sent in clear"
+                    .to_owned(),
+            );
+        }
+        let mut builder = lettre::SmtpTransport::builder_dangerous(&settings.host)
+            .port(settings.port)
+            .timeout(Some(std::time::Duration::from_secs(10)));
+        if settings.tls != SmtpTls::None {
+            let mut params = TlsParameters::builder(settings.host.clone());
+            if let Some(pem) = &settings.extra_roots_pem {
+                let cert = Certificate::from_pem(pem)
+                    .map_err(|e| format!("cannot read smtp_ca_file: {e}"))?;
+                params = params.add_root_certificate(cert);
+            }
+            let params = params
+                .build_rustls()
+                .map_err(|e| format!("cannot set up TLS for SMTP: {e}"))?;
+            builder = builder.tls(match settings.tls {
+                SmtpTls::Implicit => Tls::Wrapper(params),
+                _ => Tls::Required(params),
+            });
+        }
+        if let Some((user, password)) = &settings.credentials {
+            builder =
+                builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
+                    user.clone(),
+                    password.clone(),
+                ));
+        }
+        Ok(Self {
+            transport: builder.build(),
+            host: settings.host.clone(),
+            port: settings.port,
+        })
     }
 }
 

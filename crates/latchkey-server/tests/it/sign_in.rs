@@ -1335,7 +1335,13 @@ struct SmtpSink {
 
 impl SmtpSink {
     fn start() -> Self {
+        Self::start_with(|_| Vec::new())
+    }
+
+    /// A sink given more arguments, made from its own folder.
+    fn start_with(extra: impl FnOnce(&std::path::Path) -> Vec<String>) -> Self {
         let dir = latchkey_testkit::TempDir::new("latchkey-smtp").unwrap();
+        let extra = extra(dir.path());
         // aiosmtpd makes the Maildir itself; it must not exist yet.
         let maildir = dir.path().join("maildir");
         let port = latchkey_testkit::free_port().unwrap();
@@ -1346,6 +1352,7 @@ impl SmtpSink {
         let child = command
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))
+            .args(&extra)
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&maildir)
             .stdout(std::process::Stdio::null())
@@ -1464,3 +1471,74 @@ async fn magic_links_go_out_over_smtp(backend: Backend) {
         .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
 }
 both!(magic_links_go_out_over_smtp);
+
+/// STARTTLS to a sink that requires it, with a certificate made for the test: plain SMTP is
+/// refused, an unknown certificate is refused, and the mail goes through once the
+/// certificate's authority is trusted (`smtp_ca_file`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_goes_out_over_starttls_to_a_verified_server() {
+    use latchkey_service::mail::{Mail, Mailer as _, Smtp, SmtpSettings, SmtpTls};
+    let made =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .unwrap();
+    let cert_pem = made.cert.pem();
+    let key_pem = made.signing_key.serialize_pem();
+    let sink = SmtpSink::start_with(|dir| {
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert, &cert_pem).unwrap();
+        std::fs::write(&key, &key_pem).unwrap();
+        vec![
+            "--tlscert".to_owned(),
+            cert.display().to_string(),
+            "--tlskey".to_owned(),
+            key.display().to_string(),
+        ]
+    });
+    let mail = Mail {
+        to: "ida@example.com".to_owned(),
+        subject: "over TLS".to_owned(),
+        text: "hello".to_owned(),
+    };
+    let settings = |tls, roots: Option<Vec<u8>>| SmtpSettings {
+        host: "127.0.0.1".to_owned(),
+        port: sink.port,
+        tls,
+        extra_roots_pem: roots,
+        credentials: None,
+    };
+    let send = |mailer: Smtp| {
+        let mail = mail.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                mailer.send("latchkey@localhost", &mail, uuid::Uuid::now_v7())
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let plain = send(Smtp::new("127.0.0.1", sink.port)).await;
+    assert!(plain.is_err(), "the sink requires STARTTLS: {plain:?}");
+    let unknown = send(Smtp::with(&settings(SmtpTls::StartTls, None)).unwrap()).await;
+    assert!(
+        unknown.as_ref().is_err_and(|e| e.contains("refused")),
+        "a certificate nobody vouches for is refused: {unknown:?}"
+    );
+    let trusted = send(
+        Smtp::with(&settings(
+            SmtpTls::StartTls,
+            Some(cert_pem.clone().into_bytes()),
+        ))
+        .unwrap(),
+    )
+    .await;
+    assert!(trusted.is_ok(), "{trusted:?}");
+    let received = sink.received();
+    assert_eq!(received.len(), 1, "only the verified connection delivered");
+    assert!(received[0].contains("Subject: over TLS"), "{}", received[0]);
+    // A password never travels in clear.
+    let clear = Smtp::with(&SmtpSettings {
+        credentials: Some(("ida".to_owned(), "secret".to_owned())),
+        ..settings(SmtpTls::None, None)
+    });
+    assert!(clear.is_err());
+}
