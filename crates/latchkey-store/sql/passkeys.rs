@@ -157,12 +157,16 @@ impl PasskeyStore for SqlTx {
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
-    async fn insert_ceremony(&mut self, c: &Ceremony) -> StoreResult<()> {
+    async fn purge_ceremonies(&mut self, now: OffsetDateTime) -> StoreResult<()> {
         sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at < $1")
-            .bind(micros(c.created_at))
+            .bind(micros(now))
             .execute(self.conn())
             .await
             .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn insert_ceremony(&mut self, c: &Ceremony) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO webauthn_ceremonies (id, org_id, user_id, session_id, purpose, state, \
              created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

@@ -273,8 +273,9 @@ pub trait PasskeyStore {
     ) -> StoreResult<()>;
     async fn count_passkeys(&mut self, org: OrgId, user: UserId) -> StoreResult<u32>;
 
-    /// Stores a ceremony, and forgets those that expired before `ceremony.created_at`.
     async fn insert_ceremony(&mut self, ceremony: &Ceremony) -> StoreResult<()>;
+    /// Forgets the ceremonies that expired before `now`.
+    async fn purge_ceremonies(&mut self, now: OffsetDateTime) -> StoreResult<()>;
     /// Removes and answers a ceremony, whether or not it has expired: `None` when it does
     /// not exist or someone already took it.
     async fn take_ceremony(&mut self, id: CeremonyId) -> StoreResult<Option<Ceremony>>;
