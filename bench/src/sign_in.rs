@@ -290,7 +290,7 @@ async fn passkey_sign_ins(
         .finish_passkey_registration(
             admin,
             &latchkey_api::FinishPasskeyRegistration {
-                ceremony_id: begin.ceremony_id,
+                ceremony: begin.ceremony,
                 name: "bench".to_owned(),
                 credential: serde_json::to_value(answer).map_err(|e| e.to_string())?,
             },
@@ -323,7 +323,7 @@ async fn passkey_sign_ins(
             .do_authentication(origin.clone(), options)
             .map_err(|e| format!("{e:?}"))?;
         let finish = latchkey_api::FinishPasskeyAssertion {
-            ceremony_id: challenge.ceremony_id,
+            ceremony: challenge.ceremony,
             credential: serde_json::to_value(assertion).map_err(|e| e.to_string())?,
         };
         let c = process_cpu();

@@ -697,8 +697,8 @@ redacted_debug!(AcceptInvitation { user_name, first_name, last_name } hides { to
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FinishPasskeyRegistration {
-    #[schema(value_type = String, format = Uuid)]
-    pub ceremony_id: latchkey_model::CeremonyId,
+    /// The `ceremony` of `register/begin`, as it came.
+    pub ceremony: String,
     /// What the user calls this passkey ("work laptop"); 1 to 64 characters.
     pub name: String,
     /// The `PublicKeyCredential` of `navigator.credentials.create()`, as JSON.
@@ -722,8 +722,8 @@ pub struct BeginPasskeySignIn {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FinishPasskeyAssertion {
-    #[schema(value_type = String, format = Uuid)]
-    pub ceremony_id: latchkey_model::CeremonyId,
+    /// The `ceremony` of the matching `begin`, as it came.
+    pub ceremony: String,
     /// The `PublicKeyCredential` of `navigator.credentials.get()`, as JSON.
     #[schema(value_type = Object)]
     pub credential: serde_json::Value,

@@ -320,11 +320,11 @@ pub struct InvitationAccepted {
 }
 
 /// The first half of a WebAuthn ceremony: pass `options` to `navigator.credentials.create()`
-/// or `.get()`, then send the answer with `ceremony_id` before `expires_at`.
+/// or `.get()`, then send the answer with `ceremony` (opaque: the server's half, sealed)
+/// before `expires_at`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PasskeyChallenge {
-    #[schema(value_type = String, format = Uuid)]
-    pub ceremony_id: latchkey_model::CeremonyId,
+    pub ceremony: String,
     #[schema(value_type = Object)]
     pub options: serde_json::Value,
     #[serde(with = "time::serde::rfc3339")]

@@ -60,8 +60,10 @@ impl CeremonyPurpose {
     }
 }
 
-/// The server's half of a WebAuthn exchange in progress, used once.
-#[derive(Debug, Clone, PartialEq)]
+/// The server's half of a WebAuthn exchange in progress. It travels sealed (encrypted and
+/// authenticated under the server's key) to the client and back; the store only records
+/// the ids of those finished, so that each is used once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ceremony {
     pub id: CeremonyId,
     pub org_id: Option<OrgId>,
@@ -70,6 +72,6 @@ pub struct Ceremony {
     pub purpose: CeremonyPurpose,
     /// webauthn-rs's ceremony state, as JSON.
     pub state: String,
-    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
 }

@@ -76,6 +76,8 @@ struct Inner {
     webauthn: std::sync::OnceLock<webauthn_rs::prelude::Webauthn>,
     /// Set once by `use_master_key`; without it no secret can be sealed or opened.
     master_key: std::sync::OnceLock<secrets::MasterKey>,
+    /// Seals passkey ceremonies when no master key is set (one process only).
+    ephemeral_key: std::sync::OnceLock<secrets::MasterKey>,
 }
 
 /// Where mails go, who they are from and the address links in them start with.
@@ -127,6 +129,7 @@ impl Services {
                 mail: std::sync::OnceLock::new(),
                 webauthn: std::sync::OnceLock::new(),
                 master_key: std::sync::OnceLock::new(),
+                ephemeral_key: std::sync::OnceLock::new(),
             }),
         }
     }

@@ -3,9 +3,12 @@
 //! names the user), and proving one within a session when a role policy asks for it after
 //! a magic-link sign-in.
 //!
-//! Every ceremony's server half is kept in the store for five minutes and taken once by
-//! the request that finishes it, so an assertion cannot be replayed and any replica can
-//! finish what another began. The user handle of every passkey is the user's id.
+//! A ceremony's server half travels to the client sealed (XChaCha20-Poly1305 under the
+//! master key) and comes back with the answer, valid five minutes: beginning writes
+//! nothing, and any replica sharing the key can finish what another began. Finishing
+//! records the ceremony's id in the same transaction as its effect, so each is finished
+//! once and an assertion cannot be replayed. The user handle of every passkey is the
+//! user's id.
 
 use base64::Engine as _;
 use latchkey_api::{
@@ -27,6 +30,10 @@ use crate::{Credential, Principal, ServiceError, ServiceResult, Services};
 
 /// How long a ceremony may take, from options to answer.
 const CEREMONY_MINUTES: i64 = 5;
+/// The prefix of a sealed ceremony.
+const CEREMONY_PREFIX: &str = "lkc_";
+/// What a sealed ceremony is, bound into its seal.
+const CEREMONY_AAD: &[u8] = b"latchkey webauthn ceremony";
 
 /// The relying party passkeys are bound to: its id (a host name, `localhost` in
 /// development) and the origins browsers may use it from.
@@ -71,6 +78,17 @@ impl PasskeySettings {
     }
 }
 
+/// A verified assertion: whose passkey it was, and what the sign-in needs next.
+struct Verified {
+    org: Organisation,
+    record: PasskeyRecord,
+    user: User,
+    /// The credential to store when its counter or backup state moved.
+    updated: Option<String>,
+    /// What opening a session for the user needs (sign-ins only).
+    context: Option<crate::sign_in::SessionContext>,
+}
+
 /// The base64url form of a credential id, as stored and as authenticators send it.
 fn credential_key(raw: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
@@ -90,9 +108,14 @@ fn failed_sign_in() -> ServiceError {
     )
 }
 
+/// A ceremony finished twice: the second is refused like any failed sign-in.
+pub(crate) fn replayed() -> ServiceError {
+    failed_sign_in()
+}
+
 fn expired_ceremony() -> ServiceError {
     ServiceError::invalid(
-        "ceremony_id",
+        "ceremony",
         "exists",
         "the ceremony is unknown, expired or already finished: begin again",
     )
@@ -140,7 +163,20 @@ impl Services {
             .map_err(|_| "passkeys are already configured".to_owned())
     }
 
-    async fn store_ceremony(
+    /// The key ceremonies are sealed under: the master key, or (a server without one, such
+    /// as a test) a key made for this process.
+    fn ceremony_key(&self) -> &crate::secrets::MasterKey {
+        match self.inner.master_key.get() {
+            Some(k) => k,
+            None => self
+                .inner
+                .ephemeral_key
+                .get_or_init(crate::secrets::MasterKey::generate),
+        }
+    }
+
+    /// Seals a new ceremony's server half for the client to bring back.
+    fn store_ceremony(
         &self,
         purpose: CeremonyPurpose,
         org: Option<OrgId>,
@@ -149,7 +185,6 @@ impl Services {
         state: String,
         options: serde_json::Value,
     ) -> ServiceResult<PasskeyChallenge> {
-        let now = self.now();
         let ceremony = Ceremony {
             id: CeremonyId::from_uuid(self.uuid()),
             org_id: org,
@@ -160,34 +195,37 @@ impl Services {
             }),
             purpose,
             state,
-            created_at: now,
-            expires_at: now + time::Duration::minutes(CEREMONY_MINUTES),
+            expires_at: self.now() + time::Duration::minutes(CEREMONY_MINUTES),
         };
-        let mut tx = self.inner.store.begin().await?;
-        // Forgetting expired ceremonies is housekeeping: one insert in 32 does it.
-        if ceremony.id.as_uuid().as_bytes()[15].is_multiple_of(32) {
-            tx.purge_ceremonies(now).await?;
-        }
-        tx.insert_ceremony(&ceremony).await?;
-        tx.commit().await?;
+        let sealed = self
+            .ceremony_key()
+            .seal(CEREMONY_AAD, to_json(&ceremony)?.as_bytes())
+            .map_err(|e| ServiceError::Internal(format!("cannot seal a ceremony: {e}")))?;
         Ok(PasskeyChallenge {
-            ceremony_id: ceremony.id,
+            ceremony: format!(
+                "{CEREMONY_PREFIX}{}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed)
+            ),
             options,
             expires_at: ceremony.expires_at,
         })
     }
 
-    /// Takes the ceremony `id` for `purpose`; `None` if it is unknown, taken, expired or
-    /// for something else.
-    async fn take_ceremony(
-        &self,
-        id: CeremonyId,
-        purposes: &[CeremonyPurpose],
-    ) -> ServiceResult<Option<Ceremony>> {
-        let mut tx = self.inner.store.begin().await?;
-        let taken = tx.take_ceremony(id).await?;
-        tx.commit().await?;
-        Ok(taken.filter(|c| purposes.contains(&c.purpose) && c.expires_at > self.now()))
+    /// The ceremony a client brought back, if this server sealed it, it is for one of
+    /// `purposes` and it has not expired. Whether it was already finished is the store's
+    /// to say, in the transaction that finishes it.
+    fn open_ceremony(&self, token: &str, purposes: &[CeremonyPurpose]) -> Option<Ceremony> {
+        let raw = token.strip_prefix(CEREMONY_PREFIX)?;
+        if raw.len() > 64 * 1024 {
+            return None;
+        }
+        let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(raw)
+            .ok()?;
+        let plain = self.ceremony_key().open(CEREMONY_AAD, &sealed).ok()?;
+        let ceremony: Ceremony = serde_json::from_slice(&plain).ok()?;
+        (purposes.contains(&ceremony.purpose) && ceremony.expires_at > self.now())
+            .then_some(ceremony)
     }
 
     /// Starts registering a passkey for the caller.
@@ -223,7 +261,6 @@ impl Services {
             to_json(&state)?,
             serde_json::to_value(&options).map_err(|e| ServiceError::Internal(e.to_string()))?,
         )
-        .await
     }
 
     /// Finishes registering a passkey: verifies the authenticator's answer and stores the
@@ -238,8 +275,7 @@ impl Services {
         let credential: RegisterPublicKeyCredential =
             serde_json::from_value(req.credential.clone()).map_err(bad_credential)?;
         let ceremony = self
-            .take_ceremony(req.ceremony_id, &[CeremonyPurpose::Register])
-            .await?
+            .open_ceremony(&req.ceremony, &[CeremonyPurpose::Register])
             .filter(|c| c.org_id == Some(p.org_id) && c.user_id == Some(p.user_id))
             .ok_or_else(expired_ceremony)?;
         let state: PasskeyRegistration = from_json(&ceremony.state)?;
@@ -282,6 +318,9 @@ impl Services {
         // A new passkey changes what the user's sessions may do: the write moves the
         // revision, so every server resolves them again.
         let mut tx = self.begin(p.org_id).await?;
+        if !tx.finish_ceremony(ceremony.id, ceremony.expires_at).await? {
+            return Err(expired_ceremony());
+        }
         if tx
             .find_passkey_by_credential(&record.credential_id)
             .await?
@@ -515,7 +554,6 @@ impl Services {
                     serde_json::to_value(&options)
                         .map_err(|e| ServiceError::Internal(e.to_string()))?,
                 )
-                .await
             }
             None => {
                 let (options, state) = webauthn
@@ -530,20 +568,21 @@ impl Services {
                     serde_json::to_value(&options)
                         .map_err(|e| ServiceError::Internal(e.to_string()))?,
                 )
-                .await
             }
         }
     }
 
-    /// Verifies an assertion against a ceremony; answers the passkey used, its user, and
-    /// the credential to store when its counter or backup state moved. Failures are
-    /// security events.
+    /// Verifies an assertion against a ceremony; answers the passkey used, its user, the
+    /// credential to store when its counter or backup state moved, and (when `for_session`)
+    /// what opening a session for the user needs, all read in one transaction. Failures
+    /// are security events.
     async fn verify_assertion(
         &self,
         ceremony: &Ceremony,
         credential: &PublicKeyCredential,
         client: &ClientInfo,
-    ) -> ServiceResult<(Organisation, PasskeyRecord, User, Option<String>)> {
+        for_session: bool,
+    ) -> ServiceResult<Verified> {
         let credential_id = credential_key(credential.get_credential_id());
         let mut tx = self.read().await?;
         let record = tx.find_passkey_by_credential(&credential_id).await?;
@@ -553,6 +592,13 @@ impl Services {
                 tx.get_org(r.org_id).await?,
             ),
             None => (None, None),
+        };
+        let context = match (&user, for_session) {
+            (Some(u), true) => Some(
+                self.session_context(&mut *tx, u.org_id, u, self.now())
+                    .await?,
+            ),
+            _ => None,
         };
         drop(tx);
         let webauthn = self.webauthn()?;
@@ -606,7 +652,13 @@ impl Services {
         };
         match outcome {
             Ok(updated) => match (org, record, user) {
-                (Some(o), Some(r), Some(u)) => Ok((o, r, u, updated)),
+                (Some(org), Some(record), Some(user)) => Ok(Verified {
+                    org,
+                    record,
+                    user,
+                    updated,
+                    context,
+                }),
                 _ => Err(failed_sign_in()),
             },
             Err(reason) => {
@@ -635,6 +687,28 @@ impl Services {
         }
     }
 
+    /// Records a sign-in refused after its assertion verified because its ceremony had
+    /// been finished already (a replay).
+    async fn ceremony_replayed(
+        &self,
+        org: OrgId,
+        user: UserId,
+        client: &ClientInfo,
+    ) -> ServiceResult<()> {
+        let mut tx = self.inner.store.begin().await?;
+        self.security_event(
+            &mut *tx,
+            org,
+            events::SIGN_IN_FAILED,
+            Some(user),
+            None,
+            client,
+            json!({ "method": "passkey", "reason": "replayed" }),
+        )
+        .await?;
+        Ok(tx.commit().await?)
+    }
+
     /// Finishes a passkey sign-in and opens a session.
     pub async fn finish_passkey_sign_in(
         &self,
@@ -644,23 +718,32 @@ impl Services {
         let credential: PublicKeyCredential =
             serde_json::from_value(req.credential.clone()).map_err(bad_credential)?;
         let ceremony = self
-            .take_ceremony(
-                req.ceremony_id,
+            .open_ceremony(
+                &req.ceremony,
                 &[CeremonyPurpose::SignIn, CeremonyPurpose::DiscoverableSignIn],
             )
-            .await?
             .ok_or_else(failed_sign_in)?;
-        let (org, record, user, updated) = self
-            .verify_assertion(&ceremony, &credential, client)
+        let v = self
+            .verify_assertion(&ceremony, &credential, client, true)
             .await?;
-        self.open_session_with(
-            &org,
-            &user,
-            SignInMethod::Passkey,
-            client,
-            Some((record.id, updated)),
-        )
-        .await
+        let context = v.context.ok_or_else(failed_sign_in)?;
+        let opened = self
+            .open_session_in(
+                &v.org,
+                &v.user,
+                SignInMethod::Passkey,
+                client,
+                context,
+                crate::sign_in::SessionExtras {
+                    passkey: Some((v.record.id, v.updated.clone())),
+                    ceremony: Some((ceremony.id, ceremony.expires_at)),
+                },
+            )
+            .await;
+        if let Err(ServiceError::Unauthenticated(_)) = &opened {
+            self.ceremony_replayed(v.org.id, v.user.id, client).await?;
+        }
+        opened
     }
 
     /// Starts proving a passkey within the caller's session.
@@ -699,7 +782,6 @@ impl Services {
             to_json(&state)?,
             serde_json::to_value(&options).map_err(|e| ServiceError::Internal(e.to_string()))?,
         )
-        .await
     }
 
     /// Finishes proving a passkey: the session may then do what its roles allow.
@@ -715,15 +797,19 @@ impl Services {
             return Err(expired_ceremony());
         };
         let ceremony = self
-            .take_ceremony(req.ceremony_id, &[CeremonyPurpose::Verify])
-            .await?
+            .open_ceremony(&req.ceremony, &[CeremonyPurpose::Verify])
             .filter(|c| c.session_id == Some(session) && c.user_id == Some(p.user_id))
             .ok_or_else(expired_ceremony)?;
-        let (_, record, _, updated) = self
-            .verify_assertion(&ceremony, &credential, client)
+        let Verified {
+            record, updated, ..
+        } = self
+            .verify_assertion(&ceremony, &credential, client, false)
             .await?;
         let now = self.now();
         let mut tx = self.begin(p.org_id).await?;
+        if !tx.finish_ceremony(ceremony.id, ceremony.expires_at).await? {
+            return Err(expired_ceremony());
+        }
         if let Some(c) = &updated {
             tx.use_passkey(p.org_id, record.id, c, now).await?;
         }

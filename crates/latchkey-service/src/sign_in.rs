@@ -226,6 +226,24 @@ pub mod events {
     pub const PASSKEY_RESET: &str = "recovery.passkey_reset";
 }
 
+/// What opening a session needs to know about its user.
+pub(crate) struct SessionContext {
+    /// Live sessions of a single-session user, which the new one ends.
+    pub(crate) earlier: Vec<Session>,
+    pub(crate) policy: RoleSecurityPolicy,
+    /// The user's passkeys, counted only when `policy` asks for one.
+    pub(crate) passkeys: u32,
+}
+
+/// More to write with a new session.
+#[derive(Default)]
+pub(crate) struct SessionExtras {
+    /// The passkey signed in with, and its credential when its counter moved.
+    pub(crate) passkey: Option<(latchkey_model::PasskeyId, Option<String>)>,
+    /// The ceremony to finish (once): its id and expiry.
+    pub(crate) ceremony: Option<(latchkey_model::CeremonyId, OffsetDateTime)>,
+}
+
 /// The rules that raise alerts.
 pub mod alerts {
     /// An account was locked by failed sign-ins.
@@ -533,8 +551,8 @@ impl Services {
             .await
     }
 
-    /// `open_session`, recording in the same transaction the use of the passkey the user
-    /// signed in with (and its credential when its counter moved).
+    /// `open_session` for a passkey sign-in: the context was read with the passkey, and the
+    /// write also finishes the ceremony (once) and records the passkey's use.
     pub(crate) async fn open_session_with(
         &self,
         org: &Organisation,
@@ -542,6 +560,64 @@ impl Services {
         method: SignInMethod,
         client: &ClientInfo,
         passkey: Option<(latchkey_model::PasskeyId, Option<String>)>,
+    ) -> ServiceResult<SignedIn> {
+        let mut tx = self.read().await?;
+        let context = self
+            .session_context(&mut *tx, org.id, user, self.now())
+            .await?;
+        drop(tx);
+        self.open_session_in(
+            org,
+            user,
+            method,
+            client,
+            context,
+            SessionExtras {
+                passkey,
+                ceremony: None,
+            },
+        )
+        .await
+    }
+
+    /// What opening a session for `user` needs to know, read in the caller's transaction.
+    pub(crate) async fn session_context(
+        &self,
+        tx: &mut dyn Tx,
+        org: OrgId,
+        user: &User,
+        now: OffsetDateTime,
+    ) -> ServiceResult<SessionContext> {
+        let earlier = if user.multi_session {
+            Vec::new()
+        } else {
+            tx.live_sessions(org, user.id, now).await?
+        };
+        let (policy, _) = self
+            .effective_security_policy(tx, org, user.id, now)
+            .await?;
+        let passkeys = if policy.require_passkey || policy.passkey_after_magic_link {
+            tx.count_passkeys(org, user.id).await?
+        } else {
+            0
+        };
+        Ok(SessionContext {
+            earlier,
+            policy,
+            passkeys,
+        })
+    }
+
+    /// Writes a new session (ending the earlier ones of a single-session user) and what
+    /// `extras` ask in the same transaction.
+    pub(crate) async fn open_session_in(
+        &self,
+        org: &Organisation,
+        user: &User,
+        method: SignInMethod,
+        client: &ClientInfo,
+        context: SessionContext,
+        extras: SessionExtras,
     ) -> ServiceResult<SignedIn> {
         let now = self.now();
         let secret = random_secret(SESSION_PREFIX);
@@ -560,47 +636,34 @@ impl Services {
             user_agent: client.user_agent.clone(),
             passkey_verified_at: (method == SignInMethod::Passkey).then_some(now),
         };
-        let mut tx = self.read().await?;
-        let earlier = if user.multi_session {
-            Vec::new()
-        } else {
-            tx.live_sessions(org.id, user.id, now).await?
-        };
-        let (policy, _) = self
-            .effective_security_policy(&mut *tx, org.id, user.id, now)
-            .await?;
-        let passkeys = if policy.require_passkey || policy.passkey_after_magic_link {
-            tx.count_passkeys(org.id, user.id).await?
-        } else {
-            0
-        };
-        drop(tx);
-        let required_action = crate::principal::PendingAction::of(&policy, &session, passkeys);
-        let record_use = async |tx: &mut dyn Tx| -> ServiceResult<()> {
-            if let Some((id, credential)) = &passkey {
+        let required_action =
+            crate::principal::PendingAction::of(&context.policy, &session, context.passkeys);
+        let extras_in = async |tx: &mut dyn Tx| -> ServiceResult<()> {
+            if let Some((id, expires_at)) = extras.ceremony
+                && !tx.finish_ceremony(id, expires_at).await?
+            {
+                return Err(crate::passkeys::replayed());
+            }
+            if let Some((id, credential)) = &extras.passkey {
                 match credential {
                     Some(c) => tx.use_passkey(org.id, *id, c, now).await?,
-                    None => {
-                        let current = tx.get_passkey(org.id, *id).await?;
-                        if let Some(k) = current {
-                            tx.use_passkey(org.id, *id, &k.credential, now).await?;
-                        }
-                    }
+                    None => tx.touch_passkey(org.id, *id, now).await?,
                 }
             }
             Ok(())
         };
         let mut ended = 0u32;
-        if earlier.is_empty() {
+        if context.earlier.is_empty() {
             let mut tx = self.inner.store.begin().await?;
-            record_use(&mut *tx).await?;
+            extras_in(&mut *tx).await?;
             tx.insert_session(&session).await?;
             self.sign_in_event(&mut *tx, &session, 0, client).await?;
             tx.commit().await?;
         } else {
             // Ending sessions moves the revision, so that every server forgets them.
             let mut tx = self.begin(org.id).await?;
-            for s in &earlier {
+            extras_in(&mut *tx).await?;
+            for s in &context.earlier {
                 if tx.revoke_session(org.id, s.id, now).await? {
                     ended += 1;
                     self.security_event(
@@ -615,7 +678,6 @@ impl Services {
                     .await?;
                 }
             }
-            record_use(&mut *tx).await?;
             tx.insert_session(&session).await?;
             self.sign_in_event(&mut *tx, &session, ended, client)
                 .await?;

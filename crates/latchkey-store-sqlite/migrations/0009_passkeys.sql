@@ -1,4 +1,4 @@
--- Passkeys (WebAuthn credentials) and the ceremonies that register and use them.
+-- Passkeys (WebAuthn credentials) and the ceremonies that registered and used them.
 -- `credential` is webauthn-rs's serialised credential: a public key and its counter, no
 -- secret. A credential id is unique across the installation, since a discoverable sign-in
 -- finds its passkey by it alone.
@@ -16,20 +16,13 @@ CREATE TABLE passkeys (
 CREATE UNIQUE INDEX passkeys_credential_id_key ON passkeys (credential_id);
 CREATE INDEX passkeys_user_idx ON passkeys (org_id, user_id);
 
--- A registration or sign-in in progress: the server's half of the WebAuthn exchange, used
--- once (deleted by the request that finishes it) and valid a few minutes. Kept in the
--- store, not in memory, so that replicas can finish what another began.
-CREATE TABLE webauthn_ceremonies (
+-- The WebAuthn ceremonies already finished, until they expire: a ceremony's state travels
+-- sealed to the client and back, and this is what makes each usable once.
+CREATE TABLE webauthn_finished_ceremonies (
     id BLOB PRIMARY KEY NOT NULL,
-    org_id BLOB,
-    user_id BLOB,
-    session_id BLOB,
-    purpose TEXT NOT NULL,
-    state TEXT NOT NULL,
-    created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL
 );
-CREATE INDEX webauthn_ceremonies_expires_idx ON webauthn_ceremonies (expires_at);
+CREATE INDEX webauthn_finished_ceremonies_expires_idx ON webauthn_finished_ceremonies (expires_at);
 
 -- Whether a session's user proved a passkey in it (role policies may ask for one after a
 -- magic-link sign-in).

@@ -1,11 +1,10 @@
-//! Passkeys and WebAuthn ceremonies. `find_passkey_by_credential` and `take_ceremony` are
-//! cross-organisation: a discoverable sign-in begins knowing no organisation.
+//! Passkeys and finished WebAuthn ceremonies. `find_passkey_by_credential` and the
+//! ceremony ids are cross-organisation: a discoverable sign-in begins knowing no
+//! organisation.
 
 use async_trait::async_trait;
-use latchkey_model::{
-    Ceremony, CeremonyId, CeremonyPurpose, OrgId, PasskeyId, PasskeyRecord, SessionId, UserId,
-};
-use latchkey_store::{PasskeyStore, StoreError, StoreResult};
+use latchkey_model::{CeremonyId, OrgId, PasskeyId, PasskeyRecord, SessionId, UserId};
+use latchkey_store::{PasskeyStore, StoreResult};
 use time::OffsetDateTime;
 
 use super::convert::{Cols, DbRow, micros};
@@ -146,6 +145,22 @@ impl PasskeyStore for SqlTx {
         Ok(())
     }
 
+    async fn touch_passkey(
+        &mut self,
+        org: OrgId,
+        id: PasskeyId,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE passkeys SET last_used_at = $3 WHERE org_id = $1 AND id = $2")
+            .bind(org.as_uuid())
+            .bind(id.as_uuid())
+            .bind(micros(at))
+            .execute(self.conn())
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
     async fn count_passkeys(&mut self, org: OrgId, user: UserId) -> StoreResult<u32> {
         let n: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM passkeys WHERE org_id = $1 AND user_id = $2")
@@ -157,60 +172,30 @@ impl PasskeyStore for SqlTx {
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
+    async fn finish_ceremony(
+        &mut self,
+        id: CeremonyId,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO webauthn_finished_ceremonies (id, expires_at) VALUES ($1, $2) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id.as_uuid())
+        .bind(micros(expires_at))
+        .execute(self.conn())
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn purge_ceremonies(&mut self, now: OffsetDateTime) -> StoreResult<()> {
-        sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at < $1")
+        sqlx::query("DELETE FROM webauthn_finished_ceremonies WHERE expires_at < $1")
             .bind(micros(now))
             .execute(self.conn())
             .await
             .map_err(map_err)?;
         Ok(())
-    }
-
-    async fn insert_ceremony(&mut self, c: &Ceremony) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO webauthn_ceremonies (id, org_id, user_id, session_id, purpose, state, \
-             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(c.id.as_uuid())
-        .bind(c.org_id.map(|o| o.as_uuid()))
-        .bind(c.user_id.map(|u| u.as_uuid()))
-        .bind(c.session_id.map(|s| s.as_uuid()))
-        .bind(c.purpose.as_str())
-        .bind(&c.state)
-        .bind(micros(c.created_at))
-        .bind(micros(c.expires_at))
-        .execute(self.conn())
-        .await
-        .map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn take_ceremony(&mut self, id: CeremonyId) -> StoreResult<Option<Ceremony>> {
-        let row = sqlx::query(
-            "DELETE FROM webauthn_ceremonies WHERE id = $1 RETURNING id, org_id, user_id, \
-             session_id, purpose, state, created_at, expires_at",
-        )
-        .bind(id.as_uuid())
-        .fetch_optional(self.conn())
-        .await
-        .map_err(map_err)?;
-        row.map(|r| {
-            let c = Cols(&r);
-            let purpose = c.text("purpose")?;
-            Ok(Ceremony {
-                id: CeremonyId::from_uuid(c.uuid("id")?),
-                org_id: c.opt_uuid("org_id")?.map(OrgId::from_uuid),
-                user_id: c.opt_uuid("user_id")?.map(UserId::from_uuid),
-                session_id: c.opt_uuid("session_id")?.map(SessionId::from_uuid),
-                purpose: CeremonyPurpose::parse(&purpose).ok_or_else(|| {
-                    StoreError::Corrupt(format!("unknown ceremony purpose `{purpose}`"))
-                })?,
-                state: c.text("state")?,
-                created_at: c.instant("created_at")?,
-                expires_at: c.instant("expires_at")?,
-            })
-        })
-        .transpose()
     }
 
     async fn verify_session_passkey(

@@ -24,6 +24,7 @@ mod bulk;
 mod catalog;
 mod changes;
 pub mod concurrency;
+mod credentials;
 mod directory;
 mod isolation;
 mod settings;
@@ -83,6 +84,9 @@ pub const STORIES: &[(&str, Story)] = &[
     ("bulk_writes", |s| Box::pin(bulk::bulk_writes(s))),
     ("sign_in_rows", |s| Box::pin(sign_in::sign_in_rows(s))),
     ("totp_devices", |s| Box::pin(totp::totp_devices(s))),
+    ("credential_rows", |s| {
+        Box::pin(credentials::credential_rows(s))
+    }),
 ];
 
 /// Runs every story against `store`, which should be a fresh, migrated database.

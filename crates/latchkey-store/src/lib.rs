@@ -13,10 +13,10 @@ pub mod conformance;
 
 use async_trait::async_trait;
 use latchkey_model::{
-    ApiToken, AttributeDefinition, AttributeId, AuditEntry, Ceremony, CeremonyId, Domain, DomainId,
-    Grant, GrantId, Group, GroupId, InheritanceId, Invitation, InvitationId, MagicLink,
-    MagicLinkId, MailDomain, MailDomainId, Membership, MembershipId, NewAuditEntry, ObjectType,
-    OrgId, Organisation, PasskeyId, PasskeyRecord, PasswordPolicy, PasswordRecord, Role, RoleId,
+    ApiToken, AttributeDefinition, AttributeId, AuditEntry, CeremonyId, Domain, DomainId, Grant,
+    GrantId, Group, GroupId, InheritanceId, Invitation, InvitationId, MagicLink, MagicLinkId,
+    MailDomain, MailDomainId, Membership, MembershipId, NewAuditEntry, ObjectType, OrgId,
+    Organisation, PasskeyId, PasskeyRecord, PasswordPolicy, PasswordRecord, Role, RoleId,
     RoleInheritance, SecurityAlert, SecurityAlertId, SecurityEvent, Session, SessionId,
     SignInFailures, StoredPasswordPolicy, StoredRoleSecurityPolicy, System, SystemId, TokenId,
     TotpDevice, TotpDeviceId, User, UserId, UserType, UserTypeId,
@@ -271,14 +271,25 @@ pub trait PasskeyStore {
         credential: &str,
         at: OffsetDateTime,
     ) -> StoreResult<()>;
+    /// Records a use that left the credential as it was.
+    async fn touch_passkey(
+        &mut self,
+        org: OrgId,
+        id: PasskeyId,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
     async fn count_passkeys(&mut self, org: OrgId, user: UserId) -> StoreResult<u32>;
 
-    async fn insert_ceremony(&mut self, ceremony: &Ceremony) -> StoreResult<()>;
-    /// Forgets the ceremonies that expired before `now`.
+    /// Records that the ceremony `id` (valid until `expires_at`) was finished: `Ok(true)`
+    /// for the one caller that did, `Ok(false)` when it already was (a replay).
+    async fn finish_ceremony(
+        &mut self,
+        id: CeremonyId,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Forgets the finished ceremonies that expired before `now` (they cannot be replayed
+    /// any more).
     async fn purge_ceremonies(&mut self, now: OffsetDateTime) -> StoreResult<()>;
-    /// Removes and answers a ceremony, whether or not it has expired: `None` when it does
-    /// not exist or someone already took it.
-    async fn take_ceremony(&mut self, id: CeremonyId) -> StoreResult<Option<Ceremony>>;
     /// Records that the session's user proved a passkey in it.
     async fn verify_session_passkey(
         &mut self,

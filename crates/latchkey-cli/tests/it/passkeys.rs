@@ -49,7 +49,7 @@ async fn a_registered_passkey_is_listed_renamed_and_reset() {
     let key = post(
         &format!("{}/api/v1/me/passkeys/register/finish", server.url),
         &token,
-        json!({ "ceremony_id": begin["ceremony_id"], "name": "yubikey", "credential": answer }),
+        json!({ "ceremony": begin["ceremony"], "name": "yubikey", "credential": answer }),
     )
     .await;
     let id = key["id"].as_str().unwrap().to_owned();

@@ -76,7 +76,7 @@ pub(crate) async fn register(t: &TestApp, token: &str, device: &mut Device, name
     t.post(
         token,
         "/api/v1/me/passkeys/register/finish",
-        json!({ "ceremony_id": begin.body["ceremony_id"], "name": name, "credential": credential }),
+        json!({ "ceremony": begin.body["ceremony"], "name": name, "credential": credential }),
     )
     .await
     .expect(StatusCode::CREATED)
@@ -144,7 +144,7 @@ async fn passkeys_register_and_sign_in_by_name_or_discoverably(backend: Backend)
     let signed = t
         .post_public(
             "/api/v1/auth/passkey/finish",
-            json!({ "ceremony_id": begin.body["ceremony_id"], "credential": assertion }),
+            json!({ "ceremony": begin.body["ceremony"], "credential": assertion }),
         )
         .await
         .expect(StatusCode::OK);
@@ -153,10 +153,10 @@ async fn passkeys_register_and_sign_in_by_name_or_discoverably(backend: Backend)
     let me = t.get(&session, "/api/v1/me").await.expect(StatusCode::OK);
     assert_eq!(me.body["user_name"], "ann");
 
-    // The same assertion again: the ceremony is gone.
+    // The same assertion again: its ceremony was finished.
     t.post_public(
         "/api/v1/auth/passkey/finish",
-        json!({ "ceremony_id": begin.body["ceremony_id"], "credential": assertion }),
+        json!({ "ceremony": begin.body["ceremony"], "credential": assertion }),
     )
     .await
     .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
@@ -167,7 +167,7 @@ async fn passkeys_register_and_sign_in_by_name_or_discoverably(backend: Backend)
         .expect(StatusCode::OK);
     t.post_public(
         "/api/v1/auth/passkey/finish",
-        json!({ "ceremony_id": again.body["ceremony_id"], "credential": assertion }),
+        json!({ "ceremony": again.body["ceremony"], "credential": assertion }),
     )
     .await
     .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
@@ -187,7 +187,7 @@ async fn passkeys_register_and_sign_in_by_name_or_discoverably(backend: Backend)
     let signed = t
         .post_public(
             "/api/v1/auth/passkey/finish",
-            json!({ "ceremony_id": begin.body["ceremony_id"], "credential": assertion }),
+            json!({ "ceremony": begin.body["ceremony"], "credential": assertion }),
         )
         .await
         .expect(StatusCode::OK);
@@ -246,7 +246,7 @@ async fn passkeys_register_and_sign_in_by_name_or_discoverably(backend: Backend)
     let assertion = phone.assert(&listed_only_laptop, None);
     t.post_public(
         "/api/v1/auth/passkey/finish",
-        json!({ "ceremony_id": begin.body["ceremony_id"], "credential": assertion }),
+        json!({ "ceremony": begin.body["ceremony"], "credential": assertion }),
     )
     .await
     .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
@@ -271,8 +271,8 @@ async fn passkeys_register_and_sign_in_by_name_or_discoverably(backend: Backend)
         .collect();
     assert_eq!(
         reasons,
-        ["invalid", "unknown_passkey"],
-        "the replay under a new challenge, then the removed passkey"
+        ["replayed", "invalid", "unknown_passkey"],
+        "the replay, the replay under a new challenge, then the removed passkey"
     );
 }
 both!(passkeys_register_and_sign_in_by_name_or_discoverably);
@@ -298,7 +298,7 @@ async fn forged_and_foreign_answers_change_nothing(backend: Backend) {
         .post(
             &bo_token,
             "/api/v1/me/passkeys/register/finish",
-            json!({ "ceremony_id": begin.body["ceremony_id"], "name": "evil", "credential": credential }),
+            json!({ "ceremony": begin.body["ceremony"], "name": "evil", "credential": credential }),
         )
         .await
         .expect(StatusCode::UNPROCESSABLE_ENTITY)
@@ -313,7 +313,7 @@ async fn forged_and_foreign_answers_change_nothing(backend: Backend) {
         .post(
             &bo_token,
             "/api/v1/me/passkeys/register/finish",
-            json!({ "ceremony_id": begin.body["ceremony_id"], "name": "x", "credential": { "id": 5 } }),
+            json!({ "ceremony": begin.body["ceremony"], "name": "x", "credential": { "id": 5 } }),
         )
         .await
         .expect(StatusCode::UNPROCESSABLE_ENTITY)
@@ -329,12 +329,12 @@ async fn forged_and_foreign_answers_change_nothing(backend: Backend) {
         .post(
             &bo_token,
             "/api/v1/me/passkeys/register/finish",
-            json!({ "ceremony_id": "0190b7a4-0000-7000-8000-000000000000", "name": "x", "credential": credential }),
+            json!({ "ceremony": "lkc_forged", "name": "x", "credential": credential }),
         )
         .await
         .expect(StatusCode::UNPROCESSABLE_ENTITY)
         .fields();
-    assert_eq!(fields[0].0, "ceremony_id");
+    assert_eq!(fields[0].0, "ceremony");
     assert!(
         t.get(&bo_token, "/api/v1/me/passkeys")
             .await
@@ -355,7 +355,7 @@ async fn forged_and_foreign_answers_change_nothing(backend: Backend) {
     t.post(
         &cy_token,
         "/api/v1/me/passkeys/register/finish",
-        json!({ "ceremony_id": options.body["ceremony_id"], "name": "x", "credential": credential }),
+        json!({ "ceremony": options.body["ceremony"], "name": "x", "credential": credential }),
     )
     .await
     .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
@@ -371,7 +371,7 @@ async fn forged_and_foreign_answers_change_nothing(backend: Backend) {
     let assertion = elsewhere.assert(&begin.body["options"], None);
     t.post_public(
         "/api/v1/auth/passkey/finish",
-        json!({ "ceremony_id": begin.body["ceremony_id"], "credential": assertion }),
+        json!({ "ceremony": begin.body["ceremony"], "credential": assertion }),
     )
     .await
     .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
@@ -529,7 +529,7 @@ async fn role_policies_send_users_to_enroll_and_verify_a_passkey(backend: Backen
     t.post(
         &linked,
         "/api/v1/me/passkeys/verify/finish",
-        json!({ "ceremony_id": begin.body["ceremony_id"], "credential": assertion }),
+        json!({ "ceremony": begin.body["ceremony"], "credential": assertion }),
     )
     .await
     .expect(StatusCode::NO_CONTENT);
