@@ -226,6 +226,16 @@ pub mod events {
     pub const PASSKEY_RESET: &str = "recovery.passkey_reset";
 }
 
+/// A password found right, and what the sign-in needs next (read with it).
+struct PasswordChecked {
+    org: Organisation,
+    user: User,
+    policy: PasswordPolicy,
+    set_at: OffsetDateTime,
+    totp: Vec<latchkey_model::TotpDevice>,
+    context: SessionContext,
+}
+
 /// What opening a session needs to know about its user.
 pub(crate) struct SessionContext {
     /// Live sessions of a single-session user, which the new one ends.
@@ -310,7 +320,7 @@ impl Services {
         req: &PasswordSignIn,
         client: &ClientInfo,
     ) -> ServiceResult<SignedIn> {
-        let (org, user) = self
+        let checked = self
             .verify_password_of(
                 req.organisation.as_deref(),
                 &req.user_name,
@@ -318,10 +328,18 @@ impl Services {
                 client,
             )
             .await?;
-        self.second_factor(&org, &user, req.totp_code.as_deref(), client)
+        let (org, user) = (&checked.org, &checked.user);
+        self.second_factor_with(org, user, checked.totp, req.totp_code.as_deref(), client)
             .await?;
-        self.open_session(&org, &user, SignInMethod::Password, client)
-            .await
+        self.open_session_in(
+            org,
+            user,
+            SignInMethod::Password,
+            client,
+            checked.context,
+            SessionExtras::default(),
+        )
+        .await
     }
 
     /// Checks a user name and password as a sign-in does (lockout, events), and that the
@@ -332,16 +350,15 @@ impl Services {
         user_name: &str,
         password: &str,
         client: &ClientInfo,
-    ) -> ServiceResult<(Organisation, User)> {
-        let (org, user) = self
-            .check_password(organisation, user_name, password, client)
+    ) -> ServiceResult<PasswordChecked> {
+        let checked = self
+            .check_password_reading(organisation, user_name, password, client)
             .await?;
-        let policy = self.policy_for(&org, &user).await?;
-        if let Some(days) = policy.expiry_days {
-            let set_at = self.password_set_at(&org, &user).await?;
-            let expires = set_at + time::Duration::days(i64::from(days));
+        let (org, user) = (&checked.org, &checked.user);
+        if let Some(days) = checked.policy.expiry_days {
+            let expires = checked.set_at + time::Duration::days(i64::from(days));
             if expires <= self.now() {
-                self.record_failure_event(&org, Some(&user), "password_expired", client)
+                self.record_failure_event(org, Some(user), "password_expired", client)
                     .await?;
                 return Err(ServiceError::PasswordExpired(format!(
                     "the password expired on {}; choose a new one with POST /api/v1/auth/password/change",
@@ -349,7 +366,7 @@ impl Services {
                 )));
             }
         }
-        Ok((org, user))
+        Ok(checked)
     }
 
     /// The password check shared by sign-in and the change of an expired password.
@@ -360,6 +377,22 @@ impl Services {
         password: &str,
         client: &ClientInfo,
     ) -> ServiceResult<(Organisation, User)> {
+        let checked = self
+            .check_password_reading(organisation, user_name, password, client)
+            .await?;
+        Ok((checked.org, checked.user))
+    }
+
+    /// Checks a password (lockout, events) and answers, read in the same transaction as
+    /// the password, what a sign-in goes on to need: the password policy and the
+    /// password's age, the verified TOTP devices, and the context of a new session.
+    async fn check_password_reading(
+        &self,
+        organisation: Option<&str>,
+        user_name: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> ServiceResult<PasswordChecked> {
         if password.len() > latchkey_model::sign_in::MAX_PASSWORD {
             return Err(ServiceError::invalid(
                 "password",
@@ -377,14 +410,23 @@ impl Services {
             Some(o) => tx.get_user_by_name(o.id, user_name.trim()).await?,
             None => None,
         };
-        let (hash, failures) = match (&org, &user) {
-            (Some(o), Some(u)) => (
-                tx.password(o.id, u.id).await?.map(|p| p.hash),
-                tx.sign_in_failures(o.id, u.id).await?,
-            ),
-            _ => (None, Default::default()),
+        let (record, failures, later) = match (&org, &user) {
+            (Some(o), Some(u)) => {
+                let record = tx.password(o.id, u.id).await?;
+                let failures = tx.sign_in_failures(o.id, u.id).await?;
+                let type_id = Self::user_type_id(&mut *tx, o.id, u).await?;
+                let (policy, _) = Self::effective_policy(&mut *tx, o.id, type_id).await?;
+                let totp = tx.totp_devices(o.id, u.id).await?;
+                let context = self.session_context(&mut *tx, o.id, u, now).await?;
+                (record, failures, Some((policy, totp, context)))
+            }
+            _ => (None, Default::default(), None),
         };
         drop(tx);
+        let set_at = record
+            .as_ref()
+            .map_or(OffsetDateTime::UNIX_EPOCH, |r| r.set_at);
+        let hash = record.map(|r| r.hash);
         if let Some(ip) = &client.ip
             && let Err((retry_after, first)) = self.inner.passwords.admit(ip, now)
         {
@@ -458,7 +500,19 @@ impl Services {
                 }
                 tx.commit().await?;
             }
-            return Ok((org, user));
+            let Some((policy, totp, context)) = later else {
+                return Err(ServiceError::Internal(
+                    "a known user's sign-in context is missing".to_owned(),
+                ));
+            };
+            return Ok(PasswordChecked {
+                org,
+                user,
+                policy,
+                set_at,
+                totp,
+                context,
+            });
         }
         let reason = if !user.enabled {
             "disabled"
@@ -877,14 +931,6 @@ impl Services {
         }
     }
 
-    /// The policy that applies to `user`: their user type's, else the organisation's,
-    /// else the built-in one.
-    async fn policy_for(&self, org: &Organisation, user: &User) -> ServiceResult<PasswordPolicy> {
-        let mut tx = self.read().await?;
-        let type_id = Self::user_type_id(&mut *tx, org.id, user).await?;
-        Ok(Self::effective_policy(&mut *tx, org.id, type_id).await?.0)
-    }
-
     async fn user_type_id(
         tx: &mut dyn Tx,
         org: OrgId,
@@ -910,18 +956,6 @@ impl Services {
             Some(p) => (p, "organisation"),
             None => (PasswordPolicy::default(), "built_in"),
         })
-    }
-
-    async fn password_set_at(
-        &self,
-        org: &Organisation,
-        user: &User,
-    ) -> ServiceResult<OffsetDateTime> {
-        let mut tx = self.read().await?;
-        Ok(tx
-            .password(org.id, user.id)
-            .await?
-            .map_or(OffsetDateTime::UNIX_EPOCH, |p| p.set_at))
     }
 
     /// Checks `password` against the user's policy and history, hashes it and stores it.

@@ -504,21 +504,18 @@ impl Services {
     /// Once the password is right: when the user has a verified device, a current code of
     /// one of them is required. A missing code answers `totp_required`; a wrong or replayed
     /// one is a sign-in failure (`totp_invalid`) that counts towards the lockout.
-    pub(crate) async fn second_factor(
+    pub(crate) async fn second_factor_with(
         &self,
         org: &Organisation,
         user: &User,
+        devices: Vec<TotpDevice>,
         code: Option<&str>,
         client: &ClientInfo,
     ) -> ServiceResult<()> {
-        let mut tx = self.read().await?;
-        let devices: Vec<TotpDevice> = tx
-            .totp_devices(org.id, user.id)
-            .await?
+        let devices: Vec<TotpDevice> = devices
             .into_iter()
             .filter(|d| d.verified_at.is_some())
             .collect();
-        drop(tx);
         if devices.is_empty() {
             return Ok(());
         }
