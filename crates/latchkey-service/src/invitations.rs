@@ -494,11 +494,7 @@ impl Services {
         client: &ClientInfo,
     ) -> ServiceResult<InvitationAccepted> {
         let now = self.now();
-        if let Some(ip) = &client.ip
-            && let Err((retry_after, _)) = self.inner.passwords.admit(ip, now)
-        {
-            return Err(crate::sign_in::rate_limited(retry_after));
-        }
+        self.admit_address(client)?;
         let (org, invitation) = self.pending_invitation(&req.token, client).await?;
         let mut tx = self.begin(org.id).await?;
         let role = tx

@@ -182,9 +182,13 @@ impl Services {
         org: Option<OrgId>,
         user: Option<UserId>,
         p: Option<&Principal>,
-        state: String,
-        options: serde_json::Value,
+        state: &impl serde::Serialize,
+        options: &impl serde::Serialize,
     ) -> ServiceResult<PasskeyChallenge> {
+        let (state, options) = (
+            to_json(state)?,
+            serde_json::to_value(options).map_err(|e| ServiceError::Internal(e.to_string()))?,
+        );
         let ceremony = Ceremony {
             id: CeremonyId::from_uuid(self.uuid()),
             org_id: org,
@@ -228,6 +232,23 @@ impl Services {
             .then_some(ceremony)
     }
 
+    /// Options asking for an assertion by one of `records`, and the state to check it by.
+    fn start_authentication(
+        &self,
+        records: &[PasskeyRecord],
+    ) -> ServiceResult<(
+        webauthn_rs::prelude::RequestChallengeResponse,
+        PasskeyAuthentication,
+    )> {
+        let keys = records
+            .iter()
+            .map(|r| from_json::<Passkey>(&r.credential))
+            .collect::<ServiceResult<Vec<_>>>()?;
+        self.webauthn()?
+            .start_passkey_authentication(&keys)
+            .map_err(|e| ServiceError::Internal(format!("cannot ask for a passkey: {e}")))
+    }
+
     /// Starts registering a passkey for the caller.
     pub async fn begin_passkey_registration(
         &self,
@@ -258,8 +279,8 @@ impl Services {
             Some(p.org_id),
             Some(p.user_id),
             Some(p),
-            to_json(&state)?,
-            serde_json::to_value(&options).map_err(|e| ServiceError::Internal(e.to_string()))?,
+            &state,
+            &options,
         )
     }
 
@@ -439,29 +460,47 @@ impl Services {
                 ));
             }
         }
-        tx.delete_passkey(p.org_id, id).await?;
+        self.delete_passkey_in(&mut *tx, p, &passkey, events::PASSKEY_REMOVED, client)
+            .await?;
+        tx.commit().await
+    }
+
+    /// Deletes `passkey`, with its security event (`kind`) and audit entry.
+    async fn delete_passkey_in(
+        &self,
+        tx: &mut dyn latchkey_store::Tx,
+        p: &Principal,
+        passkey: &PasskeyRecord,
+        kind: &str,
+        client: &ClientInfo,
+    ) -> ServiceResult<()> {
+        tx.delete_passkey(p.org_id, passkey.id).await?;
         self.security_event(
-            &mut *tx,
+            tx,
             p.org_id,
-            events::PASSKEY_REMOVED,
-            Some(p.user_id),
+            kind,
+            Some(passkey.user_id),
             Some(p.user_id),
             client,
-            json!({ "passkey_id": id, "name": passkey.name }),
+            json!({ "passkey_id": passkey.id, "name": passkey.name }),
         )
         .await?;
+        let action = if kind == events::PASSKEY_RESET {
+            "passkey.reset"
+        } else {
+            "passkey.delete"
+        };
         self.audit(
-            &mut *tx,
+            tx,
             Some(p),
             p.org_id,
-            "passkey.delete",
+            action,
             "passkey",
-            id,
-            Some(&passkey),
+            passkey.id,
+            Some(passkey),
             None::<&()>,
         )
-        .await?;
-        tx.commit().await
+        .await
     }
 
     /// Removes a user's passkey for them (recovery: a lost device). Needs `users.manage`
@@ -482,28 +521,8 @@ impl Services {
             .await?
             .filter(|k| k.user_id == user)
             .ok_or_else(|| ServiceError::not_found("passkey", id))?;
-        tx.delete_passkey(p.org_id, id).await?;
-        self.security_event(
-            &mut *tx,
-            p.org_id,
-            events::PASSKEY_RESET,
-            Some(user),
-            Some(p.user_id),
-            client,
-            json!({ "passkey_id": id, "name": passkey.name }),
-        )
-        .await?;
-        self.audit(
-            &mut *tx,
-            Some(p),
-            p.org_id,
-            "passkey.reset",
-            "passkey",
-            id,
-            Some(&passkey),
-            None::<&()>,
-        )
-        .await?;
+        self.delete_passkey_in(&mut *tx, p, &passkey, events::PASSKEY_RESET, client)
+            .await?;
         tx.commit().await
     }
 
@@ -514,11 +533,7 @@ impl Services {
         req: &BeginPasskeySignIn,
         client: &ClientInfo,
     ) -> ServiceResult<PasskeyChallenge> {
-        if let Some(ip) = &client.ip
-            && let Err((retry_after, _)) = self.inner.passwords.admit(ip, self.now())
-        {
-            return Err(crate::sign_in::rate_limited(retry_after));
-        }
+        self.admit_address(client)?;
         let mut tx = self.read().await?;
         let org = crate::sign_in::sign_in_org(&mut *tx, req.organisation.as_deref()).await?;
         let named = match (&org, req.user_name.as_deref().map(str::trim)) {
@@ -538,21 +553,14 @@ impl Services {
         let org_id = org.map(|o| o.id);
         match named {
             Some((user, records)) => {
-                let keys = records
-                    .iter()
-                    .map(|r| from_json::<Passkey>(&r.credential))
-                    .collect::<ServiceResult<Vec<_>>>()?;
-                let (options, state) = webauthn
-                    .start_passkey_authentication(&keys)
-                    .map_err(|e| ServiceError::Internal(format!("cannot start a sign-in: {e}")))?;
+                let (options, state) = self.start_authentication(&records)?;
                 self.store_ceremony(
                     CeremonyPurpose::SignIn,
                     org_id,
                     Some(user),
                     None,
-                    to_json(&state)?,
-                    serde_json::to_value(&options)
-                        .map_err(|e| ServiceError::Internal(e.to_string()))?,
+                    &state,
+                    &options,
                 )
             }
             None => {
@@ -564,9 +572,8 @@ impl Services {
                     org_id,
                     None,
                     None,
-                    to_json(&state)?,
-                    serde_json::to_value(&options)
-                        .map_err(|e| ServiceError::Internal(e.to_string()))?,
+                    &state,
+                    &options,
                 )
             }
         }
@@ -766,21 +773,14 @@ impl Services {
                 "you have no passkey yet: register one at POST /api/v1/me/passkeys/register/begin",
             ));
         }
-        let keys = records
-            .iter()
-            .map(|r| from_json::<Passkey>(&r.credential))
-            .collect::<ServiceResult<Vec<_>>>()?;
-        let (options, state) = self
-            .webauthn()?
-            .start_passkey_authentication(&keys)
-            .map_err(|e| ServiceError::Internal(format!("cannot start a verification: {e}")))?;
+        let (options, state) = self.start_authentication(&records)?;
         self.store_ceremony(
             CeremonyPurpose::Verify,
             Some(p.org_id),
             Some(p.user_id),
             Some(p),
-            to_json(&state)?,
-            serde_json::to_value(&options).map_err(|e| ServiceError::Internal(e.to_string()))?,
+            &state,
+            &options,
         )
     }
 

@@ -292,7 +292,7 @@ pub(crate) async fn sign_in_org(
     }
 }
 
-pub(crate) fn rate_limited(retry_after: u64) -> ServiceError {
+fn rate_limited(retry_after: u64) -> ServiceError {
     ServiceError::RateLimited {
         message: format!("too many sign-in attempts from this address: retry in {retry_after} s"),
         retry_after,
@@ -590,6 +590,19 @@ impl Services {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Counts an attempt from the client's address (sign-ins, magic links, invitations
+    /// accepted, passkey ceremonies begun); 429 once the address has used up its minute.
+    pub(crate) fn admit_address(&self, client: &ClientInfo) -> ServiceResult<()> {
+        match &client.ip {
+            Some(ip) => self
+                .inner
+                .passwords
+                .admit(ip, self.now())
+                .map_err(|(retry_after, _)| rate_limited(retry_after)),
+            None => Ok(()),
+        }
     }
 
     /// Opens a session for a verified user, ending the others of a user without
@@ -1586,11 +1599,7 @@ impl Services {
         client: &ClientInfo,
     ) -> ServiceResult<()> {
         let now = self.now();
-        if let Some(ip) = &client.ip
-            && let Err((retry_after, _)) = self.inner.passwords.admit(ip, now)
-        {
-            return Err(rate_limited(retry_after));
-        }
+        self.admit_address(client)?;
         let email = latchkey_model::Email::parse("email", &req.email)?;
         let email = email.as_str();
         let mut tx = self.read().await?;
