@@ -744,6 +744,7 @@ impl Services {
                 crate::sign_in::SessionExtras {
                     passkey: Some((v.record.id, v.updated.clone())),
                     ceremony: Some((ceremony.id, ceremony.expires_at)),
+                    clear_failures: false,
                 },
             )
             .await;

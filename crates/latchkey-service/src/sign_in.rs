@@ -234,6 +234,8 @@ struct PasswordChecked {
     set_at: OffsetDateTime,
     totp: Vec<latchkey_model::TotpDevice>,
     context: SessionContext,
+    /// The failure count still to clear, once the second factor is given.
+    clear_failures: bool,
 }
 
 /// What opening a session needs to know about its user.
@@ -252,6 +254,8 @@ pub(crate) struct SessionExtras {
     pub(crate) passkey: Option<(latchkey_model::PasskeyId, Option<String>)>,
     /// The ceremony to finish (once): its id and expiry.
     pub(crate) ceremony: Option<(latchkey_model::CeremonyId, OffsetDateTime)>,
+    /// Clear the user's failed sign-ins (the second factor was given).
+    pub(crate) clear_failures: bool,
 }
 
 /// The rules that raise alerts.
@@ -337,7 +341,10 @@ impl Services {
             SignInMethod::Password,
             client,
             checked.context,
-            SessionExtras::default(),
+            SessionExtras {
+                clear_failures: checked.clear_failures,
+                ..SessionExtras::default()
+            },
         )
         .await
     }
@@ -380,6 +387,12 @@ impl Services {
         let checked = self
             .check_password_reading(organisation, user_name, password, client)
             .await?;
+        if checked.clear_failures {
+            let mut tx = self.inner.store.begin().await?;
+            tx.clear_sign_in_failures(checked.org.id, checked.user.id)
+                .await?;
+            tx.commit().await?;
+        }
         Ok((checked.org, checked.user))
     }
 
@@ -490,9 +503,15 @@ impl Services {
                 }
                 _ => None,
             };
-            if failures.count > 0 || rehashed.is_some() {
+            // With a second factor to come, the failures are cleared only once it is
+            // given: wrong codes after the right password still count towards the lockout.
+            let second_factor = later
+                .as_ref()
+                .is_some_and(|(_, totp, _)| totp.iter().any(|d| d.verified_at.is_some()));
+            let clear_now = failures.count > 0 && !second_factor;
+            if clear_now || rehashed.is_some() {
                 let mut tx = self.inner.store.begin().await?;
-                if failures.count > 0 {
+                if clear_now {
                     tx.clear_sign_in_failures(org.id, user.id).await?;
                 }
                 if let Some(h) = &rehashed {
@@ -512,6 +531,7 @@ impl Services {
                 set_at,
                 totp,
                 context,
+                clear_failures: failures.count > 0 && second_factor,
             });
         }
         let reason = if !user.enabled {
@@ -641,7 +661,7 @@ impl Services {
             context,
             SessionExtras {
                 passkey,
-                ceremony: None,
+                ..SessionExtras::default()
             },
         )
         .await
@@ -710,6 +730,9 @@ impl Services {
                 && !tx.finish_ceremony(id, expires_at).await?
             {
                 return Err(crate::passkeys::replayed());
+            }
+            if extras.clear_failures {
+                tx.clear_sign_in_failures(org.id, user.id).await?;
             }
             if let Some((id, credential)) = &extras.passkey {
                 match credential {

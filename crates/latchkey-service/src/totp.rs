@@ -12,10 +12,9 @@
 //! codes (a stolen session alone cannot remove the second factor; whoever lost the device
 //! asks an administrator, whose reset is recovery activity). An unverified device protects
 //! nothing and is removed without one. A wrong code at sign-in counts towards the account's
-//! lockout like a wrong password, and also on the device: since a right password clears the
-//! account's counter before the second factor is asked, the device's count (cleared only by
-//! an accepted code) is what locks an attacker who knows the password, every
-//! `lockout_attempts` wrong codes.
+//! lockout like a wrong password (a right password clears the account's count only once
+//! the code is accepted), and on the device, whose count shows failures since its last
+//! accepted code.
 
 use latchkey_api::{EnrollTotp, TotpCode, TotpDeviceView, TotpEnrolled};
 use latchkey_model::totp::{TOTP_DIGITS, TOTP_STEP_SECONDS};
@@ -597,8 +596,7 @@ impl Services {
     }
 
     /// Counts a refused code on the devices and the account, locks the account as a wrong
-    /// password would (see the module's comment for the device count's part), and answers
-    /// the error to return.
+    /// password would, and answers the error to return.
     async fn refuse_second_factor(
         &self,
         org: &Organisation,
@@ -633,8 +631,7 @@ impl Services {
             }),
         )
         .await?;
-        let locks = counted.locked_until.is_none()
-            && (counted.count >= attempts || (worst > 0 && worst % attempts == 0));
+        let locks = counted.locked_until.is_none() && counted.count >= attempts;
         if !locks {
             tx.commit().await?;
             return Ok(ServiceError::SecondFactor {

@@ -510,3 +510,35 @@ async fn wrong_codes_lock_the_account_even_with_the_right_password(backend: Back
     assert_eq!(devices(&t, &token).await[0]["failed_attempts"], 0);
 }
 both!(wrong_codes_lock_the_account_even_with_the_right_password);
+
+/// The right password does not wipe the failures while the code is still to come: wrong
+/// passwords and wrong codes count together towards the lockout.
+async fn wrong_passwords_and_wrong_codes_count_together(backend: Backend) {
+    let clock = Arc::new(FixedClock::new(START));
+    let t = TestApp::with_clock(backend, clock.clone()).await;
+    let (_dot, token) = person(&t, "dot").await;
+    let (device, secret, _) = enroll(&t, &token, "phone").await;
+    t.post(
+        &token,
+        &format!("/api/v1/me/totp/{device}/verify"),
+        json!({ "code": code(&secret, START) }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    for _ in 0..2 {
+        sign_in(&t, "dot", "not the password at all", None)
+            .await
+            .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    }
+    let wrong = wrong_code(&secret, START);
+    for _ in 0..2 {
+        sign_in(&t, "dot", PASSWORD, Some(&wrong))
+            .await
+            .problem(StatusCode::UNAUTHORIZED, "totp_invalid");
+    }
+    // The fifth failure in a row, two of them wrong passwords: locked.
+    sign_in(&t, "dot", PASSWORD, Some(&wrong))
+        .await
+        .problem(StatusCode::LOCKED, "locked");
+}
+both!(wrong_passwords_and_wrong_codes_count_together);
