@@ -36,6 +36,11 @@ fn invalid_invitation() -> ServiceError {
     )
 }
 
+/// An inviter whose `users.invite` covers some groups sees the invitations into them only.
+fn in_scope(scope: &crate::Scope, invitation: &Invitation) -> bool {
+    scope.is_global() || invitation.group_id.is_some_and(|g| scope.covers_group(g))
+}
+
 fn view(invitation: Invitation, now: time::OffsetDateTime) -> InvitationView {
     InvitationView {
         status: invitation.status(now),
@@ -330,7 +335,7 @@ impl Services {
         email: Option<&str>,
         status: Option<&str>,
     ) -> ServiceResult<Vec<InvitationView>> {
-        p.require(Permission::UsersInvite)?;
+        let scope = p.require(Permission::UsersInvite)?;
         let status = match status.map(str::trim).filter(|s| !s.is_empty()) {
             Some(s) => Some(InvitationStatus::parse(s).ok_or_else(|| {
                 ServiceError::invalid(
@@ -348,6 +353,7 @@ impl Services {
             .list_invitations(p.org_id, email)
             .await?
             .into_iter()
+            .filter(|i| in_scope(&scope, i))
             .map(|i| view(i, now))
             .filter(|v| status.is_none_or(|s| v.status == s))
             .collect())
@@ -358,11 +364,12 @@ impl Services {
         p: &Principal,
         id: InvitationId,
     ) -> ServiceResult<InvitationView> {
-        p.require(Permission::UsersInvite)?;
+        let scope = p.require(Permission::UsersInvite)?;
         let mut tx = self.read().await?;
         let invitation = tx
             .get_invitation(p.org_id, id)
             .await?
+            .filter(|i| in_scope(&scope, i))
             .ok_or_else(|| ServiceError::not_found("invitation", id))?;
         Ok(view(invitation, self.now()))
     }
@@ -374,12 +381,13 @@ impl Services {
         id: InvitationId,
         client: &ClientInfo,
     ) -> ServiceResult<InvitationView> {
-        p.require(Permission::UsersInvite)?;
+        let scope = p.require(Permission::UsersInvite)?;
         let now = self.now();
         let mut tx = self.begin(p.org_id).await?;
         let before = tx
             .get_invitation(p.org_id, id)
             .await?
+            .filter(|i| in_scope(&scope, i))
             .ok_or_else(|| ServiceError::not_found("invitation", id))?;
         let status = before.status(now);
         if status != InvitationStatus::Pending {

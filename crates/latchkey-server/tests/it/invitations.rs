@@ -506,3 +506,86 @@ async fn latchkey_system(t: &TestApp) -> String {
         .unwrap()
         .to_owned()
 }
+
+/// A user manager of Sales invites into Sales only, and sees, reads and revokes only the
+/// invitations into it.
+async fn a_scoped_inviter_sees_only_invitations_into_its_groups(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let g = root_group(&t).await;
+    let sales = t.group(&t.admin, "Sales", Some(&g)).await;
+    let hr = t.group(&t.admin, "HR", Some(&g)).await;
+    let sys = t.system(&t.admin, "Wiki").await;
+    let reader = t.role(&t.admin, &sys, "Reader").await;
+    let manager = t.user(&t.admin, "manager", &sales).await;
+    let um = t.system_role("User manager").await;
+    t.grant_user(&t.admin, &um, &manager, Some(&sales))
+        .await
+        .expect(StatusCode::CREATED);
+    let m = t.token_for(&manager).await;
+    // Without a group, or into another, is refused.
+    let fields = t
+        .post(
+            &m,
+            "/api/v1/invitations",
+            json!({ "email": "a@example.com", "role_id": reader }),
+        )
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY)
+        .fields();
+    assert_eq!(fields, [("group_id".to_owned(), "required".to_owned())]);
+    t.post(
+        &m,
+        "/api/v1/invitations",
+        json!({ "email": "a@example.com", "role_id": reader, "group_id": hr }),
+    )
+    .await
+    .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    let mine = t
+        .post(
+            &m,
+            "/api/v1/invitations",
+            json!({ "email": "a@example.com", "role_id": reader, "group_id": sales }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    let theirs = t
+        .post(
+            &t.admin,
+            "/api/v1/invitations",
+            json!({ "email": "b@example.com", "role_id": reader, "group_id": hr }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    let listed = t
+        .get(&m, "/api/v1/invitations")
+        .await
+        .expect(StatusCode::OK);
+    let ids: Vec<&str> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [mine.as_str()]);
+    t.get(&m, &format!("/api/v1/invitations/{theirs}"))
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+    t.delete(&m, &format!("/api/v1/invitations/{theirs}"))
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+    assert_eq!(
+        t.get(&t.admin, "/api/v1/invitations")
+            .await
+            .expect(StatusCode::OK)
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "the administrator sees both"
+    );
+}
+both!(a_scoped_inviter_sees_only_invitations_into_its_groups);
