@@ -82,10 +82,8 @@ pub struct Scratch {
 }
 
 fn unique() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default();
+    use latchkey_model::Clock as _;
+    let nanos = latchkey_model::SystemClock.now().nanosecond();
     format!("{}_{nanos:08x}", std::process::id())
 }
 
