@@ -317,15 +317,7 @@ impl Services {
                 "Hello,\n\n{inviter} invites you to join {org_name} on Latchkey as {role}.\n\nOpen this link within {INVITATION_DAYS} days to accept and choose how you sign in:\n\n{url}\n\nIt works once. If you did not expect it, ignore this mail.\n"
             ),
         };
-        let id = self.uuid();
-        let sent =
-            tokio::task::spawn_blocking(move || settings.mailer.send(&settings.from, &mail, id))
-                .await;
-        match sent {
-            Ok(Ok(to)) => tracing::info!(mail = %id, to = %to, "invitation mailed"),
-            Ok(Err(e)) => tracing::error!(mail = %id, error = %e, "invitation not sent"),
-            Err(e) => tracing::error!(mail = %id, error = %e, "invitation not sent"),
-        }
+        self.send_mail(settings, mail, "invitation").await;
     }
 
     /// The organisation's invitations, newest first (`users.invite`).

@@ -144,6 +144,21 @@ impl Services {
         let _ = self.inner.master_key.set(key);
     }
 
+    /// Sends `mail` (a `what`, for the log) off the runtime's threads; the outcome is
+    /// logged, never answered: a request's answer must not depend on the mail server.
+    pub(crate) async fn send_mail(&self, settings: MailSettings, mail: mail::Mail, what: &str) {
+        let id = self.uuid();
+        let sent =
+            tokio::task::spawn_blocking(move || settings.mailer.send(&settings.from, &mail, id))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r);
+        match sent {
+            Ok(to) => tracing::info!(mail = %id, to = %to, what, "mail sent"),
+            Err(e) => tracing::error!(mail = %id, error = %e, what, "mail not sent"),
+        }
+    }
+
     pub(crate) fn mail_settings(&self) -> MailSettings {
         self.inner
             .mail

@@ -634,37 +634,13 @@ impl Services {
         method: SignInMethod,
         client: &ClientInfo,
     ) -> ServiceResult<SignedIn> {
-        self.open_session_with(org, user, method, client, None)
-            .await
-    }
-
-    /// `open_session` for a passkey sign-in: the context was read with the passkey, and the
-    /// write also finishes the ceremony (once) and records the passkey's use.
-    pub(crate) async fn open_session_with(
-        &self,
-        org: &Organisation,
-        user: &User,
-        method: SignInMethod,
-        client: &ClientInfo,
-        passkey: Option<(latchkey_model::PasskeyId, Option<String>)>,
-    ) -> ServiceResult<SignedIn> {
         let mut tx = self.read().await?;
         let context = self
             .session_context(&mut *tx, org.id, user, self.now())
             .await?;
         drop(tx);
-        self.open_session_in(
-            org,
-            user,
-            method,
-            client,
-            context,
-            SessionExtras {
-                passkey,
-                ..SessionExtras::default()
-            },
-        )
-        .await
+        self.open_session_in(org, user, method, client, context, SessionExtras::default())
+            .await
     }
 
     /// What opening a session for `user` needs to know, read in the caller's transaction.
@@ -683,16 +659,28 @@ impl Services {
         let (policy, _) = self
             .effective_security_policy(tx, org, user.id, now)
             .await?;
-        let passkeys = if policy.require_passkey || policy.passkey_after_magic_link {
-            tx.count_passkeys(org, user.id).await?
-        } else {
-            0
-        };
+        let passkeys = Self::passkeys_asked(tx, org, user.id, &policy).await?;
         Ok(SessionContext {
             earlier,
             policy,
             passkeys,
         })
+    }
+
+    /// The user's passkeys, counted only when `policy` asks for one (else 0: nobody looks).
+    pub(crate) async fn passkeys_asked(
+        tx: &mut dyn Tx,
+        org: OrgId,
+        user: UserId,
+        policy: &RoleSecurityPolicy,
+    ) -> ServiceResult<u32> {
+        Ok(
+            if policy.require_passkey || policy.passkey_after_magic_link {
+                tx.count_passkeys(org, user).await?
+            } else {
+                0
+            },
+        )
     }
 
     /// Writes a new session (ending the earlier ones of a single-session user) and what
@@ -1676,16 +1664,9 @@ impl Services {
                 user.first_name, org.name
             ),
         };
-        let id = self.uuid();
-        let sent =
-            tokio::task::spawn_blocking(move || settings.mailer.send(&settings.from, &mail, id))
-                .await
-                .map_err(|e| ServiceError::Internal(format!("sending mail failed: {e}")))?;
-        match sent {
-            Ok(to) => tracing::info!(mail = %id, to = %to, "magic link mailed"),
-            // The answer stays the same: it must not tell whether the address exists.
-            Err(e) => tracing::error!(mail = %id, error = %e, "magic link not sent"),
-        }
+        // Whatever happens to the mail, the answer stays the same: it must not tell
+        // whether the address exists.
+        self.send_mail(settings, mail, "magic link").await;
         Ok(())
     }
 

@@ -116,11 +116,7 @@ impl Services {
                 let (policy, _) = self
                     .effective_security_policy(&mut *tx, org_id, user_id, now)
                     .await?;
-                let passkeys = if policy.require_passkey || policy.passkey_after_magic_link {
-                    tx.count_passkeys(org_id, user_id).await?
-                } else {
-                    0
-                };
+                let passkeys = Self::passkeys_asked(&mut *tx, org_id, user_id, &policy).await?;
                 (
                     policy.idle_timeout_minutes,
                     crate::principal::PendingAction::of(&policy, s, passkeys),
