@@ -8,10 +8,12 @@
 mod requests;
 mod responses;
 mod totp;
+mod workspaces;
 
 pub use requests::*;
 pub use responses::*;
 pub use totp::*;
+pub use workspaces::*;
 
 /// Deserialises a present field (even `null`) as `Some(..)`, so that `Option<Option<T>>`
 /// tells "absent" from "null".

@@ -45,6 +45,7 @@ mod hot;
 mod keys;
 mod output;
 mod snapshot;
+pub mod workspace;
 
 pub use change::{Change, Membership};
 pub use engine::Engine;

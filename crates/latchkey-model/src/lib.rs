@@ -13,6 +13,7 @@ pub mod permission;
 pub mod sign_in;
 pub mod totp;
 pub mod validation;
+pub mod workspace;
 
 pub use audit::{AuditEntry, AuditHash, ChainBreak, ChainVerifier, NewAuditEntry, verify_chain};
 pub use clock::{Clock, FixedClock, IdGenerator, SystemClock, UuidV7Generator};
@@ -29,3 +30,7 @@ pub use sign_in::{
 };
 pub use totp::TotpDevice;
 pub use validation::{FieldError, ValidationErrors};
+pub use workspace::{
+    Document, Folder, MemberRole, Plan, Team, Visibility, Workspace, WorkspaceInvitation,
+    WorkspaceKey, WorkspaceMember,
+};

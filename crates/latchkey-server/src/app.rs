@@ -45,6 +45,7 @@ pub fn build(services: Services, max_body_bytes: usize) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/api/v1/openapi.json", get(openapi_document))
+        .nest("/public/v1", crate::routes::workspaces::public())
         .route(
             "/auth/magic-link",
             get(crate::routes::sign_in::magic_link_page)

@@ -40,6 +40,12 @@ versioned!(
     latchkey_model::MailDomain
 );
 
+impl Versioned for latchkey_model::Document {
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
 fn etag(version: i64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
 }

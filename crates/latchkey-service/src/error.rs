@@ -138,6 +138,13 @@ impl From<StoreError> for ServiceError {
                     "role_inheritance.child_role_id" => {
                         ("role_id", "this role already grants that role")
                     }
+                    "workspace_teams.name" => {
+                        ("name", "this workspace already has a team with this name")
+                    }
+                    "documents.external_id" => (
+                        "external_id",
+                        "this workspace already has a document with this external id",
+                    ),
                     "foreign_key" => ("", "the object is still referenced by others"),
                     _ => ("", "the change conflicts with existing data"),
                 };

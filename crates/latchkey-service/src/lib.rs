@@ -30,6 +30,7 @@ mod tokens;
 mod totp;
 mod users;
 mod validate;
+mod workspaces;
 
 use std::sync::Arc;
 
@@ -56,6 +57,7 @@ pub use sign_in::{
     ClientInfo, MAGIC_LINK_PREFIX, SESSION_PREFIX, SignInSettings, events as security_events,
 };
 pub use tokens::{csrf_token, hash_token};
+pub use workspaces::{DocumentFilter, WORKSPACE_INVITATION_PREFIX, WORKSPACE_KEY_PREFIX};
 
 /// The use cases over one store.
 #[derive(Clone)]

@@ -56,6 +56,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0009_passkeys.sql",
         include_str!("../migrations/0009_passkeys.sql"),
     ),
+    (
+        "0010_workspaces.sql",
+        include_str!("../migrations/0010_workspaces.sql"),
+    ),
 ];
 
 const MAX_CONNECTIONS: u32 = 10;

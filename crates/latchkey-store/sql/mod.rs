@@ -34,6 +34,7 @@ mod paging;
 mod passkeys;
 mod sign_in;
 mod totp;
+mod workspaces;
 
 use async_trait::async_trait;
 use latchkey_store::{PoolState, StoreError, StoreResult, Tx};

@@ -8,6 +8,7 @@
 
 mod error;
 mod query;
+mod workspace;
 
 pub mod conformance;
 
@@ -25,6 +26,7 @@ use time::OffsetDateTime;
 
 pub use error::StoreError;
 pub use query::*;
+pub use workspace::{DocumentQuery, OwnedContent, WorkspaceStore};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -83,6 +85,7 @@ pub trait Tx:
     + InvitationStore
     + PasskeyStore
     + TotpStore
+    + WorkspaceStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;

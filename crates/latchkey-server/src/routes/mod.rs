@@ -10,6 +10,7 @@ mod passkeys;
 mod settings;
 pub(crate) mod sign_in;
 mod totp;
+pub(crate) mod workspaces;
 
 use crate::openapi::ApiRouter;
 
@@ -22,6 +23,7 @@ pub fn api(r: ApiRouter) -> ApiRouter {
     let r = invitations::routes(r);
     let r = passkeys::routes(r);
     let r = totp::routes(r);
+    let r = workspaces::routes(r);
     sign_in::routes(r)
 }
 
