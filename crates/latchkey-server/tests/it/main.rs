@@ -19,6 +19,7 @@ mod robustness;
 mod sign_in;
 mod totp;
 mod validation;
+mod workspace_isolation;
 mod workspaces;
 
 /// Declares `name_sqlite` and `name_postgres` tests running `scenario(backend)`.
