@@ -168,15 +168,14 @@ async fn build(t: &TestApp, seed: u64) -> World {
             w.users.push(User { id, org, token });
         }
     }
-    for org in 0..2 {
-        let admin = admins[org].clone();
+    for (org, admin) in admins.iter().enumerate() {
         let admin_index = w.users.iter().position(|u| u.org == org).unwrap();
         for _ in 0..2 {
             let plan = ["free", "basic", "business", "enterprise"][rng.below(4)];
             let name = unique(seed, &mut n, "space");
             let id = t
                 .post(
-                    &admin,
+                    admin,
                     "/api/v1/workspaces",
                     json!({ "name": name, "plan": plan }),
                 )
@@ -193,7 +192,7 @@ async fn build(t: &TestApp, seed: u64) -> World {
                 let role = ROLES[rng.below(5)];
                 let a = t
                     .post(
-                        &admin,
+                        admin,
                         &format!("/api/v1/workspaces/{id}/members"),
                         json!({ "user_id": u.id, "role": role }),
                     )
@@ -209,7 +208,7 @@ async fn build(t: &TestApp, seed: u64) -> World {
             let team = unique(seed, &mut n, "team");
             w.secrets.push(team.clone());
             t.post(
-                &admin,
+                admin,
                 &format!("/api/v1/workspaces/{id}/teams"),
                 json!({ "name": team }),
             )
@@ -231,7 +230,7 @@ async fn build(t: &TestApp, seed: u64) -> World {
                     body["parent_id"] = json!(w.folders[p].id);
                 }
                 let created = t
-                    .post(&admin, &format!("/api/v1/workspaces/{id}/folders"), body)
+                    .post(admin, &format!("/api/v1/workspaces/{id}/folders"), body)
                     .await
                     .expect(StatusCode::CREATED);
                 let effective = parent.map_or(own, |p| w.folders[p].effective.max(own));
@@ -252,7 +251,7 @@ async fn build(t: &TestApp, seed: u64) -> World {
                     let title = unique(seed, &mut n, "title");
                     let doc = t
                         .post(
-                            &admin,
+                            admin,
                             &format!("/api/v1/workspaces/{id}/documents"),
                             json!({ "folder_id": w.folders[fi].id, "title": title, "body": format!("text {title}") }),
                         )
@@ -271,7 +270,7 @@ async fn build(t: &TestApp, seed: u64) -> World {
             if plan == "business" || plan == "enterprise" {
                 let secret = t
                     .post(
-                        &admin,
+                        admin,
                         &format!("/api/v1/workspaces/{id}/api-keys"),
                         json!({ "name": "k", "role": ROLES[rng.below(5)] }),
                     )
@@ -587,10 +586,8 @@ async fn no_principal_sees_outside_its_rights(backend: Backend) {
     let seeds: Vec<u64> = match std::env::var("LATCHKEY_ISOLATION_SEED") {
         Ok(s) => vec![s.parse().expect("LATCHKEY_ISOLATION_SEED is a number")],
         Err(_) => {
-            let base = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(42);
+            use latchkey_model::Clock as _;
+            let base = latchkey_model::SystemClock.now().unix_timestamp_nanos() as u64;
             vec![base, base.rotate_left(17) ^ 0x9E37_79B9_7F4A_7C15]
         }
     };
