@@ -329,3 +329,59 @@ pub struct FolderAccess {
 pub fn plan_names() -> String {
     Plan::ALL.map(Plan::as_str).join(", ")
 }
+
+/// `POST /api/v1/items`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateItem {
+    /// `orchestration`, `draft`, `sheet`, `meeting`, `template` or `sequence`.
+    pub kind: String,
+    pub name: String,
+    /// The workspace it belongs to (the caller must be an editor there), if any.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub workspace_id: Option<WorkspaceId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ItemView {
+    #[serde(flatten)]
+    pub item: latchkey_model::Item,
+    #[schema(value_type = Vec<String>)]
+    pub collaborators: Vec<UserId>,
+}
+
+/// `POST /api/v1/items/{id}/collaborators`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddCollaborator {
+    #[schema(value_type = String, format = Uuid)]
+    pub user_id: UserId,
+}
+
+/// `GET|PUT /api/v1/settings/sharing`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SharingSettings {
+    /// When off, sharing an owned orchestration needs `orchestrations.share`.
+    pub unrestricted_sharing: bool,
+}
+
+/// A named thing someone owns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OwnedThing {
+    /// `workspace`, `folder`, `document`, `item` (with `kind`), `information_system`, `role`.
+    pub what: String,
+    pub id: String,
+    pub name: String,
+    /// The item kind, or the workspace a folder or document is in.
+    pub detail: Option<String>,
+}
+
+/// `GET /api/v1/users/{id}/owned`: everything a deletion would have to hand over.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Ownership {
+    #[schema(value_type = String, format = Uuid)]
+    pub user_id: UserId,
+    pub owned: Vec<OwnedThing>,
+}

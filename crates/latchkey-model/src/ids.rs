@@ -96,3 +96,4 @@ id_type!(FolderId, "folder");
 id_type!(DocumentId, "document");
 id_type!(WorkspaceInvitationId, "workspace invitation");
 id_type!(WorkspaceKeyId, "workspace API key");
+id_type!(ItemId, "item");

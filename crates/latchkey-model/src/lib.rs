@@ -31,6 +31,6 @@ pub use sign_in::{
 pub use totp::TotpDevice;
 pub use validation::{FieldError, ValidationErrors};
 pub use workspace::{
-    Document, Folder, MemberRole, Plan, Team, Visibility, Workspace, WorkspaceInvitation,
-    WorkspaceKey, WorkspaceMember,
+    DeletedUser, Document, Folder, Item, ItemKind, MemberRole, Plan, Team, Visibility, Workspace,
+    WorkspaceInvitation, WorkspaceKey, WorkspaceMember,
 };

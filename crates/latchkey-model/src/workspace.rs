@@ -304,3 +304,79 @@ pub struct WorkspaceKey {
     pub revoked_at: Option<OffsetDateTime>,
     pub revoked_by: Option<UserId>,
 }
+
+/// The kinds of app items: typed objects of the product with an owner and collaborators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    Orchestration,
+    Draft,
+    Sheet,
+    Meeting,
+    Template,
+    Sequence,
+}
+
+impl ItemKind {
+    pub const ALL: [ItemKind; 6] = [
+        Self::Orchestration,
+        Self::Draft,
+        Self::Sheet,
+        Self::Meeting,
+        Self::Template,
+        Self::Sequence,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Orchestration => "orchestration",
+            Self::Draft => "draft",
+            Self::Sheet => "sheet",
+            Self::Meeting => "meeting",
+            Self::Template => "template",
+            Self::Sequence => "sequence",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn names() -> String {
+        Self::ALL.map(Self::as_str).join(", ")
+    }
+}
+
+/// An app item. Its owner shares it with collaborators; an orchestration can also be
+/// published to the whole organisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Item {
+    pub id: crate::ItemId,
+    pub org_id: OrgId,
+    pub workspace_id: Option<WorkspaceId>,
+    pub kind: ItemKind,
+    pub name: String,
+    pub owner_id: UserId,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub published_at: Option<OffsetDateTime>,
+    pub published_by: Option<UserId>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// What is kept of a deleted user, so that audit and history still name them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DeletedUser {
+    pub id: UserId,
+    pub org_id: OrgId,
+    pub user_name: String,
+    pub full_name: String,
+    pub email: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub deleted_at: OffsetDateTime,
+    pub deleted_by: Option<UserId>,
+    /// Who received what they owned.
+    pub reassigned_to: Option<UserId>,
+}

@@ -372,11 +372,19 @@ impl Services {
     /// Deletes a user with their memberships, grants and tokens. The audit trail keeps
     /// every entry about them. Refused while they own information systems or roles (the
     /// answer lists them), and for one's own account.
+    /// Deletes a user. Everything they own in workspaces and apps (workspaces, folders,
+    /// documents, items) must go to someone: without `reassign_to` the deletion is refused
+    /// with the list (409 `owns_content`); with it, ownership moves, the user's last-owner
+    /// places in workspaces go to the new owner, their sessions, API tokens and the
+    /// workspace keys they created are revoked, their memberships end, and a tombstone
+    /// keeps their name for audit and history. Information systems and roles they own must
+    /// get another owner first (their owners answer for access reviews).
     pub async fn delete_user(
         &self,
         p: &Principal,
         id: UserId,
         if_match: Option<i64>,
+        reassign_to: Option<UserId>,
     ) -> ServiceResult<()> {
         let scope = p.require(Permission::UsersDelete)?;
         if id == p.user_id {
@@ -415,6 +423,66 @@ impl Services {
                 ),
             ));
         }
+        let content = tx.owned_content(p.org_id, id).await?;
+        let target = match reassign_to {
+            Some(to) => {
+                let valid = to != id && tx.get_user(p.org_id, to).await?.is_some_and(|u| u.enabled);
+                if !valid {
+                    return Err(FieldError::new(
+                        "reassign_to",
+                        "enabled_other_user",
+                        format!(
+                            "`reassign_to` must name another enabled user of the organisation; `{to}` is not one"
+                        ),
+                    )
+                    .into());
+                }
+                Some(to)
+            }
+            None if content.is_empty() => None,
+            None => {
+                return Err(ServiceError::conflict(
+                    "owns_content",
+                    format!(
+                        "`{}` owns {}; delete again with `reassign_to` naming who takes them over (GET /api/v1/users/{id}/owned lists them)",
+                        user.user_name,
+                        crate::workspaces::describe_owned(&content)
+                    ),
+                ));
+            }
+        };
+        let now = self.now();
+        if let Some(to) = target {
+            let moved = self.hand_over(&mut *tx, p, id, to, &content).await?;
+            self.audit(
+                &mut *tx,
+                Some(p),
+                p.org_id,
+                "user.reassign",
+                "user",
+                id,
+                None::<&()>,
+                Some(&serde_json::json!({ "reassigned_to": to, "objects": moved })),
+            )
+            .await?;
+        }
+        for session in tx.live_sessions(p.org_id, id, now).await? {
+            tx.revoke_session(p.org_id, session.id, now).await?;
+        }
+        tx.revoke_workspace_keys_of(p.org_id, id, now, p.user_id)
+            .await?;
+        tx.remove_from_workspaces(p.org_id, id).await?;
+        tx.insert_deleted_user(&latchkey_model::DeletedUser {
+            id,
+            org_id: p.org_id,
+            user_name: user.user_name.clone(),
+            full_name: user.full_name.clone(),
+            email: user.email.clone(),
+            deleted_at: now,
+            deleted_by: Some(p.user_id),
+            reassigned_to: target,
+        })
+        .await?;
         tx.delete_memberships_of(p.org_id, Some(id), None).await?;
         for g in tx
             .all_grants(p.org_id)

@@ -1983,3 +1983,463 @@ fn member_view(m: WorkspaceMember, u: &latchkey_model::User) -> MemberView {
         joined_at: m.joined_at,
     }
 }
+
+/// "workspace `Ops`, 2 folders, 14 documents and orchestration `Nightly`": for messages.
+pub(crate) fn describe_owned(c: &latchkey_store::OwnedContent) -> String {
+    let mut parts: Vec<String> = c
+        .workspaces
+        .iter()
+        .map(|(_, name)| format!("workspace `{name}`"))
+        .collect();
+    if !c.folders.is_empty() {
+        parts.push(format!("{} folders", c.folders.len()));
+    }
+    if !c.documents.is_empty() {
+        parts.push(format!("{} documents", c.documents.len()));
+    }
+    parts.extend(
+        c.items
+            .iter()
+            .map(|(_, kind, name)| format!("{kind} `{name}`")),
+    );
+    parts.join(", ")
+}
+
+impl Services {
+    /// Moves what `from` owns to `to`, making `to` an Owner wherever `from` owned the
+    /// workspace or was its last Owner (a workspace never loses its last owner); how many
+    /// objects moved.
+    pub(crate) async fn hand_over(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        from: UserId,
+        to: UserId,
+        content: &latchkey_store::OwnedContent,
+    ) -> ServiceResult<u64> {
+        let mut needs_owner: Vec<WorkspaceId> =
+            content.workspaces.iter().map(|(id, _)| *id).collect();
+        for (w, role) in tx.workspaces_of(p.org_id, from).await? {
+            if role == MemberRole::Owner {
+                let (_, owners) = tx.count_members(p.org_id, w.id).await?;
+                if owners <= 1 && !needs_owner.contains(&w.id) {
+                    needs_owner.push(w.id);
+                }
+            }
+        }
+        for ws in needs_owner {
+            let current = tx.get_member(p.org_id, ws, to).await?;
+            if current
+                .as_ref()
+                .is_some_and(|m| m.role == MemberRole::Owner)
+            {
+                continue;
+            }
+            let member = WorkspaceMember {
+                workspace_id: ws,
+                org_id: p.org_id,
+                user_id: to,
+                role: MemberRole::Owner,
+                joined_at: current.as_ref().map_or(self.now(), |m| m.joined_at),
+                added_by: p.user_id,
+            };
+            tx.put_member(&member).await?;
+            self.audit(
+                tx,
+                Some(p),
+                p.org_id,
+                "workspace_member.role",
+                "workspace",
+                ws,
+                current.as_ref(),
+                Some(&member),
+            )
+            .await?;
+        }
+        Ok(tx.reassign_content(p.org_id, from, to).await?)
+    }
+
+    /// Everything a user owns that their deletion would hand over (`users.view`).
+    pub async fn owned_by(
+        &self,
+        p: &Principal,
+        user: UserId,
+    ) -> ServiceResult<latchkey_api::Ownership> {
+        let scope = p.require(Permission::UsersView)?;
+        let mut tx = self.read().await?;
+        Self::user_in_scope(&mut *tx, p.org_id, &scope, user).await?;
+        let mut owned = Vec::new();
+        let thing =
+            |what: &str, id: String, name: &str, detail: Option<String>| latchkey_api::OwnedThing {
+                what: what.to_owned(),
+                id,
+                name: name.to_owned(),
+                detail,
+            };
+        for s in tx
+            .all_systems(p.org_id)
+            .await?
+            .into_iter()
+            .filter(|s| s.owner_id == Some(user))
+        {
+            owned.push(thing("information_system", s.id.to_string(), &s.name, None));
+        }
+        for r in tx
+            .all_roles(p.org_id)
+            .await?
+            .into_iter()
+            .filter(|r| r.owner_id == Some(user))
+        {
+            owned.push(thing("role", r.id.to_string(), &r.name, None));
+        }
+        let c = tx.owned_content(p.org_id, user).await?;
+        for (id, name) in &c.workspaces {
+            owned.push(thing("workspace", id.to_string(), name, None));
+        }
+        for (ws, id, name) in &c.folders {
+            owned.push(thing("folder", id.to_string(), name, Some(ws.to_string())));
+        }
+        for (ws, id, title) in &c.documents {
+            owned.push(thing(
+                "document",
+                id.to_string(),
+                title,
+                Some(ws.to_string()),
+            ));
+        }
+        for (id, kind, name) in &c.items {
+            owned.push(thing("item", id.to_string(), name, Some(kind.clone())));
+        }
+        Ok(latchkey_api::Ownership {
+            user_id: user,
+            owned,
+        })
+    }
+
+    /// Tombstones of deleted users, newest first (`users.view`).
+    pub async fn deleted_users(
+        &self,
+        p: &Principal,
+    ) -> ServiceResult<Vec<latchkey_model::DeletedUser>> {
+        p.require(Permission::UsersView)?;
+        let mut tx = self.read().await?;
+        Ok(tx.deleted_users(p.org_id).await?)
+    }
+
+    /// Creates an app item owned by the caller; in a workspace, the caller must be an
+    /// editor there.
+    pub async fn create_item(
+        &self,
+        p: &Principal,
+        req: &latchkey_api::CreateItem,
+    ) -> ServiceResult<latchkey_api::ItemView> {
+        let mut errors = ValidationErrors::new();
+        let kind = latchkey_model::ItemKind::parse(req.kind.trim());
+        if kind.is_none() {
+            errors.push(FieldError::new(
+                "kind",
+                "one_of",
+                format!(
+                    "`kind` must be one of {}; got `{}`",
+                    latchkey_model::ItemKind::names(),
+                    req.kind
+                ),
+            ));
+        }
+        let name = errors.check(Name::parse("name", &req.name));
+        errors.finish()?;
+        let (Some(kind), Some(name)) = (kind, name) else {
+            return Err(ServiceError::Internal(
+                "validated fields missing".to_owned(),
+            ));
+        };
+        let mut tx = self.begin(p.org_id).await?;
+        if let Some(ws) = req.workspace_id {
+            let s = Self::standing(&mut *tx, p, ws).await?;
+            s.require(MemberRole::Editor, "creating items")?;
+            s.writable()?;
+        }
+        let now = self.now();
+        let item = latchkey_model::Item {
+            id: latchkey_model::ItemId::from_uuid(self.uuid()),
+            org_id: p.org_id,
+            workspace_id: req.workspace_id,
+            kind,
+            name: name.into_string(),
+            owner_id: p.user_id,
+            published_at: None,
+            published_by: None,
+            created_at: now,
+            updated_at: now,
+        };
+        tx.insert_item(&item).await?;
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "item.create",
+            "item",
+            item.id,
+            None::<&()>,
+            Some(&item),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(latchkey_api::ItemView {
+            item,
+            collaborators: Vec::new(),
+        })
+    }
+
+    /// The items the caller owns, collaborates on, or that are published.
+    pub async fn my_items(&self, p: &Principal) -> ServiceResult<Vec<latchkey_api::ItemView>> {
+        let mut tx = self.read().await?;
+        let mut out = Vec::new();
+        for item in tx.items_for(p.org_id, p.user_id).await? {
+            let collaborators = tx.collaborators(p.org_id, item.id).await?;
+            out.push(latchkey_api::ItemView {
+                item,
+                collaborators,
+            });
+        }
+        Ok(out)
+    }
+
+    /// An item the caller may see (owner, collaborator, or published), else 404.
+    async fn item_seen(
+        tx: &mut dyn Tx,
+        p: &Principal,
+        id: latchkey_model::ItemId,
+    ) -> ServiceResult<(latchkey_model::Item, Vec<UserId>)> {
+        let Some(item) = tx.get_item(p.org_id, id).await? else {
+            return Err(ServiceError::not_found("item", id));
+        };
+        let collaborators = tx.collaborators(p.org_id, id).await?;
+        if item.owner_id == p.user_id
+            || item.published_at.is_some()
+            || collaborators.contains(&p.user_id)
+        {
+            Ok((item, collaborators))
+        } else {
+            Err(ServiceError::not_found("item", id))
+        }
+    }
+
+    pub async fn get_item(
+        &self,
+        p: &Principal,
+        id: latchkey_model::ItemId,
+    ) -> ServiceResult<latchkey_api::ItemView> {
+        let mut tx = self.read().await?;
+        let (item, collaborators) = Self::item_seen(&mut *tx, p, id).await?;
+        Ok(latchkey_api::ItemView {
+            item,
+            collaborators,
+        })
+    }
+
+    fn require_owner(
+        p: &Principal,
+        item: &latchkey_model::Item,
+        action: &str,
+    ) -> ServiceResult<()> {
+        if item.owner_id == p.user_id {
+            return Ok(());
+        }
+        Err(ServiceError::Forbidden {
+            permission: None,
+            message: format!(
+                "only the owner of {} `{}` may {action}",
+                item.kind.as_str(),
+                item.name
+            ),
+        })
+    }
+
+    /// The owner shares an item with a collaborator. With unrestricted sharing off, an
+    /// orchestration needs `orchestrations.share` as well.
+    pub async fn share_item(
+        &self,
+        p: &Principal,
+        id: latchkey_model::ItemId,
+        req: &latchkey_api::AddCollaborator,
+    ) -> ServiceResult<latchkey_api::ItemView> {
+        let mut tx = self.begin(p.org_id).await?;
+        let (item, _) = Self::item_seen(&mut *tx, p, id).await?;
+        Self::require_owner(p, &item, "share it")?;
+        if item.kind == latchkey_model::ItemKind::Orchestration
+            && !tx.unrestricted_sharing(p.org_id).await?
+        {
+            p.require(Permission::OrchestrationsShare).map_err(|_| ServiceError::Forbidden {
+                permission: Some(Permission::OrchestrationsShare),
+                message: "unrestricted sharing is off in this organisation: sharing an orchestration needs `orchestrations.share` (the Publisher role has it)".to_owned(),
+            })?;
+        }
+        if req.user_id == item.owner_id || tx.get_user(p.org_id, req.user_id).await?.is_none() {
+            return Err(FieldError::new(
+                "user_id",
+                "exists",
+                format!("`{}` is not another user of the organisation", req.user_id),
+            )
+            .into());
+        }
+        if tx
+            .add_collaborator(p.org_id, id, req.user_id, self.now(), p.user_id)
+            .await?
+        {
+            self.audit(
+                &mut *tx,
+                Some(p),
+                p.org_id,
+                "item.share",
+                "item",
+                id,
+                None::<&()>,
+                Some(&serde_json::json!({ "user_id": req.user_id })),
+            )
+            .await?;
+        }
+        let collaborators = tx.collaborators(p.org_id, id).await?;
+        tx.commit().await?;
+        Ok(latchkey_api::ItemView {
+            item,
+            collaborators,
+        })
+    }
+
+    pub async fn unshare_item(
+        &self,
+        p: &Principal,
+        id: latchkey_model::ItemId,
+        user: UserId,
+    ) -> ServiceResult<()> {
+        let mut tx = self.begin(p.org_id).await?;
+        let (item, _) = Self::item_seen(&mut *tx, p, id).await?;
+        // A collaborator may leave; otherwise it is the owner's call.
+        if user != p.user_id {
+            Self::require_owner(p, &item, "change who it is shared with")?;
+        }
+        if !tx.remove_collaborator(p.org_id, id, user).await? {
+            return Err(ServiceError::not_found("collaborator", user));
+        }
+        self.audit(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            "item.unshare",
+            "item",
+            id,
+            Some(&serde_json::json!({ "user_id": user })),
+            None::<&()>,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The owner publishes an orchestration to the organisation (`orchestrations.publish`),
+    /// or withdraws it.
+    pub async fn publish_item(
+        &self,
+        p: &Principal,
+        id: latchkey_model::ItemId,
+        publish: bool,
+    ) -> ServiceResult<latchkey_api::ItemView> {
+        let mut tx = self.begin(p.org_id).await?;
+        let (before, collaborators) = Self::item_seen(&mut *tx, p, id).await?;
+        Self::require_owner(
+            p,
+            &before,
+            if publish { "publish it" } else { "withdraw it" },
+        )?;
+        if before.kind != latchkey_model::ItemKind::Orchestration {
+            return Err(ServiceError::conflict(
+                "not_publishable",
+                format!(
+                    "only orchestrations are published to the organisation; this is a {}",
+                    before.kind.as_str()
+                ),
+            ));
+        }
+        if publish {
+            p.require(Permission::OrchestrationsPublish).map_err(|_| ServiceError::Forbidden {
+                permission: Some(Permission::OrchestrationsPublish),
+                message: "publishing an orchestration to the organisation needs `orchestrations.publish` (the Publisher role has it)".to_owned(),
+            })?;
+        }
+        let mut item = before.clone();
+        let now = self.now();
+        match (publish, item.published_at) {
+            (true, None) => {
+                item.published_at = Some(now);
+                item.published_by = Some(p.user_id);
+            }
+            (false, Some(_)) => {
+                item.published_at = None;
+                item.published_by = None;
+            }
+            _ => {}
+        }
+        if item != before {
+            item.updated_at = now;
+            tx.update_item(&item).await?;
+            self.audit(
+                &mut *tx,
+                Some(p),
+                p.org_id,
+                if publish {
+                    "item.publish"
+                } else {
+                    "item.withdraw"
+                },
+                "item",
+                id,
+                Some(&before),
+                Some(&item),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(latchkey_api::ItemView {
+            item,
+            collaborators,
+        })
+    }
+
+    pub async fn sharing_settings(
+        &self,
+        p: &Principal,
+    ) -> ServiceResult<latchkey_api::SharingSettings> {
+        let mut tx = self.read().await?;
+        Ok(latchkey_api::SharingSettings {
+            unrestricted_sharing: tx.unrestricted_sharing(p.org_id).await?,
+        })
+    }
+
+    pub async fn set_sharing_settings(
+        &self,
+        p: &Principal,
+        req: &latchkey_api::SharingSettings,
+    ) -> ServiceResult<latchkey_api::SharingSettings> {
+        p.require(Permission::OrgSettings)?;
+        let mut tx = self.begin(p.org_id).await?;
+        let before = tx.unrestricted_sharing(p.org_id).await?;
+        if before != req.unrestricted_sharing {
+            tx.set_unrestricted_sharing(p.org_id, req.unrestricted_sharing, self.now(), p.user_id)
+                .await?;
+            self.audit(
+                &mut *tx,
+                Some(p),
+                p.org_id,
+                "settings.sharing",
+                "organisation",
+                p.org_id,
+                Some(&serde_json::json!({ "unrestricted_sharing": before })),
+                Some(req),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(req.clone())
+    }
+}

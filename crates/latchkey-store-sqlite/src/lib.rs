@@ -60,6 +60,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0010_workspaces.sql",
         include_str!("../migrations/0010_workspaces.sql"),
     ),
+    (
+        "0011_items_and_tombstones.sql",
+        include_str!("../migrations/0011_items_and_tombstones.sql"),
+    ),
 ];
 
 /// Connections in the pool. Writers queue on SQLite's lock anyway; readers (WAL) run in

@@ -5,9 +5,9 @@
 
 use async_trait::async_trait;
 use latchkey_model::{
-    Document, DocumentId, Folder, FolderId, MemberRole, OrgId, Plan, Team, TeamId, UserId,
-    Visibility, Workspace, WorkspaceId, WorkspaceInvitation, WorkspaceInvitationId, WorkspaceKey,
-    WorkspaceKeyId, WorkspaceMember,
+    DeletedUser, Document, DocumentId, Folder, FolderId, Item, ItemId, ItemKind, MemberRole, OrgId,
+    Plan, Team, TeamId, UserId, Visibility, Workspace, WorkspaceId, WorkspaceInvitation,
+    WorkspaceInvitationId, WorkspaceKey, WorkspaceKeyId, WorkspaceMember,
 };
 use latchkey_store::{DocumentQuery, OwnedContent, Page, StoreError, StoreResult, WorkspaceStore};
 use sqlx::{AssertSqlSafe, QueryBuilder};
@@ -186,6 +186,43 @@ fn key(row: &DbRow) -> StoreResult<WorkspaceKey> {
         last_used_at: c.opt_instant("last_used_at")?,
         revoked_at: c.opt_instant("revoked_at")?,
         revoked_by: c.opt_uuid("revoked_by")?.map(UserId::from_uuid),
+    })
+}
+
+macro_rules! item_cols {
+    () => {
+        "id, org_id, workspace_id, kind, name, owner_id, published_at, published_by, \
+         created_at, updated_at"
+    };
+}
+
+fn item(row: &DbRow) -> StoreResult<Item> {
+    let c = Cols(row);
+    Ok(Item {
+        id: ItemId::from_uuid(c.uuid("id")?),
+        org_id: OrgId::from_uuid(c.uuid("org_id")?),
+        workspace_id: c.opt_uuid("workspace_id")?.map(WorkspaceId::from_uuid),
+        kind: c.named("kind", ItemKind::parse)?,
+        name: c.text("name")?,
+        owner_id: UserId::from_uuid(c.uuid("owner_id")?),
+        published_at: c.opt_instant("published_at")?,
+        published_by: c.opt_uuid("published_by")?.map(UserId::from_uuid),
+        created_at: c.instant("created_at")?,
+        updated_at: c.instant("updated_at")?,
+    })
+}
+
+fn deleted_user(row: &DbRow) -> StoreResult<DeletedUser> {
+    let c = Cols(row);
+    Ok(DeletedUser {
+        id: UserId::from_uuid(c.uuid("id")?),
+        org_id: OrgId::from_uuid(c.uuid("org_id")?),
+        user_name: c.text("user_name")?,
+        full_name: c.text("full_name")?,
+        email: c.opt_text("email")?,
+        deleted_at: c.instant("deleted_at")?,
+        deleted_by: c.opt_uuid("deleted_by")?.map(UserId::from_uuid),
+        reassigned_to: c.opt_uuid("reassigned_to")?.map(UserId::from_uuid),
     })
 }
 
@@ -1084,6 +1121,199 @@ impl WorkspaceStore for SqlTx {
         Ok(u32::try_from(done.rows_affected()).unwrap_or(u32::MAX))
     }
 
+    async fn insert_item(&mut self, i: &Item) -> StoreResult<()> {
+        let sql = concat!(
+            "INSERT INTO items (",
+            item_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        );
+        sqlx::query(sql)
+            .bind(i.id.as_uuid())
+            .bind(i.org_id.as_uuid())
+            .bind(i.workspace_id.map(|w| w.as_uuid()))
+            .bind(i.kind.as_str())
+            .bind(&i.name)
+            .bind(i.owner_id.as_uuid())
+            .bind(opt_micros(i.published_at))
+            .bind(i.published_by.map(|u| u.as_uuid()))
+            .bind(micros(i.created_at))
+            .bind(micros(i.updated_at))
+            .execute(self.conn())
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn update_item(&mut self, i: &Item) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE items SET name = $3, owner_id = $4, published_at = $5, published_by = $6, \
+             updated_at = $7 WHERE org_id = $1 AND id = $2",
+        )
+        .bind(i.org_id.as_uuid())
+        .bind(i.id.as_uuid())
+        .bind(&i.name)
+        .bind(i.owner_id.as_uuid())
+        .bind(opt_micros(i.published_at))
+        .bind(i.published_by.map(|u| u.as_uuid()))
+        .bind(micros(i.updated_at))
+        .execute(self.conn())
+        .await
+        .map_err(map_err)?;
+        updated(done)
+    }
+
+    async fn get_item(&mut self, org: OrgId, id: ItemId) -> StoreResult<Option<Item>> {
+        let sql = concat!(
+            "SELECT ",
+            item_cols!(),
+            " FROM items WHERE org_id = $1 AND id = $2"
+        );
+        let row = sqlx::query(sql)
+            .bind(org.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_optional(self.conn())
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(item).transpose()
+    }
+
+    async fn items_for(&mut self, org: OrgId, user: UserId) -> StoreResult<Vec<Item>> {
+        let sql = concat!(
+            "SELECT ",
+            item_cols!(),
+            " FROM items i WHERE org_id = $1 AND (owner_id = $2 OR published_at IS NOT NULL \
+             OR EXISTS (SELECT 1 FROM item_collaborators c WHERE c.org_id = i.org_id \
+             AND c.item_id = i.id AND c.user_id = $2)) ORDER BY created_at DESC, id DESC"
+        );
+        let rows = sqlx::query(sql)
+            .bind(org.as_uuid())
+            .bind(user.as_uuid())
+            .fetch_all(self.conn())
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(item).collect()
+    }
+
+    async fn add_collaborator(
+        &mut self,
+        org: OrgId,
+        item: ItemId,
+        user: UserId,
+        at: OffsetDateTime,
+        by: UserId,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO item_collaborators (item_id, org_id, user_id, added_at, added_by) \
+             VALUES ($2, $1, $3, $4, $5) ON CONFLICT (item_id, user_id) DO NOTHING",
+        )
+        .bind(org.as_uuid())
+        .bind(item.as_uuid())
+        .bind(user.as_uuid())
+        .bind(micros(at))
+        .bind(by.as_uuid())
+        .execute(self.conn())
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn remove_collaborator(
+        &mut self,
+        org: OrgId,
+        item: ItemId,
+        user: UserId,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "DELETE FROM item_collaborators WHERE org_id = $1 AND item_id = $2 AND user_id = $3",
+        )
+        .bind(org.as_uuid())
+        .bind(item.as_uuid())
+        .bind(user.as_uuid())
+        .execute(self.conn())
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn collaborators(&mut self, org: OrgId, item: ItemId) -> StoreResult<Vec<UserId>> {
+        let rows = sqlx::query(
+            "SELECT user_id FROM item_collaborators WHERE org_id = $1 AND item_id = $2 \
+             ORDER BY added_at, user_id",
+        )
+        .bind(org.as_uuid())
+        .bind(item.as_uuid())
+        .fetch_all(self.conn())
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| Ok(UserId::from_uuid(Cols(r).uuid("user_id")?)))
+            .collect()
+    }
+
+    async fn unrestricted_sharing(&mut self, org: OrgId) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT unrestricted FROM org_sharing WHERE org_id = $1")
+            .bind(org.as_uuid())
+            .fetch_optional(self.conn())
+            .await
+            .map_err(map_err)?;
+        row.as_ref()
+            .map_or(Ok(true), |r| Cols(r).flag("unrestricted"))
+    }
+
+    async fn set_unrestricted_sharing(
+        &mut self,
+        org: OrgId,
+        on: bool,
+        at: OffsetDateTime,
+        by: UserId,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO org_sharing (org_id, unrestricted, updated_at, updated_by) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (org_id) DO UPDATE SET \
+             unrestricted = excluded.unrestricted, updated_at = excluded.updated_at, \
+             updated_by = excluded.updated_by",
+        )
+        .bind(org.as_uuid())
+        .bind(on)
+        .bind(micros(at))
+        .bind(by.as_uuid())
+        .execute(self.conn())
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn insert_deleted_user(&mut self, d: &DeletedUser) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO deleted_users (id, org_id, user_name, full_name, email, deleted_at, \
+             deleted_by, reassigned_to) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(d.id.as_uuid())
+        .bind(d.org_id.as_uuid())
+        .bind(&d.user_name)
+        .bind(&d.full_name)
+        .bind(d.email.as_deref())
+        .bind(micros(d.deleted_at))
+        .bind(d.deleted_by.map(|u| u.as_uuid()))
+        .bind(d.reassigned_to.map(|u| u.as_uuid()))
+        .execute(self.conn())
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn deleted_users(&mut self, org: OrgId) -> StoreResult<Vec<DeletedUser>> {
+        let rows = sqlx::query(
+            "SELECT id, org_id, user_name, full_name, email, deleted_at, deleted_by, \
+             reassigned_to FROM deleted_users WHERE org_id = $1 ORDER BY deleted_at DESC, id",
+        )
+        .bind(org.as_uuid())
+        .fetch_all(self.conn())
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(deleted_user).collect()
+    }
+
     async fn owned_content(&mut self, org: OrgId, user: UserId) -> StoreResult<OwnedContent> {
         let mut out = OwnedContent::default();
         let rows = sqlx::query(
@@ -1133,12 +1363,28 @@ impl WorkspaceStore for SqlTx {
                 c.text("title")?,
             ));
         }
+        let rows = sqlx::query(
+            "SELECT id, kind, name FROM items WHERE org_id = $1 AND owner_id = $2 ORDER BY id",
+        )
+        .bind(org.as_uuid())
+        .bind(user.as_uuid())
+        .fetch_all(self.conn())
+        .await
+        .map_err(map_err)?;
+        for r in &rows {
+            let c = Cols(r);
+            out.items.push((
+                ItemId::from_uuid(c.uuid("id")?),
+                c.text("kind")?,
+                c.text("name")?,
+            ));
+        }
         Ok(out)
     }
 
     async fn reassign_content(&mut self, org: OrgId, from: UserId, to: UserId) -> StoreResult<u64> {
         let mut moved = 0;
-        for table in ["workspaces", "folders", "documents"] {
+        for table in ["workspaces", "folders", "documents", "items"] {
             let sql =
                 format!("UPDATE {table} SET owner_id = $3 WHERE org_id = $1 AND owner_id = $2");
             let done = sqlx::query(AssertSqlSafe(sql))

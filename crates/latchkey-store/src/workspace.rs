@@ -4,9 +4,9 @@
 
 use async_trait::async_trait;
 use latchkey_model::{
-    Document, DocumentId, Folder, FolderId, MemberRole, OrgId, Team, TeamId, UserId, Workspace,
-    WorkspaceId, WorkspaceInvitation, WorkspaceInvitationId, WorkspaceKey, WorkspaceKeyId,
-    WorkspaceMember,
+    DeletedUser, Document, DocumentId, Folder, FolderId, Item, ItemId, MemberRole, OrgId, Team,
+    TeamId, UserId, Workspace, WorkspaceId, WorkspaceInvitation, WorkspaceInvitationId,
+    WorkspaceKey, WorkspaceKeyId, WorkspaceMember,
 };
 use time::OffsetDateTime;
 
@@ -32,6 +32,16 @@ pub struct OwnedContent {
     pub workspaces: Vec<(WorkspaceId, String)>,
     pub folders: Vec<(WorkspaceId, FolderId, String)>,
     pub documents: Vec<(WorkspaceId, DocumentId, String)>,
+    pub items: Vec<(ItemId, String, String)>,
+}
+
+impl OwnedContent {
+    pub fn is_empty(&self) -> bool {
+        self.workspaces.is_empty()
+            && self.folders.is_empty()
+            && self.documents.is_empty()
+            && self.items.is_empty()
+    }
 }
 
 #[async_trait]
@@ -233,7 +243,40 @@ pub trait WorkspaceStore {
         by: UserId,
     ) -> StoreResult<u32>;
 
-    /// What `user` owns: workspaces, folders, documents.
+    async fn insert_item(&mut self, item: &Item) -> StoreResult<()>;
+    async fn update_item(&mut self, item: &Item) -> StoreResult<()>;
+    async fn get_item(&mut self, org: OrgId, id: ItemId) -> StoreResult<Option<Item>>;
+    /// The items `user` owns, collaborates on, or that are published, newest first.
+    async fn items_for(&mut self, org: OrgId, user: UserId) -> StoreResult<Vec<Item>>;
+    async fn add_collaborator(
+        &mut self,
+        org: OrgId,
+        item: ItemId,
+        user: UserId,
+        at: OffsetDateTime,
+        by: UserId,
+    ) -> StoreResult<bool>;
+    async fn remove_collaborator(
+        &mut self,
+        org: OrgId,
+        item: ItemId,
+        user: UserId,
+    ) -> StoreResult<bool>;
+    async fn collaborators(&mut self, org: OrgId, item: ItemId) -> StoreResult<Vec<UserId>>;
+    /// The organisation's "unrestricted sharing" setting (true when never set).
+    async fn unrestricted_sharing(&mut self, org: OrgId) -> StoreResult<bool>;
+    async fn set_unrestricted_sharing(
+        &mut self,
+        org: OrgId,
+        on: bool,
+        at: OffsetDateTime,
+        by: UserId,
+    ) -> StoreResult<()>;
+
+    async fn insert_deleted_user(&mut self, tombstone: &DeletedUser) -> StoreResult<()>;
+    async fn deleted_users(&mut self, org: OrgId) -> StoreResult<Vec<DeletedUser>>;
+
+    /// What `user` owns: workspaces, folders, documents, items.
     async fn owned_content(&mut self, org: OrgId, user: UserId) -> StoreResult<OwnedContent>;
     /// Gives everything `from` owns to `to`; how many rows moved.
     async fn reassign_content(&mut self, org: OrgId, from: UserId, to: UserId) -> StoreResult<u64>;

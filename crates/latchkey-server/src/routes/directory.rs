@@ -59,9 +59,13 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
     .delete(
         "/users/{id}",
         delete_user,
-        doc("users", "Delete a user")
-            .perm("users.delete")
-            .no_content(),
+        doc(
+            "users",
+            "Delete a user. Refused (409 `owns_content`, with the list) while they own workspaces, folders, documents or items, unless `reassign_to` names who takes them over; sessions, tokens and the workspace keys they made are revoked and a tombstone keeps their name",
+        )
+        .perm("users.delete")
+        .query(&["reassign_to"])
+        .no_content(),
     )
     .get(
         "/users/{id}/effective-roles",
@@ -195,13 +199,21 @@ async fn update_user(
     Ok(Tagged(s.services.update_user(&p, id, body, v).await?))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteUserQuery {
+    #[serde(default)]
+    reassign_to: Option<UserId>,
+}
+
 async fn delete_user(
     State(s): State<AppState>,
     Auth(p): Auth,
     ApiPath(id): ApiPath<UserId>,
     IfMatch(v): IfMatch,
+    ApiQuery(q): ApiQuery<DeleteUserQuery>,
 ) -> ApiResult<NoContent> {
-    s.services.delete_user(&p, id, v).await?;
+    s.services.delete_user(&p, id, v, q.reassign_to).await?;
     Ok(NoContent)
 }
 

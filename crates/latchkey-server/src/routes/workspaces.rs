@@ -9,15 +9,15 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use latchkey_api::{
-    AcceptWorkspaceInvitation, AddTeamMember, CreateDocument, CreateFolder, CreateTeam,
-    CreateWorkspace, CreateWorkspaceKey, InviteToWorkspace, ListResponse, MemberView,
-    PublicDocument, PublicFolder, TeamView, UpdateDocument, UpdateFolder, UpdateMember, UpdateTeam,
-    UpdateWorkspace, WorkspaceAccess, WorkspaceInvitationView, WorkspaceInviteOutcome,
-    WorkspaceKeyCreated, WorkspaceView,
+    AcceptWorkspaceInvitation, AddCollaborator, AddTeamMember, CreateDocument, CreateFolder,
+    CreateItem, CreateTeam, CreateWorkspace, CreateWorkspaceKey, InviteToWorkspace, ItemView,
+    ListResponse, MemberView, Ownership, PublicDocument, PublicFolder, SharingSettings, TeamView,
+    UpdateDocument, UpdateFolder, UpdateMember, UpdateTeam, UpdateWorkspace, WorkspaceAccess,
+    WorkspaceInvitationView, WorkspaceInviteOutcome, WorkspaceKeyCreated, WorkspaceView,
 };
 use latchkey_model::{
-    Document, DocumentId, Folder, FolderId, TeamId, UserId, WorkspaceId, WorkspaceInvitationId,
-    WorkspaceKey, WorkspaceKeyId,
+    DeletedUser, Document, DocumentId, Folder, FolderId, ItemId, TeamId, UserId, WorkspaceId,
+    WorkspaceInvitationId, WorkspaceKey, WorkspaceKeyId,
 };
 use latchkey_service::{DocumentFilter, ServiceError};
 use serde::Deserialize;
@@ -276,6 +276,174 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
         .query(&["workspace_id", "folder_id"])
         .ok::<WorkspaceAccess>(),
     )
+    .get(
+        "/users/{id}/owned",
+        owned,
+        doc(
+            "users",
+            "Everything the user owns that deleting them would hand over: workspaces, folders, documents, items (and information systems and roles, which need a new owner first)",
+        )
+        .perm("users.view")
+        .ok::<Ownership>(),
+    )
+    .get(
+        "/deleted-users",
+        deleted_users,
+        doc("users", "Tombstones of deleted users: who they were, when, by whom, and who took over what they owned")
+            .perm("users.view")
+            .ok_array::<DeletedUser>(),
+    )
+    .post(
+        "/items",
+        create_item,
+        doc("items", "Create an app item (orchestration, draft, sheet, meeting, template, sequence) owned by the caller")
+            .perm("signed in (workspace editor for an item in a workspace)")
+            .body::<CreateItem>()
+            .created::<ItemView>(),
+    )
+    .get(
+        "/items",
+        items,
+        doc("items", "The items the caller owns, collaborates on, or that are published")
+            .perm("signed in")
+            .ok_array::<ItemView>(),
+    )
+    .get(
+        "/items/{id}",
+        item,
+        doc("items", "One item the caller may see").perm("signed in").ok::<ItemView>(),
+    )
+    .post(
+        "/items/{id}/collaborators",
+        share,
+        doc(
+            "items",
+            "The owner shares the item; an orchestration needs `orchestrations.share` when unrestricted sharing is off",
+        )
+        .perm("item owner")
+        .body::<AddCollaborator>()
+        .ok::<ItemView>(),
+    )
+    .delete(
+        "/items/{id}/collaborators/{user_id}",
+        unshare,
+        doc("items", "Stop sharing with someone (the owner), or leave (the collaborator)")
+            .perm("item owner, or the collaborator")
+            .no_content(),
+    )
+    .post(
+        "/items/{id}/publish",
+        publish,
+        doc("items", "Publish an owned orchestration to the organisation")
+            .perm("item owner with orchestrations.publish")
+            .ok::<ItemView>(),
+    )
+    .delete(
+        "/items/{id}/publish",
+        withdraw,
+        doc("items", "Withdraw a published orchestration").perm("item owner").ok::<ItemView>(),
+    )
+    .get(
+        "/settings/sharing",
+        sharing,
+        doc("settings", "Whether sharing owned orchestrations is unrestricted")
+            .perm("signed in")
+            .ok::<SharingSettings>(),
+    )
+    .put(
+        "/settings/sharing",
+        set_sharing,
+        doc("settings", "Turn unrestricted sharing on or off")
+            .perm("org.settings")
+            .body::<SharingSettings>()
+            .ok::<SharingSettings>(),
+    )
+}
+
+async fn owned(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiPath(id): ApiPath<UserId>,
+) -> ApiResult<axum::Json<Ownership>> {
+    Ok(axum::Json(s.services.owned_by(&p, id).await?))
+}
+
+async fn deleted_users(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<axum::Json<Vec<DeletedUser>>> {
+    Ok(axum::Json(s.services.deleted_users(&p).await?))
+}
+
+async fn create_item(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiJson(body): ApiJson<CreateItem>,
+) -> ApiResult<CreatedPlain<ItemView>> {
+    Ok(CreatedPlain(s.services.create_item(&p, &body).await?))
+}
+
+async fn items(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<axum::Json<Vec<ItemView>>> {
+    Ok(axum::Json(s.services.my_items(&p).await?))
+}
+
+async fn item(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiPath(id): ApiPath<ItemId>,
+) -> ApiResult<axum::Json<ItemView>> {
+    Ok(axum::Json(s.services.get_item(&p, id).await?))
+}
+
+async fn share(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiPath(id): ApiPath<ItemId>,
+    ApiJson(body): ApiJson<AddCollaborator>,
+) -> ApiResult<axum::Json<ItemView>> {
+    Ok(axum::Json(s.services.share_item(&p, id, &body).await?))
+}
+
+async fn unshare(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiPath((id, user)): ApiPath<(ItemId, UserId)>,
+) -> ApiResult<NoContent> {
+    s.services.unshare_item(&p, id, user).await?;
+    Ok(NoContent)
+}
+
+async fn publish(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiPath(id): ApiPath<ItemId>,
+) -> ApiResult<axum::Json<ItemView>> {
+    Ok(axum::Json(s.services.publish_item(&p, id, true).await?))
+}
+
+async fn withdraw(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiPath(id): ApiPath<ItemId>,
+) -> ApiResult<axum::Json<ItemView>> {
+    Ok(axum::Json(s.services.publish_item(&p, id, false).await?))
+}
+
+async fn sharing(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<axum::Json<SharingSettings>> {
+    Ok(axum::Json(s.services.sharing_settings(&p).await?))
+}
+
+async fn set_sharing(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiJson(body): ApiJson<SharingSettings>,
+) -> ApiResult<axum::Json<SharingSettings>> {
+    Ok(axum::Json(
+        s.services.set_sharing_settings(&p, &body).await?,
+    ))
 }
 
 /// `/public/v1`: read-only, with a workspace API key; only workspace-visible content.

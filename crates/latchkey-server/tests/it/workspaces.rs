@@ -1148,3 +1148,319 @@ async fn app_access_and_workspace_access_are_separate(backend: Backend) {
     .problem(StatusCode::FORBIDDEN, "forbidden");
 }
 both!(app_access_and_workspace_access_are_separate);
+
+async fn sharing_and_publishing_owned_items(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let a = &t.admin;
+    let root = root_group(&t).await;
+    let own = person(&t, &root, "own").await;
+    let col = person(&t, &root, "col").await;
+    let other = person(&t, &root, "oth").await;
+    let (own_t, col_t, oth_t) = (
+        t.token_for(&own).await,
+        t.token_for(&col).await,
+        t.token_for(&other).await,
+    );
+
+    let bad = t
+        .post(
+            &own_t,
+            "/api/v1/items",
+            json!({ "kind": "widget", "name": "" }),
+        )
+        .await;
+    let fields = bad.fields();
+    assert!(
+        fields.contains(&("kind".to_owned(), "one_of".to_owned())),
+        "{fields:?}"
+    );
+    assert!(
+        fields.contains(&("name".to_owned(), "required".to_owned())),
+        "{fields:?}"
+    );
+    let orch = t
+        .post(
+            &own_t,
+            "/api/v1/items",
+            json!({ "kind": "orchestration", "name": "Nightly close" }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let id = orch.id();
+    assert_eq!(orch.body["owner_id"], own.as_str());
+    let sheet = t
+        .post(
+            &own_t,
+            "/api/v1/items",
+            json!({ "kind": "sheet", "name": "Budget" }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    // Someone it is not shared with cannot see it at all.
+    t.get(&col_t, &format!("/api/v1/items/{id}"))
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+
+    // Unrestricted sharing (the default): the owner shares freely; no one else may.
+    t.post(
+        &own_t,
+        &format!("/api/v1/items/{id}/collaborators"),
+        json!({ "user_id": col }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    t.get(&col_t, &format!("/api/v1/items/{id}"))
+        .await
+        .expect(StatusCode::OK);
+    t.post(
+        &col_t,
+        &format!("/api/v1/items/{id}/collaborators"),
+        json!({ "user_id": other }),
+    )
+    .await
+    .problem(StatusCode::FORBIDDEN, "forbidden");
+
+    // Off: sharing an orchestration needs `orchestrations.share`; other items stay free.
+    t.put(
+        &own_t,
+        "/api/v1/settings/sharing",
+        json!({ "unrestricted_sharing": false }),
+    )
+    .await
+    .problem(StatusCode::FORBIDDEN, "forbidden");
+    t.put(
+        a,
+        "/api/v1/settings/sharing",
+        json!({ "unrestricted_sharing": false }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let refused = t
+        .post(
+            &own_t,
+            &format!("/api/v1/items/{id}/collaborators"),
+            json!({ "user_id": other }),
+        )
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("orchestrations.share"),
+        "{refused}"
+    );
+    t.post(
+        &own_t,
+        &format!("/api/v1/items/{sheet}/collaborators"),
+        json!({ "user_id": other }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    // Publishing needs `orchestrations.publish`; the seeded Publisher role has both.
+    let denied = t
+        .post(&own_t, &format!("/api/v1/items/{id}/publish"), json!({}))
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+    assert!(
+        denied["detail"]
+            .as_str()
+            .unwrap()
+            .contains("orchestrations.publish"),
+        "{denied}"
+    );
+    let publisher = t.system_role("Publisher").await;
+    t.grant_user(a, &publisher, &own, None)
+        .await
+        .expect(StatusCode::CREATED);
+    t.post(
+        &own_t,
+        &format!("/api/v1/items/{id}/collaborators"),
+        json!({ "user_id": other }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    t.delete(&own_t, &format!("/api/v1/items/{id}/collaborators/{other}"))
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    t.get(&oth_t, &format!("/api/v1/items/{id}"))
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+    let published = t
+        .post(&own_t, &format!("/api/v1/items/{id}/publish"), json!({}))
+        .await
+        .expect(StatusCode::OK);
+    assert!(published.body["published_at"].is_string());
+    // Published: the whole organisation sees it; only orchestrations are published.
+    t.get(&oth_t, &format!("/api/v1/items/{id}"))
+        .await
+        .expect(StatusCode::OK);
+    t.post(&own_t, &format!("/api/v1/items/{sheet}/publish"), json!({}))
+        .await
+        .problem(StatusCode::CONFLICT, "not_publishable");
+    t.delete(&col_t, &format!("/api/v1/items/{id}/publish"))
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+    let mine = t
+        .get(&oth_t, "/api/v1/items")
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(ids(&mine), sorted(vec![id.clone(), sheet.clone()]));
+    let audit = t
+        .get(a, "/api/v1/audit?limit=200")
+        .await
+        .expect(StatusCode::OK)
+        .text;
+    for action in [
+        "item.create",
+        "item.share",
+        "item.unshare",
+        "item.publish",
+        "settings.sharing",
+    ] {
+        assert!(audit.contains(action), "no {action} in the audit");
+    }
+}
+both!(sharing_and_publishing_owned_items);
+
+async fn deleting_a_user_hands_over_what_they_own(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let a = &t.admin;
+    let root = root_group(&t).await;
+    let leaver = person(&t, &root, "leaver").await;
+    let heir = person(&t, &root, "heir").await;
+    let maker = t.system_role("Administrator").await;
+    t.grant_user(a, &maker, &leaver, None)
+        .await
+        .expect(StatusCode::CREATED);
+    let lt = t.token_for(&leaver).await;
+    let ws = workspace(&t, &lt, "Leaver's", "business").await;
+    let f = folder(
+        &t,
+        &lt,
+        &ws,
+        json!({ "name": "Notes", "visibility": "role", "min_role": "owner" }),
+    )
+    .await;
+    let d = document(&t, &lt, &ws, &f, "Handover").await;
+    let item = t
+        .post(
+            &lt,
+            "/api/v1/items",
+            json!({ "kind": "template", "name": "Weekly" }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    let key = t
+        .post(
+            &lt,
+            &format!("/api/v1/workspaces/{ws}/api-keys"),
+            json!({ "name": "k", "role": "viewer" }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .body["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.get(&key, &format!("/public/v1/workspaces/{ws}/documents"))
+        .await
+        .expect(StatusCode::OK);
+
+    // First the list; then a refusal that names it.
+    let owned = t
+        .get(a, &format!("/api/v1/users/{leaver}/owned"))
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    let kinds: Vec<&str> = owned["owned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, vec!["workspace", "folder", "document", "item"]);
+    let refused = t
+        .delete(a, &format!("/api/v1/users/{leaver}"))
+        .await
+        .problem(StatusCode::CONFLICT, "owns_content");
+    let detail = refused["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("workspace `Leaver's`")
+            && detail.contains("template `Weekly`")
+            && detail.contains("reassign_to"),
+        "{detail}"
+    );
+    t.get(&lt, "/api/v1/me").await.expect(StatusCode::OK);
+    let bad = t
+        .delete(a, &format!("/api/v1/users/{leaver}?reassign_to={leaver}"))
+        .await;
+    assert_eq!(
+        bad.fields(),
+        vec![("reassign_to".to_owned(), "enabled_other_user".to_owned())]
+    );
+
+    t.delete(a, &format!("/api/v1/users/{leaver}?reassign_to={heir}"))
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    // Sessions, tokens and keys are gone; the heir owns and sees everything.
+    t.get(&lt, "/api/v1/me")
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    t.get(&key, &format!("/public/v1/workspaces/{ws}/documents"))
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    let ht = t.token_for(&heir).await;
+    let view = t
+        .get(&ht, &format!("/api/v1/workspaces/{ws}"))
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(
+        (view["my_role"].as_str(), view["owner_id"].as_str()),
+        (Some("owner"), Some(heir.as_str()))
+    );
+    let doc = t
+        .get(&ht, &format!("/api/v1/workspaces/{ws}/documents/{d}"))
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(doc["owner_id"], heir.as_str());
+    assert_eq!(
+        t.get(&ht, &format!("/api/v1/items/{item}"))
+            .await
+            .expect(StatusCode::OK)
+            .body["owner_id"],
+        heir.as_str()
+    );
+    let members = t
+        .get(&ht, &format!("/api/v1/workspaces/{ws}/members"))
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(members.as_array().unwrap().len(), 1, "{members}");
+    // The tombstone names the person; the audit keeps the deletion and the hand-over.
+    let gone = t
+        .get(a, "/api/v1/deleted-users")
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(
+        (gone[0]["id"].as_str(), gone[0]["user_name"].as_str()),
+        (Some(leaver.as_str()), Some("leaver"))
+    );
+    assert_eq!(gone[0]["reassigned_to"], heir.as_str());
+    let audit = t
+        .get(a, "/api/v1/audit?limit=200")
+        .await
+        .expect(StatusCode::OK)
+        .text;
+    assert!(audit.contains("user.reassign") && audit.contains("user.delete"));
+    t.get(a, &format!("/api/v1/users/{leaver}"))
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+}
+both!(deleting_a_user_hands_over_what_they_own);
