@@ -131,7 +131,11 @@ pub struct CreateTeam {
 pub struct UpdateTeam {
     #[serde(default)]
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub description: Option<Option<String>>,
 }
 
@@ -173,7 +177,11 @@ pub struct UpdateFolder {
     #[serde(default)]
     pub name: Option<String>,
     /// `null` moves the folder to the top.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schema(value_type = Option<String>, format = Uuid)]
     pub parent_id: Option<Option<FolderId>>,
     #[serde(default)]
@@ -221,7 +229,9 @@ pub struct UpdateDocument {
 #[serde(deny_unknown_fields)]
 pub struct CreateWorkspaceKey {
     pub name: String,
-    /// The folder-visibility role the key reads with; at most the creator's.
+    /// The key's folder-visibility role, at most the creator's. The public read API
+    /// returns only workspace-visible content whatever it is; it bounds what the key may
+    /// ever see.
     pub role: String,
 }
 

@@ -56,6 +56,11 @@ pub fn build(services: Services, max_body_bytes: usize) -> Router {
             get(crate::routes::invitations::invite_page)
                 .post(crate::routes::invitations::invite_form),
         )
+        .route(
+            "/workspace-invite",
+            get(crate::routes::workspaces::invite_page)
+                .post(crate::routes::workspaces::invite_form),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

@@ -585,6 +585,34 @@ impl Services {
         self.send_mail(settings, mail, "workspace invitation").await;
     }
 
+    /// What a pending invitation addressed to the signed-in user is for: the workspace's
+    /// name, the role and the address. Anyone else's invitation is not found.
+    pub async fn preview_workspace_invitation(
+        &self,
+        p: &Principal,
+        token: &str,
+    ) -> ServiceResult<(String, MemberRole, String)> {
+        let invalid = || ServiceError::not_found("workspace invitation", "(the token)");
+        let mut tx = self.read().await?;
+        let Some(invitation) = tx
+            .find_workspace_invitation_by_hash(&hash_token(token.trim()))
+            .await?
+            .filter(|i| i.org_id == p.org_id && i.status(self.now()) == InvitationStatus::Pending)
+        else {
+            return Err(invalid());
+        };
+        let mine = tx
+            .get_user(p.org_id, p.user_id)
+            .await?
+            .and_then(|u| u.email)
+            .is_some_and(|e| e.eq_ignore_ascii_case(&invitation.email));
+        let workspace = tx.get_workspace(p.org_id, invitation.workspace_id).await?;
+        match (mine, workspace) {
+            (true, Some(w)) => Ok((w.name, invitation.role, invitation.email)),
+            _ => Err(invalid()),
+        }
+    }
+
     /// The signed-in invitee accepts: they join at the invitation's role.
     pub async fn accept_workspace_invitation(
         &self,
@@ -633,6 +661,24 @@ impl Services {
                 "this invitation was just used or revoked; ask for a new one",
             ));
         }
+        // Someone who became a member meanwhile keeps the role they have: an old
+        // invitation never changes a member's role (it could demote the last owner).
+        if let Some(existing) = tx.get_member(p.org_id, workspace.id, p.user_id).await? {
+            self.audit(
+                &mut *tx,
+                Some(p),
+                p.org_id,
+                "workspace_invitation.accept_as_member",
+                "workspace_invitation",
+                invitation.id,
+                None::<&()>,
+                Some(&existing),
+            )
+            .await?;
+            let view = Self::workspace_view(&mut *tx, workspace, existing.role).await?;
+            tx.commit().await?;
+            return Ok(view);
+        }
         let member = WorkspaceMember {
             workspace_id: workspace.id,
             org_id: p.org_id,
@@ -641,7 +687,6 @@ impl Services {
             joined_at: now,
             added_by: invitation.invited_by,
         };
-        let existing = tx.get_member(p.org_id, workspace.id, p.user_id).await?;
         tx.put_member(&member).await?;
         self.audit(
             &mut *tx,
@@ -650,7 +695,7 @@ impl Services {
             "workspace_member.join",
             "workspace",
             workspace.id,
-            existing.as_ref(),
+            None::<&()>,
             Some(&member),
         )
         .await?;
@@ -748,6 +793,33 @@ impl Services {
                 .await?;
             tx.commit().await?;
             return Ok(member_view(m, &u));
+        }
+        // A pending invitation to this person's address is answered by adding them: it
+        // must neither keep a seat nor change their role later.
+        if let Some(email) = u.email.as_deref() {
+            let now = self.now();
+            for old in tx
+                .list_workspace_invitations(p.org_id, ws, Some(email))
+                .await?
+            {
+                if old.status(now) == InvitationStatus::Pending
+                    && tx
+                        .close_workspace_invitation(p.org_id, old.id, None, now)
+                        .await?
+                {
+                    self.audit(
+                        &mut *tx,
+                        Some(p),
+                        p.org_id,
+                        "workspace_invitation.replace",
+                        "workspace_invitation",
+                        old.id,
+                        Some(&old),
+                        None::<&()>,
+                    )
+                    .await?;
+                }
+            }
         }
         self.require_room(&mut *tx, &s.workspace).await?;
         let m = WorkspaceMember {
@@ -1244,7 +1316,7 @@ impl Services {
                 .or(Some(before.visibility.as_str()));
             let min_role = match (req.min_role.as_deref(), req.visibility.as_deref()) {
                 (Some(r), _) => Some(r),
-                (None, Some("workspace")) => None,
+                (None, Some(v)) if v.trim() == "workspace" => None,
                 (None, _) => before.min_role.map(MemberRole::as_str),
             };
             if let Some((v, r)) = tier(visibility, min_role, s.role, &mut errors) {

@@ -161,7 +161,7 @@ async fn accept(
 }
 
 /// Text safe inside HTML (element content and quoted attribute values).
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -176,7 +176,7 @@ fn escape(text: &str) -> String {
     out
 }
 
-fn page(status: StatusCode, body: &str) -> Response {
+pub(crate) fn page(status: StatusCode, body: &str) -> Response {
     (
         status,
         [

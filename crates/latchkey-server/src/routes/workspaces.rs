@@ -867,3 +867,94 @@ async fn public_document(
 ) -> ApiResult<axum::Json<PublicDocument>> {
     Ok(axum::Json(s.services.public_document(&key, id, doc).await?))
 }
+
+#[derive(Deserialize)]
+pub(crate) struct InvitePage {
+    #[serde(default)]
+    token: String,
+}
+
+const NOT_VALID: &str = "<h1>This invitation does not work</h1><p>It is invalid, expired, revoked, already used, or addressed to someone else. Ask for a new one.</p>";
+const SIGN_IN_FIRST: &str = "<h1>Sign in first</h1><p>Sign in to Latchkey with the address this invitation was sent to, then open the link again.</p>";
+
+/// `GET /workspace-invite?token=…`, where the mailed link leads: for the signed-in invitee,
+/// what the invitation is for and a button to join. Opening it uses nothing up.
+pub(crate) async fn invite_page(
+    State(s): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    headers: axum::http::HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<InvitePage>,
+) -> Response {
+    use crate::routes::invitations::{escape, page};
+    let Ok(Auth(p)) = auth else {
+        return page(StatusCode::UNAUTHORIZED, SIGN_IN_FIRST);
+    };
+    let Ok((workspace, role, email)) = s.services.preview_workspace_invitation(&p, &q.token).await
+    else {
+        return page(StatusCode::NOT_FOUND, NOT_VALID);
+    };
+    // The form posts with the session cookie; the CSRF token travels in the form.
+    let csrf = crate::extract::cookie(&headers, crate::extract::SESSION_COOKIE)
+        .map(latchkey_service::csrf_token)
+        .unwrap_or_default();
+    page(
+        StatusCode::OK,
+        &format!(
+            "<h1>Join {workspace}</h1><p>You are invited as <b>{role}</b>, with the address {email}.</p>\n\
+             <form method=\"post\" action=\"/workspace-invite\">\n\
+             <input type=\"hidden\" name=\"token\" value=\"{token}\">\n\
+             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+             <button type=\"submit\">Join</button>\n</form>",
+            workspace = escape(&workspace),
+            role = escape(role.as_str()),
+            email = escape(&email),
+            token = escape(&q.token),
+            csrf = escape(&csrf),
+        ),
+    )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct JoinForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /workspace-invite` (the page's form): joins, then shows where.
+pub(crate) async fn invite_form(
+    State(s): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    headers: axum::http::HeaderMap,
+    axum::extract::Form(form): axum::extract::Form<JoinForm>,
+) -> Response {
+    use crate::routes::invitations::{escape, page};
+    let Ok(Auth(p)) = auth else {
+        return page(StatusCode::UNAUTHORIZED, SIGN_IN_FIRST);
+    };
+    // A form arrives with the cookie only: it must carry the session's CSRF token.
+    let expected = crate::extract::cookie(&headers, crate::extract::SESSION_COOKIE)
+        .map(latchkey_service::csrf_token);
+    if expected.is_some_and(|e| e != form.csrf) {
+        return page(
+            StatusCode::FORBIDDEN,
+            "<h1>Not accepted</h1><p>The form expired; open the invitation link again.</p>",
+        );
+    }
+    match s
+        .services
+        .accept_workspace_invitation(&p, &AcceptWorkspaceInvitation { token: form.token })
+        .await
+    {
+        Ok(view) => page(
+            StatusCode::OK,
+            &format!(
+                "<h1>Welcome to {}</h1><p>You are a member as <b>{}</b>.</p>",
+                escape(&view.workspace.name),
+                escape(view.my_role.as_str())
+            ),
+        ),
+        Err(_) => page(StatusCode::NOT_FOUND, NOT_VALID),
+    }
+}

@@ -440,12 +440,36 @@ async fn invitations_count_against_the_plan(backend: Backend) {
     )
     .await
     .problem(StatusCode::CONFLICT, "invitation_closed");
+    // The mailed link's page: for the signed-in invitee only; opening it uses nothing up.
+    let link = format!("/workspace-invite?token={token}");
+    let anonymous = t
+        .call(None, axum::http::Method::GET, &link, None, &[])
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert!(anonymous.text.contains("Sign in first") && !anonymous.text.contains("Small"));
+    let not_hers = t.get(&bob_t, &link).await;
+    assert_eq!(not_hers.status, StatusCode::NOT_FOUND);
+    assert!(!not_hers.text.contains("Small"), "{}", not_hers.text);
+    let page = t.get(&ana_t, &link).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text.contains("Join Small") && page.text.contains("<b>editor</b>"),
+        "{}",
+        page.text
+    );
     let joined = t
-        .post(
+        .raw(
             &ana_t,
-            "/api/v1/workspace-invitations/accept",
-            json!({ "token": token }),
+            axum::http::Method::POST,
+            "/workspace-invite",
+            "application/x-www-form-urlencoded",
+            format!("token={token}&csrf="),
         )
+        .await;
+    assert_eq!(joined.status, StatusCode::OK, "{}", joined.text);
+    assert!(joined.text.contains("Welcome to Small"), "{}", joined.text);
+    let joined = t
+        .get(&ana_t, &format!("/api/v1/workspaces/{ws}"))
         .await
         .expect(StatusCode::OK);
     assert_eq!(joined.body["my_role"], "editor");
@@ -1464,3 +1488,49 @@ async fn deleting_a_user_hands_over_what_they_own(backend: Backend) {
         .problem(StatusCode::NOT_FOUND, "not_found");
 }
 both!(deleting_a_user_hands_over_what_they_own);
+
+async fn adding_someone_answers_their_pending_invitation(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let a = &t.admin;
+    let root = root_group(&t).await;
+    let ana = person(&t, &root, "ana").await;
+    let ws = workspace(&t, a, "Tiny", "free").await;
+    t.post(
+        a,
+        &format!("/api/v1/workspaces/{ws}/invitations"),
+        json!({ "email": "ana@example.com", "role": "viewer" }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let token = invitation_token(mails(&t).last().unwrap());
+    add(&t, a, &ws, &ana, "owner").await;
+    // The invitation no longer holds a seat, and cannot demote the owner she now is.
+    let invitations = t
+        .get(a, &format!("/api/v1/workspaces/{ws}/invitations"))
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(invitations[0]["status"], "revoked");
+    let me = t.get(a, "/api/v1/me").await.body["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.delete(a, &format!("/api/v1/workspaces/{ws}/members/{me}"))
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    let ana_t = t.token_for(&ana).await;
+    t.post(
+        &ana_t,
+        "/api/v1/workspace-invitations/accept",
+        json!({ "token": token }),
+    )
+    .await
+    .problem(StatusCode::CONFLICT, "invitation_closed");
+    let view = t
+        .get(&ana_t, &format!("/api/v1/workspaces/{ws}"))
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(view["my_role"], "owner");
+}
+both!(adding_someone_answers_their_pending_invitation);
