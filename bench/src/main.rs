@@ -5,6 +5,10 @@
 //! is encoded in Cedar and casbin (see `compare.rs`), the three engines must agree on 10,000
 //! random questions, and their check and absorb costs are printed side by side.
 //!
+//! `latchkey-bench sign-in` and `latchkey-bench workspaces` run the real services in process
+//! over a scratch SQLite store: what signing in costs (`sign_in.rs`), and reading a
+//! workspace of a million documents and the folder visibility check (`workspaces.rs`).
+//!
 //! `latchkey-bench bulk` and `latchkey-bench http` measure the real server instead (built in
 //! release mode and started on a scratch store): the organisation loaded through
 //! `POST /api/v1/bulk` and the server restarted on it (`bulk.rs`), and `POST /api/v1/check`
@@ -27,6 +31,7 @@ mod ndjson;
 mod org;
 mod server;
 mod sign_in;
+mod workspaces;
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -51,7 +56,8 @@ pub struct Question {
 const USAGE: &str = "usage: latchkey-bench engine [--seed N] [--compare]
        latchkey-bench bulk [--seed N] [--backend sqlite|postgres|both] [--users N] [--server PATH] [--keep]
        latchkey-bench http [--seed N] [--seconds N] [--connections N] [--threads N] [--users N] [--server PATH] [--keep]
-       latchkey-bench sign-in";
+       latchkey-bench sign-in
+       latchkey-bench workspaces [--seed N] [--keep]";
 
 struct Args {
     what: String,
@@ -67,8 +73,11 @@ struct Args {
 fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut it = args.iter();
     let what = it.next().cloned().unwrap_or_default();
-    if !matches!(what.as_str(), "engine" | "bulk" | "http" | "sign-in") {
-        return Err("name a benchmark: engine, bulk, http or sign-in".to_owned());
+    if !matches!(
+        what.as_str(),
+        "engine" | "bulk" | "http" | "sign-in" | "workspaces"
+    ) {
+        return Err("name a benchmark: engine, bulk, http, sign-in or workspaces".to_owned());
     }
     let mut out = Args {
         what,
@@ -91,6 +100,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     let engine = out.what == "engine";
     let bulk = out.what == "bulk";
     let http = out.what == "http";
+    let serves = bulk || http;
     while let Some(a) = it.next() {
         match a.as_str() {
             "--seed" => out.seed = number(a, it.next())?,
@@ -103,16 +113,16 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                     _ => return Err("--backend is sqlite, postgres or both".to_owned()),
                 }
             }
-            "--users" if !engine => {
+            "--users" if serves => {
                 out.users = number(a, it.next())?;
                 if out.users == 0 {
                     return Err("--users needs at least 1".to_owned());
                 }
             }
-            "--server" if !engine => {
+            "--server" if serves => {
                 out.server = Some(it.next().ok_or("--server needs a path")?.into());
             }
-            "--keep" if !engine => out.keep = true,
+            "--keep" if serves || out.what == "workspaces" => out.keep = true,
             "--seconds" if http => out.http.seconds = number(a, it.next())?,
             "--connections" if http => out.http.connections = number(a, it.next())?,
             "--threads" if http => out.http.threads = number(a, it.next())?,
@@ -134,6 +144,13 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("latchkey-bench sign-in: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        "workspaces" => match workspaces::run(args.seed, args.keep) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("latchkey-bench workspaces: {e}");
                 ExitCode::FAILURE
             }
         },

@@ -1,11 +1,14 @@
 //! Project chores that are easier in Rust than in shell: `cargo xtask tidy` checks the
 //! conventions no compiler enforces (every source file opens with a `//!` paragraph, the
 //! two migration folders match, dependencies point the way the architecture says, no
-//! ignored tests); `cargo xtask bench engine|bulk|http ...` runs the benchmarks, a separate
-//! workspace in `bench/` so that the normal build never compiles it or its comparison
-//! engines: `engine` times the engine in process, `bulk` loads the benchmark organisation
-//! into the release server through `POST /api/v1/bulk` (SQLite and/or PostgreSQL) and times
-//! a restart on it, `http` measures `POST /api/v1/check` with `wrk`.
+//! ignored tests); `cargo xtask bench engine|bulk|http|sign-in|workspaces ...` runs the
+//! benchmarks, a separate workspace in `bench/` so that the normal build never compiles it
+//! or its comparison engines: `engine` times the engine in process, `bulk` loads the
+//! benchmark organisation into the release server through `POST /api/v1/bulk` (SQLite
+//! and/or PostgreSQL) and times a restart on it, `http` measures `POST /api/v1/check` with
+//! `wrk`; `sign-in` and `workspaces` time the services in process over a scratch SQLite
+//! store (what a sign-in costs; listing a workspace of a million documents, and the folder
+//! visibility check).
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -46,15 +49,16 @@ fn main() -> ExitCode {
 const BENCH_USAGE: &str = "usage: cargo xtask bench engine [--seed N] [--compare]
        cargo xtask bench bulk [--seed N] [--backend sqlite|postgres|both] [--users N] [--keep]
        cargo xtask bench http [--seed N] [--seconds N] [--connections N] [--threads N] [--users N] [--keep]
-       cargo xtask bench sign-in";
+       cargo xtask bench sign-in
+       cargo xtask bench workspaces [--seed N] [--keep]";
 
-/// `cargo xtask bench engine|bulk|http ...`: a release build and run of the benchmark
-/// workspace, which prints its own table (for `bulk` and `http` it builds and starts the
-/// release server itself; its options are checked there).
+/// `cargo xtask bench engine|bulk|http|sign-in|workspaces ...`: a release build and run of
+/// the benchmark workspace, which prints its own table (for `bulk` and `http` it builds and
+/// starts the release server itself; its options are checked there).
 fn bench(args: Vec<String>) -> ExitCode {
     if !matches!(
         args.first().map(String::as_str),
-        Some("engine" | "bulk" | "http" | "sign-in")
+        Some("engine" | "bulk" | "http" | "sign-in" | "workspaces")
     ) {
         eprintln!("{BENCH_USAGE}");
         return ExitCode::from(2);
