@@ -9,14 +9,16 @@ use std::path::PathBuf;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use latchkey_client::{ImportKind, Order};
 use latchkey_model::{
-    AttributeId, DomainId, DomainValue, GrantId, GrantOrigin, GrantStatus, GroupId, InheritanceId,
-    MailDomainId, MembershipId, ObjectType, RoleId, SystemId, TokenId, UserId, UserTypeId,
+    AttributeId, DocumentId, DomainId, DomainValue, FolderId, GrantId, GrantOrigin, GrantStatus,
+    GroupId, InheritanceId, MailDomainId, MemberRole, MembershipId, ObjectType, Plan, RoleId,
+    SystemId, TeamId, TokenId, UserId, UserTypeId, Visibility, WorkspaceId, WorkspaceInvitationId,
+    WorkspaceKeyId,
 };
 use time::OffsetDateTime;
 
 use crate::parse::{
     AttrArg, parse_attr, parse_domain_value, parse_grant_origin, parse_grant_status,
-    parse_object_type, parse_time, parse_version,
+    parse_member_role, parse_object_type, parse_plan, parse_time, parse_version, parse_visibility,
 };
 
 #[derive(Debug, Parser)]
@@ -126,6 +128,9 @@ pub enum Command {
     /// Passkeys: list, rename and remove yours, or (--user) list and reset a user's
     #[command(subcommand)]
     Passkeys(PasskeysCmd),
+    /// Workspaces: members, invitations, teams, folders, documents and API keys
+    #[command(subcommand)]
+    Workspaces(WorkspacesCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -340,6 +345,18 @@ pub enum UsersCmd {
     Update(UserUpdateArgs),
     /// Delete a user
     Delete { id: UserId },
+    /// What a user may do in the product (roles) and see in a workspace (membership)
+    Access(UserAccessArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UserAccessArgs {
+    pub id: UserId,
+    #[arg(long, value_name = "WORKSPACE_ID")]
+    pub workspace: WorkspaceId,
+    /// Also tell whether the user sees this folder, and why
+    #[arg(long, value_name = "FOLDER_ID")]
+    pub folder: Option<FolderId>,
 }
 
 #[derive(Debug, Clone, ValueEnum)]
@@ -1143,6 +1160,239 @@ pub enum MailDomainsCmd {
     Delete { id: MailDomainId },
 }
 
+// ----- workspaces -----
+
+#[derive(Debug, Subcommand)]
+pub enum WorkspacesCmd {
+    /// The workspaces you are a member of, with your role
+    List,
+    /// Show one workspace
+    Show { id: WorkspaceId },
+    /// Create a workspace (needs `workspaces.create`); you become its owner
+    Create {
+        name: String,
+        /// free (the default), basic, business or enterprise
+        #[arg(long, value_parser = parse_plan)]
+        plan: Option<Plan>,
+    },
+    /// Rename a workspace (admin)
+    Rename { id: WorkspaceId, name: String },
+    /// Change the plan (owner): free, basic, business or enterprise
+    Plan {
+        id: WorkspaceId,
+        #[arg(value_parser = parse_plan)]
+        plan: Plan,
+    },
+    /// Archive a workspace (owner): its content stays readable and nothing changes
+    Archive { id: WorkspaceId },
+    /// Restore an archived workspace (owner)
+    Restore { id: WorkspaceId },
+    /// The members and their roles
+    Members { id: WorkspaceId },
+    /// Add a user of the organisation at a role (admin; owner to add an owner)
+    AddMember {
+        id: WorkspaceId,
+        #[arg(long, value_name = "USER_ID")]
+        user: UserId,
+        /// owner, admin, editor, viewer or agent_only
+        #[arg(long, value_parser = parse_member_role)]
+        role: MemberRole,
+    },
+    /// Change a member's role (admin; owner for owners); the last owner stays an owner
+    SetRole {
+        id: WorkspaceId,
+        #[arg(value_name = "USER_ID")]
+        user: UserId,
+        /// owner, admin, editor, viewer or agent_only
+        #[arg(value_parser = parse_member_role)]
+        role: MemberRole,
+    },
+    /// Remove a member (admin; owner for owners)
+    RemoveMember {
+        id: WorkspaceId,
+        #[arg(value_name = "USER_ID")]
+        user: UserId,
+    },
+    /// Leave a workspace; the last owner cannot
+    Leave { id: WorkspaceId },
+    /// Invite someone by email at a role (admin); an address that is already a member's
+    /// changes their role instead. Members and pending invitations count against the plan
+    Invite {
+        id: WorkspaceId,
+        email: String,
+        /// owner, admin, editor, viewer or agent_only
+        #[arg(long, value_parser = parse_member_role)]
+        role: MemberRole,
+    },
+    /// The workspace's invitations, newest first (admin)
+    Invitations { id: WorkspaceId },
+    /// Revoke a pending invitation (admin)
+    RevokeInvitation {
+        id: WorkspaceId,
+        invitation_id: WorkspaceInvitationId,
+    },
+    /// Join a workspace with the token (or the whole link) of an invitation to your address
+    AcceptInvitation {
+        // Not `token`: that is the id of the global `--token`.
+        #[arg(value_name = "TOKEN")]
+        invitation: String,
+    },
+    /// Teams with their members
+    Teams { id: WorkspaceId },
+    /// Create a team (admin)
+    TeamCreate {
+        id: WorkspaceId,
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Add a member of the workspace to a team (admin)
+    TeamAdd {
+        id: WorkspaceId,
+        #[arg(value_name = "TEAM_ID")]
+        team: TeamId,
+        #[arg(value_name = "USER_ID")]
+        user: UserId,
+    },
+    /// Remove someone from a team (admin)
+    TeamRemove {
+        id: WorkspaceId,
+        #[arg(value_name = "TEAM_ID")]
+        team: TeamId,
+        #[arg(value_name = "USER_ID")]
+        user: UserId,
+    },
+    /// Delete a team (admin)
+    TeamDelete {
+        id: WorkspaceId,
+        #[arg(value_name = "TEAM_ID")]
+        team: TeamId,
+    },
+    /// The folders your role sees
+    Folders { id: WorkspaceId },
+    /// Create a folder (editor)
+    FolderCreate(FolderCreateArgs),
+    /// Rename, move or change the visibility of a folder (editor; only the fields given)
+    FolderUpdate(FolderUpdateArgs),
+    /// Delete an empty folder (editor)
+    FolderDelete {
+        id: WorkspaceId,
+        #[arg(value_name = "FOLDER_ID")]
+        folder: FolderId,
+    },
+    /// The documents your role sees, in creation order
+    Documents(DocumentListArgs),
+    /// Create a document in a folder (editor)
+    DocumentCreate(DocumentCreateArgs),
+    /// Show one document, with its body
+    DocumentShow {
+        id: WorkspaceId,
+        #[arg(value_name = "DOCUMENT_ID")]
+        document: DocumentId,
+    },
+    /// Delete a document (editor)
+    DocumentDelete {
+        id: WorkspaceId,
+        #[arg(value_name = "DOCUMENT_ID")]
+        document: DocumentId,
+    },
+    /// The workspace's API keys, revoked ones included (admin); never their secrets
+    ApiKeys { id: WorkspaceId },
+    /// Create a read-only API key (admin; Business plan and above); the secret is printed once
+    ApiKeyCreate {
+        id: WorkspaceId,
+        name: String,
+        /// The key's role, at most yours (the public read API shows only what every member
+        /// sees, whatever the role)
+        #[arg(long, value_parser = parse_member_role)]
+        role: MemberRole,
+    },
+    /// Revoke an API key (admin)
+    ApiKeyRevoke {
+        id: WorkspaceId,
+        #[arg(value_name = "KEY_ID")]
+        key: WorkspaceKeyId,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FolderCreateArgs {
+    pub id: WorkspaceId,
+    pub name: String,
+    /// Create it inside this folder
+    #[arg(long, value_name = "FOLDER_ID")]
+    pub parent: Option<FolderId>,
+    /// workspace (every member; the default) or role (members at or above --min-role)
+    #[arg(long, value_parser = parse_visibility)]
+    pub visibility: Option<Visibility>,
+    /// The lowest role that sees a `role` folder; implies --visibility role
+    #[arg(long, value_parser = parse_member_role)]
+    pub min_role: Option<MemberRole>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FolderUpdateArgs {
+    pub id: WorkspaceId,
+    #[arg(value_name = "FOLDER_ID")]
+    pub folder: FolderId,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Move it inside this folder
+    #[arg(long, value_name = "FOLDER_ID", conflicts_with = "top")]
+    pub parent: Option<FolderId>,
+    /// Move it to the top
+    #[arg(long)]
+    pub top: bool,
+    /// workspace or role
+    #[arg(long, value_parser = parse_visibility)]
+    pub visibility: Option<Visibility>,
+    /// The lowest role that sees a `role` folder
+    #[arg(long, value_parser = parse_member_role)]
+    pub min_role: Option<MemberRole>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DocumentListArgs {
+    pub id: WorkspaceId,
+    /// Only the documents of this folder
+    #[arg(long, value_name = "FOLDER_ID")]
+    pub folder: Option<FolderId>,
+    /// Free text over title and body
+    #[arg(short, long, visible_alias = "q", value_name = "TEXT")]
+    pub query: Option<String>,
+    /// The document an application registered under this id
+    #[arg(long)]
+    pub external_id: Option<String>,
+    /// Items per page
+    #[arg(long, help_heading = "Paging")]
+    pub limit: Option<u32>,
+    /// Continue from this cursor (printed after a page)
+    #[arg(long, conflicts_with = "all", help_heading = "Paging")]
+    pub cursor: Option<String>,
+    /// Follow cursors and print every document
+    #[arg(long, help_heading = "Paging")]
+    pub all: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("content").args(["body", "body_file"])))]
+pub struct DocumentCreateArgs {
+    pub id: WorkspaceId,
+    #[arg(long, value_name = "FOLDER_ID")]
+    pub folder: FolderId,
+    #[arg(long)]
+    pub title: String,
+    /// The body as text
+    #[arg(long)]
+    pub body: Option<String>,
+    /// Read the body from this file
+    #[arg(long, value_name = "PATH")]
+    pub body_file: Option<PathBuf>,
+    /// The id of the item in the application that registers it, unique in the workspace
+    #[arg(long)]
+    pub external_id: Option<String>,
+}
+
 // ----- effective roles, import, export -----
 
 #[derive(Debug, Clone, Args)]
@@ -1509,6 +1759,118 @@ mod tests {
                 .command,
             Command::Login
         ));
+    }
+
+    #[test]
+    fn workspaces_subcommands_parse() {
+        let cli = parse(&["workspaces", "create", "Ops", "--plan", "basic"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Workspaces(WorkspacesCmd::Create {
+                plan: Some(Plan::Basic),
+                ..
+            })
+        ));
+        assert_eq!(
+            parse(&["workspaces", "create", "Ops", "--plan", "gold"])
+                .unwrap_err()
+                .kind(),
+            ErrorKind::ValueValidation
+        );
+        let cli = parse(&[
+            "workspaces",
+            "add-member",
+            ID,
+            "--user",
+            ID2,
+            "--role",
+            "agent_only",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Workspaces(WorkspacesCmd::AddMember {
+                role: MemberRole::AgentOnly,
+                ..
+            })
+        ));
+        assert!(parse(&["workspaces", "set-role", ID, ID2, "viewer"]).is_ok());
+        assert!(parse(&["workspaces", "plan", ID, "business"]).is_ok());
+        assert!(parse(&["workspaces", "invite", ID, "a@x.org", "--role", "editor"]).is_ok());
+        let cli = parse(&[
+            "workspaces",
+            "accept-invitation",
+            "lkwi_x",
+            "--token",
+            "lk_t",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Workspaces(WorkspacesCmd::AcceptInvitation { invitation }) if invitation == "lkwi_x"
+        ));
+        assert_eq!(cli.global.token.as_deref(), Some("lk_t"));
+        assert!(parse(&["workspaces", "team-add", ID, ID2, ID2]).is_ok());
+        let err = parse(&[
+            "workspaces",
+            "folder-update",
+            ID,
+            ID2,
+            "--parent",
+            ID,
+            "--top",
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ArgumentConflict);
+        let cli = parse(&[
+            "workspaces",
+            "folder-create",
+            ID,
+            "Security",
+            "--visibility",
+            "role",
+            "--min-role",
+            "admin",
+        ])
+        .unwrap();
+        let Command::Workspaces(WorkspacesCmd::FolderCreate(args)) = cli.command else {
+            panic!("not folder-create")
+        };
+        assert_eq!(args.visibility, Some(Visibility::Role));
+        assert_eq!(args.min_role, Some(MemberRole::Admin));
+        for q in ["--q", "--query", "-q"] {
+            let cli = parse(&["workspaces", "documents", ID, q, "breach", "--all"]).unwrap();
+            let Command::Workspaces(WorkspacesCmd::Documents(args)) = cli.command else {
+                panic!("not documents")
+            };
+            assert_eq!(args.query.as_deref(), Some("breach"));
+            assert!(args.all);
+        }
+        let err = parse(&[
+            "workspaces",
+            "document-create",
+            ID,
+            "--folder",
+            ID2,
+            "--title",
+            "T",
+            "--body",
+            "b",
+            "--body-file",
+            "b.md",
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ArgumentConflict);
+        assert!(parse(&["workspaces", "api-key-create", ID, "ci", "--role", "viewer"]).is_ok());
+        let cli = parse(&["users", "access", ID, "--workspace", ID2, "--folder", ID]).unwrap();
+        let Command::Users(UsersCmd::Access(args)) = cli.command else {
+            panic!("not users access")
+        };
+        assert_eq!(args.folder.map(|f| f.to_string()).as_deref(), Some(ID));
+        assert_eq!(
+            parse(&["users", "access", ID]).unwrap_err().kind(),
+            ErrorKind::MissingRequiredArgument
+        );
     }
 
     #[test]

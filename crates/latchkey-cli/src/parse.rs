@@ -2,7 +2,9 @@
 //! name=value` with JSON-ish values), instants, domain values and the model's enums. Each
 //! returns a message fit to show the user, which clap prefixes with the argument's name.
 
-use latchkey_model::{Attributes, DomainValue, GrantOrigin, GrantStatus, ObjectType};
+use latchkey_model::{
+    Attributes, DomainValue, GrantOrigin, GrantStatus, MemberRole, ObjectType, Plan, Visibility,
+};
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
@@ -87,6 +89,27 @@ pub fn parse_object_type(raw: &str) -> Result<ObjectType, String> {
         .ok_or_else(|| format!("unknown object type `{raw}`, expected user, group or membership"))
 }
 
+/// A workspace plan as the API names it.
+pub fn parse_plan(raw: &str) -> Result<Plan, String> {
+    Plan::parse(raw).ok_or_else(|| {
+        format!(
+            "unknown plan `{raw}`, expected {}",
+            Plan::ALL.map(Plan::as_str).join(", ")
+        )
+    })
+}
+
+/// A workspace member role as the API names it.
+pub fn parse_member_role(raw: &str) -> Result<MemberRole, String> {
+    MemberRole::parse(raw)
+        .ok_or_else(|| format!("unknown role `{raw}`, expected {}", MemberRole::names()))
+}
+
+pub fn parse_visibility(raw: &str) -> Result<Visibility, String> {
+    Visibility::parse(raw)
+        .ok_or_else(|| format!("unknown visibility `{raw}`, expected workspace or role"))
+}
+
 /// A version for `If-Match`: `3`, or the ETag as served (`"3"`).
 pub fn parse_version(raw: &str) -> Result<i64, String> {
     raw.trim_start_matches("W/")
@@ -169,5 +192,22 @@ mod tests {
         assert_eq!(clearable(Some(1), false), Some(Some(1)));
         assert_eq!(clearable::<i32>(None, true), Some(None));
         assert_eq!(clearable::<i32>(None, false), None);
+    }
+
+    #[test]
+    fn workspace_names_are_the_api_s() {
+        assert_eq!(parse_plan("business"), Ok(Plan::Business));
+        assert_eq!(
+            parse_plan("gold").unwrap_err(),
+            "unknown plan `gold`, expected free, basic, business, enterprise"
+        );
+        assert_eq!(parse_member_role("agent_only"), Ok(MemberRole::AgentOnly));
+        assert!(
+            parse_member_role("boss")
+                .unwrap_err()
+                .contains("owner, admin, editor, viewer, agent_only")
+        );
+        assert_eq!(parse_visibility("role"), Ok(Visibility::Role));
+        assert!(parse_visibility("private").is_err());
     }
 }

@@ -13,11 +13,13 @@ mod error;
 mod passkeys;
 mod query;
 mod totp;
+mod workspaces;
 
 pub use client::Client;
 pub use endpoints::{ApiTokenView, ImportKind, InvitationFilter};
 pub use error::ClientError;
 pub use query::{
-    AttributeFilter, AuditFilter, GrantFilter, GroupFilter, MembershipFilter, NoFilter, Order,
-    Page, RoleFilter, SecurityAlertFilter, SecurityEventFilter, SystemFilter, UserFilter,
+    AttributeFilter, AuditFilter, DocumentFilter, GrantFilter, GroupFilter, MembershipFilter,
+    NoFilter, Order, Page, RoleFilter, SecurityAlertFilter, SecurityEventFilter, SystemFilter,
+    UserFilter,
 };

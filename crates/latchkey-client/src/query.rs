@@ -5,7 +5,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use latchkey_model::{GrantOrigin, GrantStatus, GroupId, ObjectType, RoleId, SystemId, UserId};
+use latchkey_model::{
+    FolderId, GrantOrigin, GrantStatus, GroupId, ObjectType, RoleId, SystemId, UserId,
+};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -172,4 +174,16 @@ pub struct SecurityAlertFilter {
     pub status: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+}
+
+/// `GET /api/v1/workspaces/{id}/documents` filters, within what the caller sees.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DocumentFilter {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folder_id: Option<FolderId>,
+    /// Free text over title and body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }

@@ -74,6 +74,7 @@ pub async fn users(ctx: &Ctx, cmd: UsersCmd) -> anyhow::Result<ExitCode> {
             client.delete_user(id).await?;
             out.done(&format!("deleted user {id}"));
         }
+        UsersCmd::Access(a) => return super::workspaces::user_access(ctx, a).await,
     }
     success()
 }

@@ -9,6 +9,7 @@ mod security;
 mod settings;
 mod totp;
 mod transfer;
+mod workspaces;
 
 use std::process::ExitCode;
 
@@ -115,6 +116,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Export(args) => transfer::export(ctx, args).await,
         Command::Audit(cmd) => settings::audit(ctx, cmd).await,
         Command::Tokens(cmd) => settings::tokens(ctx, cmd).await,
+        Command::Workspaces(cmd) => workspaces::workspaces(ctx, cmd).await,
     }
 }
 

@@ -6,7 +6,7 @@ use latchkey_testkit::TempDir;
 use crate::process::{Server, bootstrap_token, latchkey, succeeded};
 
 /// The `.eml` files under `dir`, wherever `serve` put its outbox.
-fn outbox_mails(dir: &std::path::Path) -> Vec<String> {
+pub(crate) fn outbox_mails(dir: &std::path::Path) -> Vec<String> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

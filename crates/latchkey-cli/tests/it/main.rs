@@ -1,7 +1,7 @@
 //! The `latchkey` binary end to end: against a canned HTTP server here (exit codes, what goes
 //! to standard output and standard error, the saved profile), and against the real server
 //! started as a process in the modules below (bootstrap, round trips, audit tampering,
-//! graceful shutdown), on SQLite and PostgreSQL.
+//! graceful shutdown, workspaces), on SQLite and PostgreSQL.
 
 mod audit_tamper;
 mod bootstrap;
@@ -13,6 +13,7 @@ mod round_trip;
 mod shutdown;
 mod sign_in;
 mod totp;
+mod workspaces;
 
 use std::io;
 use std::path::PathBuf;

@@ -14,7 +14,7 @@ use crate::process::{Cli, ScratchDb, Server, bootstrap_token, latchkey, succeede
     clippy::unwrap_used,
     reason = "a fixture that cannot start fails the test"
 )]
-async fn start(backend: Backend, dir: &TempDir) -> (Option<ScratchDb>, Server, Cli) {
+pub(crate) async fn start(backend: Backend, dir: &TempDir) -> (Option<ScratchDb>, Server, Cli) {
     let db = match backend {
         Backend::Sqlite => None,
         Backend::Postgres => Some(ScratchDb::new().await),
