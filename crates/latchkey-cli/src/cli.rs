@@ -10,9 +10,9 @@ use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use latchkey_client::{ImportKind, Order};
 use latchkey_model::{
     AttributeId, DocumentId, DomainId, DomainValue, FolderId, GrantId, GrantOrigin, GrantStatus,
-    GroupId, InheritanceId, MailDomainId, MemberRole, MembershipId, ObjectType, Plan, RoleId,
-    SystemId, TeamId, TokenId, UserId, UserTypeId, Visibility, WorkspaceId, WorkspaceInvitationId,
-    WorkspaceKeyId,
+    GroupId, InheritanceId, ItemId, MailDomainId, MemberRole, MembershipId, ObjectType, Plan,
+    RoleId, SystemId, TeamId, TokenId, UserId, UserTypeId, Visibility, WorkspaceId,
+    WorkspaceInvitationId, WorkspaceKeyId,
 };
 use time::OffsetDateTime;
 
@@ -131,6 +131,41 @@ pub enum Command {
     /// Workspaces: members, invitations, teams, folders, documents and API keys
     #[command(subcommand)]
     Workspaces(WorkspacesCmd),
+    /// App items (orchestrations, drafts, sheets, meetings, templates, sequences): create,
+    /// share, publish; and the organisation's sharing setting
+    #[command(subcommand)]
+    Items(ItemsCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ItemsCmd {
+    /// The items you own, collaborate on, or that are published
+    List,
+    /// One item
+    Show { id: ItemId },
+    /// Create an item you own
+    Create {
+        /// orchestration, draft, sheet, meeting, template or sequence
+        kind: String,
+        name: String,
+        /// The workspace it belongs to (you must be an editor there)
+        #[arg(long)]
+        workspace: Option<WorkspaceId>,
+    },
+    /// Share an item you own with a user
+    Share { id: ItemId, user: UserId },
+    /// Stop sharing with a user (or leave, with your own id)
+    Unshare { id: ItemId, user: UserId },
+    /// Publish an orchestration you own to the organisation (orchestrations.publish)
+    Publish { id: ItemId },
+    /// Withdraw a published orchestration
+    Withdraw { id: ItemId },
+    /// Show the organisation's sharing setting, or change it (org.settings)
+    Sharing {
+        /// `on`: owners share freely; `off`: sharing an orchestration needs orchestrations.share
+        #[arg(long, value_parser = ["on", "off"])]
+        set: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -343,8 +378,18 @@ pub enum UsersCmd {
     Create(UserCreateArgs),
     /// Change a user (only the fields given)
     Update(UserUpdateArgs),
-    /// Delete a user
-    Delete { id: UserId },
+    /// Delete a user; refused while they own workspaces, folders, documents or items
+    /// unless --reassign-to names who takes them over
+    Delete {
+        id: UserId,
+        /// The user who takes over everything the deleted user owns
+        #[arg(long)]
+        reassign_to: Option<UserId>,
+    },
+    /// Everything a user owns that deleting them would hand over
+    Owned { id: UserId },
+    /// Deleted users (tombstones): who they were and who took over what they owned
+    Deleted,
     /// What a user may do in the product (roles) and see in a workspace (membership)
     Access(UserAccessArgs),
 }

@@ -10,6 +10,7 @@
 mod client;
 mod endpoints;
 mod error;
+mod items;
 mod passkeys;
 mod query;
 mod totp;

@@ -2,9 +2,9 @@
 //! teams, folders, documents and API keys, and a user's access to a workspace. Membership
 //! decides there, not permissions, so a workspace the caller is not in answers 404.
 //!
-//! Updates are sent with only the fields given: the `Update*` wire types of workspaces
-//! serialise an unset field as `null`, which for `parent_id` (move to the top) and a team's
-//! `description` (clear it) means something, so their bodies are rebuilt here without them.
+//! Updates are sent with only the fields given: for `parent_id` (where `null` moves a
+//! folder to the top) and a team's `description` (where `null` clears it) an absent field
+//! and `null` differ, so the bodies are built here with exactly the fields given.
 
 use latchkey_api::{
     AcceptWorkspaceInvitation, AddTeamMember, CreateDocument, CreateFolder, CreateTeam,

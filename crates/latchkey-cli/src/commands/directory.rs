@@ -70,9 +70,61 @@ pub async fn users(ctx: &Ctx, cmd: UsersCmd) -> anyhow::Result<ExitCode> {
             ensure_changes(&body)?;
             out.record(&client.update_user(a.id, &body, a.if_match.if_match).await?)?;
         }
-        UsersCmd::Delete { id } => {
-            client.delete_user(id).await?;
-            out.done(&format!("deleted user {id}"));
+        UsersCmd::Delete { id, reassign_to } => match reassign_to {
+            Some(to) => {
+                client.delete_user_reassigning(id, to).await?;
+                out.done(&format!(
+                    "deleted user {id}; what they owned now belongs to {to}"
+                ));
+            }
+            None => {
+                client.delete_user(id).await?;
+                out.done(&format!("deleted user {id}"));
+            }
+        },
+        UsersCmd::Owned { id } => {
+            let owned = client.owned(id).await?;
+            if out.json {
+                out.print_json(&owned)?;
+            } else if owned.owned.is_empty() {
+                println!("user {id} owns nothing that a deletion would hand over");
+            } else {
+                let rows = owned.owned.iter().map(|o| {
+                    vec![
+                        o.what.clone(),
+                        o.id.clone(),
+                        o.name.clone(),
+                        o.detail.clone().unwrap_or_default(),
+                    ]
+                });
+                println!(
+                    "{}",
+                    crate::output::table(&["what", "id", "name", "kind or workspace"], rows)
+                );
+            }
+        }
+        UsersCmd::Deleted => {
+            let gone = client.deleted_users().await?;
+            if out.json {
+                out.print_json(&gone)?;
+            } else {
+                let rows = gone.iter().map(|d| {
+                    vec![
+                        d.id.to_string(),
+                        d.user_name.clone(),
+                        d.full_name.clone(),
+                        crate::output::instant(d.deleted_at),
+                        d.reassigned_to.map(|u| u.to_string()).unwrap_or_default(),
+                    ]
+                });
+                println!(
+                    "{}",
+                    crate::output::table(
+                        &["id", "user name", "full name", "deleted", "reassigned to"],
+                        rows
+                    )
+                );
+            }
         }
         UsersCmd::Access(a) => return super::workspaces::user_access(ctx, a).await,
     }

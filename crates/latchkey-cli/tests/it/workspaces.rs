@@ -617,6 +617,47 @@ async fn workspaces(backend: Backend) {
         "{shown}"
     );
 
+    // Items: vic owns an orchestration; with unrestricted sharing off, sharing it needs
+    // orchestrations.share, and publishing needs orchestrations.publish.
+    let off = admin.ok(&["items", "sharing", "--set", "off"]).await;
+    assert!(off.contains("unrestricted sharing: off"), "{off}");
+    let orch = vic_cli
+        .create(&["items", "create", "orchestration", "Nightly close"])
+        .await;
+    let share = vic_cli.run(&["items", "share", &orch, &ana]).await;
+    assert!(
+        failed("sharing without orchestrations.share", &share).contains("orchestrations.share"),
+        "{}",
+        text(&share.stderr)
+    );
+    let listed = vic_cli.ok(&["items", "list"]).await;
+    assert!(
+        listed.contains("Nightly close") && listed.contains("orchestration"),
+        "{listed}"
+    );
+
+    // Deleting vic: refused with what vic owns, then handed over to ana.
+    let owned = admin.ok(&["users", "owned", &vic]).await;
+    assert!(owned.contains("Nightly close"), "{owned}");
+    let refused = admin.run(&["users", "delete", &vic]).await;
+    assert!(
+        failed("deleting an owner of content", &refused).contains("orchestration `Nightly close`"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let deleted = admin
+        .ok(&["users", "delete", &vic, "--reassign-to", &ana])
+        .await;
+    assert!(
+        deleted.contains(&format!("now belongs to {ana}")),
+        "{deleted}"
+    );
+    let gone = admin.json(&["users", "deleted"]).await;
+    assert_eq!(gone[0]["user_name"], "vic", "{gone}");
+    assert_eq!(gone[0]["reassigned_to"], ana.as_str(), "{gone}");
+    let handed = admin.json(&["users", "owned", &ana]).await;
+    assert!(handed.to_string().contains("Nightly close"), "{handed}");
+
     server.stop().await;
 }
 
