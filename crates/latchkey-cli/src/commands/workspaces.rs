@@ -527,6 +527,68 @@ fn access_text(a: &WorkspaceAccess) -> String {
     text
 }
 
+impl Tabular for latchkey_api::ItemView {
+    const HEADERS: &'static [&'static str] =
+        &["id", "kind", "name", "owner", "published", "collaborators"];
+    fn row(&self) -> Vec<String> {
+        let i = &self.item;
+        vec![
+            i.id.to_string(),
+            i.kind.as_str().to_owned(),
+            i.name.clone(),
+            i.owner_id.to_string(),
+            i.published_at.map(instant).unwrap_or_default(),
+            self.collaborators.len().to_string(),
+        ]
+    }
+}
+
+/// `latchkey items …`.
+pub async fn items(ctx: &Ctx, cmd: crate::cli::ItemsCmd) -> anyhow::Result<ExitCode> {
+    use crate::cli::ItemsCmd;
+    let (client, out) = (&ctx.client, &ctx.out);
+    match cmd {
+        ItemsCmd::List => out.items(client.items().await?)?,
+        ItemsCmd::Show { id } => out.record(&client.item(id).await?)?,
+        ItemsCmd::Create {
+            kind,
+            name,
+            workspace,
+        } => out.record(
+            &client
+                .create_item(&latchkey_api::CreateItem {
+                    kind,
+                    name,
+                    workspace_id: workspace,
+                })
+                .await?,
+        )?,
+        ItemsCmd::Share { id, user } => out.record(&client.share_item(id, user).await?)?,
+        ItemsCmd::Unshare { id, user } => {
+            client.unshare_item(id, user).await?;
+            out.done(&format!("item {id} is no longer shared with {user}"));
+        }
+        ItemsCmd::Publish { id } => out.record(&client.publish_item(id).await?)?,
+        ItemsCmd::Withdraw { id } => out.record(&client.withdraw_item(id).await?)?,
+        ItemsCmd::Sharing { set } => {
+            if let Some(set) = set {
+                client.set_sharing(set == "on").await?;
+            }
+            let now = client.sharing().await?;
+            if out.json {
+                out.print_json(&now)?;
+            } else if now.unrestricted_sharing {
+                println!("unrestricted sharing: on (owners share their items freely)");
+            } else {
+                println!(
+                    "unrestricted sharing: off (sharing an orchestration needs orchestrations.share)"
+                );
+            }
+        }
+    }
+    success()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -591,66 +653,4 @@ mod tests {
             assert!(text.contains(part), "no `{part}` in\n{text}");
         }
     }
-}
-
-impl Tabular for latchkey_api::ItemView {
-    const HEADERS: &'static [&'static str] =
-        &["id", "kind", "name", "owner", "published", "collaborators"];
-    fn row(&self) -> Vec<String> {
-        let i = &self.item;
-        vec![
-            i.id.to_string(),
-            i.kind.as_str().to_owned(),
-            i.name.clone(),
-            i.owner_id.to_string(),
-            i.published_at.map(instant).unwrap_or_default(),
-            self.collaborators.len().to_string(),
-        ]
-    }
-}
-
-/// `latchkey items …`.
-pub async fn items(ctx: &Ctx, cmd: crate::cli::ItemsCmd) -> anyhow::Result<ExitCode> {
-    use crate::cli::ItemsCmd;
-    let (client, out) = (&ctx.client, &ctx.out);
-    match cmd {
-        ItemsCmd::List => out.items(client.items().await?)?,
-        ItemsCmd::Show { id } => out.record(&client.item(id).await?)?,
-        ItemsCmd::Create {
-            kind,
-            name,
-            workspace,
-        } => out.record(
-            &client
-                .create_item(&latchkey_api::CreateItem {
-                    kind,
-                    name,
-                    workspace_id: workspace,
-                })
-                .await?,
-        )?,
-        ItemsCmd::Share { id, user } => out.record(&client.share_item(id, user).await?)?,
-        ItemsCmd::Unshare { id, user } => {
-            client.unshare_item(id, user).await?;
-            out.done(&format!("item {id} is no longer shared with {user}"));
-        }
-        ItemsCmd::Publish { id } => out.record(&client.publish_item(id).await?)?,
-        ItemsCmd::Withdraw { id } => out.record(&client.withdraw_item(id).await?)?,
-        ItemsCmd::Sharing { set } => {
-            if let Some(set) = set {
-                client.set_sharing(set == "on").await?;
-            }
-            let now = client.sharing().await?;
-            if out.json {
-                out.print_json(&now)?;
-            } else if now.unrestricted_sharing {
-                println!("unrestricted sharing: on (owners share their items freely)");
-            } else {
-                println!(
-                    "unrestricted sharing: off (sharing an orchestration needs orchestrations.share)"
-                );
-            }
-        }
-    }
-    success()
 }
