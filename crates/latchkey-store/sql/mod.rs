@@ -10,8 +10,9 @@
 //! with `sqlx::QueryBuilder<Db>`, which writes each backend's own placeholders.
 //!
 //! Architecture invariant: every statement that reads or writes an organisation's rows has
-//! `org_id = ...` in its `WHERE` clause (the only exceptions are `find_token_by_hash` and
-//! `find_session_by_hash`, which the contract makes cross-organisation); the schema's composite foreign keys
+//! `org_id = ...` in its `WHERE` clause (the only exceptions are the lookups of a secret by its hash —
+//! `find_token_by_hash`, `find_session_by_hash`, and those of invitations, magic links,
+//! passkeys and workspace keys — which the contract makes cross-organisation); the schema's composite foreign keys
 //! `(org_id, x_id)` make cross-organisation references impossible as well.
 
 /// The columns of `latchkey_model::Stamps`, in the order `convert::bind_stamps` binds them.
