@@ -450,6 +450,63 @@ impl Services {
         Ok(())
     }
 
+    /// Refuses to take the owner role from the workspace's last owner.
+    async fn keep_an_owner(
+        tx: &mut dyn Tx,
+        s: &Standing,
+        member: &WorkspaceMember,
+    ) -> ServiceResult<()> {
+        if member.role != MemberRole::Owner {
+            return Ok(());
+        }
+        let (_, owners) = tx.count_members(member.org_id, member.workspace_id).await?;
+        if owners <= 1 {
+            return Err(ServiceError::conflict(
+                "last_owner",
+                format!(
+                    "this is the last owner of `{}`: make someone else an owner first",
+                    s.workspace.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Revokes the pending invitations to `email` in `ws` (a new invitation or a direct
+    /// addition answers them): they neither keep a seat nor change a role later.
+    async fn close_pending_invitations(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        ws: WorkspaceId,
+        email: &str,
+        now: OffsetDateTime,
+    ) -> ServiceResult<()> {
+        for old in tx
+            .list_workspace_invitations(p.org_id, ws, Some(email))
+            .await?
+        {
+            if old.status(now) == InvitationStatus::Pending
+                && tx
+                    .close_workspace_invitation(p.org_id, old.id, None, now)
+                    .await?
+            {
+                self.audit(
+                    tx,
+                    Some(p),
+                    p.org_id,
+                    "workspace_invitation.replace",
+                    "workspace_invitation",
+                    old.id,
+                    Some(&old),
+                    None::<&()>,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Checks that the caller may give `role` to someone (or take it away).
     fn may_assign(s: &Standing, role: MemberRole) -> ServiceResult<()> {
         s.require(MemberRole::Admin, "managing members")?;
@@ -504,28 +561,8 @@ impl Services {
 
         let now = self.now();
         // A new invitation to an address replaces the pending one (it does not count twice).
-        for old in tx
-            .list_workspace_invitations(p.org_id, ws, Some(email.as_str()))
-            .await?
-        {
-            if old.status(now) == InvitationStatus::Pending
-                && tx
-                    .close_workspace_invitation(p.org_id, old.id, None, now)
-                    .await?
-            {
-                self.audit(
-                    &mut *tx,
-                    Some(p),
-                    p.org_id,
-                    "workspace_invitation.replace",
-                    "workspace_invitation",
-                    old.id,
-                    Some(&old),
-                    None::<&()>,
-                )
-                .await?;
-            }
-        }
+        self.close_pending_invitations(&mut *tx, p, ws, email.as_str(), now)
+            .await?;
         self.require_room(&mut *tx, &s.workspace).await?;
         let secret = random_secret(WORKSPACE_INVITATION_PREFIX);
         let invitation = WorkspaceInvitation {
@@ -797,29 +834,8 @@ impl Services {
         // A pending invitation to this person's address is answered by adding them: it
         // must neither keep a seat nor change their role later.
         if let Some(email) = u.email.as_deref() {
-            let now = self.now();
-            for old in tx
-                .list_workspace_invitations(p.org_id, ws, Some(email))
-                .await?
-            {
-                if old.status(now) == InvitationStatus::Pending
-                    && tx
-                        .close_workspace_invitation(p.org_id, old.id, None, now)
-                        .await?
-                {
-                    self.audit(
-                        &mut *tx,
-                        Some(p),
-                        p.org_id,
-                        "workspace_invitation.replace",
-                        "workspace_invitation",
-                        old.id,
-                        Some(&old),
-                        None::<&()>,
-                    )
-                    .await?;
-                }
-            }
+            self.close_pending_invitations(&mut *tx, p, ws, email, self.now())
+                .await?;
         }
         self.require_room(&mut *tx, &s.workspace).await?;
         let m = WorkspaceMember {
@@ -860,18 +876,7 @@ impl Services {
         if member.role == role {
             return Ok(member);
         }
-        if member.role == MemberRole::Owner {
-            let (_, owners) = tx.count_members(p.org_id, member.workspace_id).await?;
-            if owners <= 1 {
-                return Err(ServiceError::conflict(
-                    "last_owner",
-                    format!(
-                        "this is the last owner of `{}`: make someone else an owner first",
-                        s.workspace.name
-                    ),
-                ));
-            }
-        }
+        Self::keep_an_owner(tx, s, &member).await?;
         let after = WorkspaceMember {
             role,
             ..member.clone()
@@ -949,18 +954,7 @@ impl Services {
         if user != p.user_id {
             Self::may_assign(&s, member.role)?;
         }
-        if member.role == MemberRole::Owner {
-            let (_, owners) = tx.count_members(p.org_id, ws).await?;
-            if owners <= 1 {
-                return Err(ServiceError::conflict(
-                    "last_owner",
-                    format!(
-                        "this is the last owner of `{}`: make someone else an owner first",
-                        s.workspace.name
-                    ),
-                ));
-            }
-        }
+        Self::keep_an_owner(&mut *tx, &s, &member).await?;
         tx.delete_member(p.org_id, ws, user).await?;
         self.audit(
             &mut *tx,
