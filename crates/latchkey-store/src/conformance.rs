@@ -30,6 +30,7 @@ mod isolation;
 mod settings;
 mod sign_in;
 mod totp;
+mod workspaces;
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -87,6 +88,7 @@ pub const STORIES: &[(&str, Story)] = &[
     ("credential_rows", |s| {
         Box::pin(credentials::credential_rows(s))
     }),
+    ("workspaces", |s| Box::pin(workspaces::workspaces(s))),
 ];
 
 /// Runs every story against `store`, which should be a fresh, migrated database.
