@@ -48,41 +48,46 @@ impl FromRequestParts<AppState> for AuthPending {
     }
 }
 
+/// The secret of `Authorization: Bearer <secret>`.
+pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+}
+
+/// The secret a request authenticates with: the bearer token, else the session cookie. A
+/// cookie rides along on requests other sites make the browser send, so a request that
+/// changes something with it must carry the session's CSRF token as well (`csrf_sent`: the
+/// `X-CSRF-Token` header, or the field of one of our own pages' forms), which only our own
+/// pages can read.
+pub(crate) fn credential<'h>(
+    headers: &'h axum::http::HeaderMap,
+    changes: bool,
+    csrf_sent: Option<&str>,
+) -> Result<&'h str, ApiError> {
+    if let Some(token) = bearer(headers) {
+        return Ok(token);
+    }
+    let session = cookie(headers, SESSION_COOKIE).ok_or_else(|| {
+        ApiError::from(ServiceError::Unauthenticated(
+            "send an API token as `Authorization: Bearer <token>`, or sign in".to_owned(),
+        ))
+    })?;
+    if changes && csrf_sent.unwrap_or_default() != latchkey_service::csrf_token(session) {
+        return Err(ApiError::CsrfFailed);
+    }
+    Ok(session)
+}
+
 async fn authenticated(parts: &mut Parts, state: &AppState) -> Result<Principal, ApiError> {
     {
-        let bearer = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim);
-        let token = match bearer {
-            Some(t) => t,
-            None => {
-                let session = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(|| {
-                    ApiError::from(ServiceError::Unauthenticated(
-                        "send an API token as `Authorization: Bearer <token>`, or sign in"
-                            .to_owned(),
-                    ))
-                })?;
-                // A cookie rides along on requests other sites make the browser send:
-                // changes need the CSRF token too, which only our own pages can read.
-                if !parts.method.is_safe() {
-                    let sent = parts
-                        .headers
-                        .get(CSRF_HEADER)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default();
-                    if sent != latchkey_service::csrf_token(session) {
-                        return Err(ApiError::CsrfFailed);
-                    }
-                }
-                session
-            }
-        };
+        let csrf_sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+        let token = credential(&parts.headers, !parts.method.is_safe(), csrf_sent)?;
         let request_id = parts
             .headers
             .get("x-request-id")

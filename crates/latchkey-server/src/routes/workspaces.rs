@@ -4,8 +4,8 @@
 
 use axum::Router;
 use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use latchkey_api::{
@@ -824,15 +824,8 @@ impl FromRequestParts<AppState> for KeySecret {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
-        parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(|t| KeySecret(t.trim().to_owned()))
+        crate::extract::bearer(&parts.headers)
+            .map(|t| KeySecret(t.to_owned()))
             .ok_or_else(|| {
                 ApiError::from(ServiceError::Unauthenticated(
                     "send a workspace API key as `Authorization: Bearer <key>`".to_owned(),
@@ -925,23 +918,26 @@ pub(crate) struct JoinForm {
 /// `POST /workspace-invite` (the page's form): joins, then shows where.
 pub(crate) async fn invite_form(
     State(s): State<AppState>,
-    auth: Result<Auth, ApiError>,
     headers: axum::http::HeaderMap,
     axum::extract::Form(form): axum::extract::Form<JoinForm>,
 ) -> Response {
     use crate::routes::invitations::{escape, page};
-    let Ok(Auth(p)) = auth else {
-        return page(StatusCode::UNAUTHORIZED, SIGN_IN_FIRST);
+    // A form cannot send the CSRF header: with the session cookie, its field carries the
+    // token instead.
+    let token = match crate::extract::credential(&headers, true, Some(&form.csrf)) {
+        Ok(token) => token,
+        Err(ApiError::CsrfFailed) => {
+            return page(
+                StatusCode::FORBIDDEN,
+                "<h1>Not accepted</h1><p>The form expired; open the invitation link again.</p>",
+            );
+        }
+        Err(_) => return page(StatusCode::UNAUTHORIZED, SIGN_IN_FIRST),
     };
-    // A form arrives with the cookie only: it must carry the session's CSRF token.
-    let expected = crate::extract::cookie(&headers, crate::extract::SESSION_COOKIE)
-        .map(latchkey_service::csrf_token);
-    if expected.is_some_and(|e| e != form.csrf) {
-        return page(
-            StatusCode::FORBIDDEN,
-            "<h1>Not accepted</h1><p>The form expired; open the invitation link again.</p>",
-        );
-    }
+    let p = match s.services.authenticate(token).await {
+        Ok(p) if p.pending.is_none() => p,
+        _ => return page(StatusCode::UNAUTHORIZED, SIGN_IN_FIRST),
+    };
     match s
         .services
         .accept_workspace_invitation(&p, &AcceptWorkspaceInvitation { token: form.token })

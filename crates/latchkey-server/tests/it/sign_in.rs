@@ -944,7 +944,7 @@ async fn one_address_gets_thirty_attempts_a_minute(backend: Backend) {
 both!(one_address_gets_thirty_attempts_a_minute);
 
 /// The `Set-Cookie` headers of an answer, by cookie name.
-fn set_cookies(answer: &crate::harness::Answer) -> Vec<String> {
+pub(crate) fn set_cookies(answer: &crate::harness::Answer) -> Vec<String> {
     answer
         .headers
         .get_all("set-cookie")
@@ -953,7 +953,7 @@ fn set_cookies(answer: &crate::harness::Answer) -> Vec<String> {
         .collect()
 }
 
-fn cookie_value(cookies: &[String], name: &str) -> String {
+pub(crate) fn cookie_value(cookies: &[String], name: &str) -> String {
     cookies
         .iter()
         .find_map(|c| c.strip_prefix(&format!("{name}=")))

@@ -1534,3 +1534,71 @@ async fn adding_someone_answers_their_pending_invitation(backend: Backend) {
     assert_eq!(view["my_role"], "owner");
 }
 both!(adding_someone_answers_their_pending_invitation);
+
+/// A browser joins through the mailed link with its session cookie: the page's form
+/// carries the CSRF token (a form cannot send the header), and a forged form is refused.
+async fn the_invitation_page_joins_with_the_session_cookie(backend: Backend) {
+    use crate::sign_in::{cookie_value, set_cookies, set_password, sign_in};
+    let t = TestApp::new(backend).await;
+    let a = &t.admin;
+    let root = root_group(&t).await;
+    let ana = person(&t, &root, "ana").await;
+    set_password(&t, &ana, "a long enough password 1").await;
+    let ws = workspace(&t, a, "Small", "free").await;
+    t.post(
+        a,
+        &format!("/api/v1/workspaces/{ws}/invitations"),
+        json!({ "email": "ana@example.com", "role": "editor" }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let token = invitation_token(mails(&t).last().unwrap());
+    let signed_in = sign_in(&t, "ana", "a long enough password 1")
+        .await
+        .expect(StatusCode::OK);
+    let session = cookie_value(&set_cookies(&signed_in), "latchkey_session");
+    let jar = format!("latchkey_session={session}");
+    let page = t
+        .call(
+            None,
+            axum::http::Method::GET,
+            &format!("/workspace-invite?token={token}"),
+            None,
+            &[("cookie", &jar)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let csrf = page
+        .text
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let post = |csrf: String| {
+        let (t, jar, token) = (&t, jar.clone(), token.clone());
+        async move {
+            let req = axum::http::Request::builder()
+                .method(axum::http::Method::POST)
+                .uri("/workspace-invite")
+                .header("cookie", jar)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(axum::body::Body::from(format!("token={token}&csrf={csrf}")))
+                .unwrap();
+            let res = tower::ServiceExt::oneshot(t.app.clone(), req)
+                .await
+                .unwrap();
+            let status = res.status();
+            let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            (status, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let (status, text) = post("forged".to_owned()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+    let (status, text) = post(csrf).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(text.contains("Welcome to Small"), "{text}");
+}
+both!(the_invitation_page_joins_with_the_session_cookie);
