@@ -4,8 +4,8 @@
 //! the values allowed.
 
 use latchkey_model::{
-    Document, DocumentId, Folder, FolderId, InvitationStatus, MemberRole, Plan, Team, UserId,
-    Workspace, WorkspaceId, WorkspaceInvitation, WorkspaceKey,
+    Document, DocumentId, Folder, FolderId, InvitationStatus, MemberRole, Team, UserId, Workspace,
+    WorkspaceId, WorkspaceInvitation, WorkspaceKey,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -333,11 +333,6 @@ pub struct FolderAccess {
     /// The lowest role that sees it, ancestors included.
     pub effective_min_role: MemberRole,
     pub visible: bool,
-}
-
-/// Plans as the API names them, for listings and errors.
-pub fn plan_names() -> String {
-    Plan::ALL.map(Plan::as_str).join(", ")
 }
 
 /// `POST /api/v1/items`.

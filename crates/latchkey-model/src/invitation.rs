@@ -18,6 +18,25 @@ pub enum InvitationStatus {
 }
 
 impl InvitationStatus {
+    /// Where an invitation with these instants stands at `now` (organisation and workspace
+    /// invitations alike).
+    pub fn at(
+        now: OffsetDateTime,
+        accepted_at: Option<OffsetDateTime>,
+        revoked_at: Option<OffsetDateTime>,
+        expires_at: OffsetDateTime,
+    ) -> Self {
+        if accepted_at.is_some() {
+            Self::Accepted
+        } else if revoked_at.is_some() {
+            Self::Revoked
+        } else if expires_at <= now {
+            Self::Expired
+        } else {
+            Self::Pending
+        }
+    }
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
@@ -64,14 +83,6 @@ pub struct Invitation {
 
 impl Invitation {
     pub fn status(&self, now: OffsetDateTime) -> InvitationStatus {
-        if self.accepted_at.is_some() {
-            InvitationStatus::Accepted
-        } else if self.revoked_at.is_some() {
-            InvitationStatus::Revoked
-        } else if self.expires_at <= now {
-            InvitationStatus::Expired
-        } else {
-            InvitationStatus::Pending
-        }
+        InvitationStatus::at(now, self.accepted_at, self.revoked_at, self.expires_at)
     }
 }

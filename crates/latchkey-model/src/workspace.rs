@@ -55,6 +55,11 @@ impl Plan {
         matches!(self, Self::Business | Self::Enterprise)
     }
 
+    /// The names, smallest first, for error messages.
+    pub fn names() -> String {
+        Self::ALL.map(Self::as_str).join(", ")
+    }
+
     /// The plan's name as people write it.
     pub const fn title(self) -> &'static str {
         match self {
@@ -269,16 +274,7 @@ pub struct WorkspaceInvitation {
 
 impl WorkspaceInvitation {
     pub fn status(&self, now: OffsetDateTime) -> crate::InvitationStatus {
-        use crate::InvitationStatus as S;
-        if self.accepted_at.is_some() {
-            S::Accepted
-        } else if self.revoked_at.is_some() {
-            S::Revoked
-        } else if self.expires_at <= now {
-            S::Expired
-        } else {
-            S::Pending
-        }
+        crate::InvitationStatus::at(now, self.accepted_at, self.revoked_at, self.expires_at)
     }
 }
 

@@ -396,23 +396,11 @@ impl Services {
         let mut tx = self.begin(p.org_id).await?;
         let user = Self::user_in_scope(&mut *tx, p.org_id, &scope, id).await?;
         check_version(if_match, user.stamps.version, "user")?;
-        let mut owned = Vec::new();
-        for s in tx
-            .all_systems(p.org_id)
+        let owned: Vec<String> = Self::owned_catalog(&mut *tx, p.org_id, id)
             .await?
             .into_iter()
-            .filter(|s| s.owner_id == Some(id))
-        {
-            owned.push(format!("information system `{}`", s.name));
-        }
-        for r in tx
-            .all_roles(p.org_id)
-            .await?
-            .into_iter()
-            .filter(|r| r.owner_id == Some(id))
-        {
-            owned.push(format!("role `{}`", r.name));
-        }
+            .map(|t| format!("{} `{}`", t.what.replace('_', " "), t.name))
+            .collect();
         if !owned.is_empty() {
             return Err(ServiceError::conflict(
                 "owns_objects",

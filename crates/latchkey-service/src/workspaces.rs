@@ -28,7 +28,6 @@ use latchkey_api::{
     MemberRoleUpdated, MemberView, PublicDocument, PublicFolder, TeamView, UpdateDocument,
     UpdateFolder, UpdateMember, UpdateTeam, UpdateWorkspace, WorkspaceAccess,
     WorkspaceInvitationView, WorkspaceInviteOutcome, WorkspaceKeyCreated, WorkspaceView,
-    plan_names,
 };
 use latchkey_engine::workspace::{FolderNode, FolderTree, PUBLIC_READER, sees};
 use latchkey_model::{
@@ -107,7 +106,7 @@ fn parse_plan(raw: &str) -> Result<Plan, FieldError> {
         FieldError::new(
             "plan",
             "one_of",
-            format!("`plan` must be one of {}; got `{raw}`", plan_names()),
+            format!("`plan` must be one of {}; got `{raw}`", Plan::names()),
         )
     })
 }
@@ -237,6 +236,30 @@ impl Services {
         match tx.get_folder(org, ws, id).await? {
             Some(f) if sees(reader, f.effective_min_role) => Ok(f),
             _ => Err(ServiceError::not_found("folder", id)),
+        }
+    }
+
+    /// The folder a request field names, when the reader sees it; otherwise the field's
+    /// error (a hidden folder is a missing one).
+    async fn folder_field(
+        tx: &mut dyn Tx,
+        org: OrgId,
+        ws: WorkspaceId,
+        reader: MemberRole,
+        field: &str,
+        id: FolderId,
+        errors: &mut ValidationErrors,
+    ) -> ServiceResult<Option<Folder>> {
+        match tx.get_folder(org, ws, id).await? {
+            Some(f) if sees(reader, f.effective_min_role) => Ok(Some(f)),
+            _ => {
+                errors.push(FieldError::new(
+                    field,
+                    "exists",
+                    format!("folder `{id}` does not exist in this workspace"),
+                ));
+                Ok(None)
+            }
         }
     }
 
@@ -622,6 +645,31 @@ impl Services {
         self.send_mail(settings, mail, "workspace invitation").await;
     }
 
+    /// The caller's organisation's workspace invitation with this secret, in any state.
+    async fn invitation_by_secret(
+        tx: &mut dyn Tx,
+        p: &Principal,
+        secret: &str,
+    ) -> ServiceResult<Option<WorkspaceInvitation>> {
+        Ok(tx
+            .find_workspace_invitation_by_hash(&hash_token(secret.trim()))
+            .await?
+            .filter(|i| i.org_id == p.org_id))
+    }
+
+    /// Whether the invitation is to the caller's own address.
+    async fn addressed_to_caller(
+        tx: &mut dyn Tx,
+        p: &Principal,
+        invitation: &WorkspaceInvitation,
+    ) -> ServiceResult<bool> {
+        Ok(tx
+            .get_user(p.org_id, p.user_id)
+            .await?
+            .and_then(|u| u.email)
+            .is_some_and(|e| e.eq_ignore_ascii_case(&invitation.email)))
+    }
+
     /// What a pending invitation addressed to the signed-in user is for: the workspace's
     /// name, the role and the address. Anyone else's invitation is not found.
     pub async fn preview_workspace_invitation(
@@ -631,18 +679,13 @@ impl Services {
     ) -> ServiceResult<(String, MemberRole, String)> {
         let invalid = || ServiceError::not_found("workspace invitation", "(the token)");
         let mut tx = self.read().await?;
-        let Some(invitation) = tx
-            .find_workspace_invitation_by_hash(&hash_token(token.trim()))
+        let Some(invitation) = Self::invitation_by_secret(&mut *tx, p, token)
             .await?
-            .filter(|i| i.org_id == p.org_id && i.status(self.now()) == InvitationStatus::Pending)
+            .filter(|i| i.status(self.now()) == InvitationStatus::Pending)
         else {
             return Err(invalid());
         };
-        let mine = tx
-            .get_user(p.org_id, p.user_id)
-            .await?
-            .and_then(|u| u.email)
-            .is_some_and(|e| e.eq_ignore_ascii_case(&invitation.email));
+        let mine = Self::addressed_to_caller(&mut *tx, p, &invitation).await?;
         let workspace = tx.get_workspace(p.org_id, invitation.workspace_id).await?;
         match (mine, workspace) {
             (true, Some(w)) => Ok((w.name, invitation.role, invitation.email)),
@@ -658,11 +701,7 @@ impl Services {
     ) -> ServiceResult<WorkspaceView> {
         let invalid = || ServiceError::not_found("workspace invitation", "(the token)");
         let mut tx = self.begin(p.org_id).await?;
-        let Some(invitation) = tx
-            .find_workspace_invitation_by_hash(&hash_token(req.token.trim()))
-            .await?
-            .filter(|i| i.org_id == p.org_id)
-        else {
+        let Some(invitation) = Self::invitation_by_secret(&mut *tx, p, &req.token).await? else {
             return Err(invalid());
         };
         let now = self.now();
@@ -675,14 +714,7 @@ impl Services {
                 ),
             ));
         }
-        let user = tx.get_user(p.org_id, p.user_id).await?.ok_or_else(|| {
-            ServiceError::Unauthenticated("your user no longer exists".to_owned())
-        })?;
-        if !user
-            .email
-            .as_deref()
-            .is_some_and(|e| e.eq_ignore_ascii_case(&invitation.email))
-        {
+        if !Self::addressed_to_caller(&mut *tx, p, &invitation).await? {
             // Someone else's invitation: as if it did not exist.
             return Err(invalid());
         }
@@ -1230,17 +1262,10 @@ impl Services {
         );
         let parent = match req.parent_id {
             None => None,
-            Some(id) => match tx.get_folder(p.org_id, ws, id).await? {
-                Some(f) if sees(s.role, f.effective_min_role) => Some(f),
-                _ => {
-                    errors.push(FieldError::new(
-                        "parent_id",
-                        "exists",
-                        format!("folder `{id}` does not exist in this workspace"),
-                    ));
-                    None
-                }
-            },
+            Some(id) => {
+                Self::folder_field(&mut *tx, p.org_id, ws, s.role, "parent_id", id, &mut errors)
+                    .await?
+            }
         };
         errors.finish()?;
         let (Some(name), Some((visibility, min_role))) = (name, tier) else {
@@ -1346,8 +1371,11 @@ impl Services {
                 }
             })
             .collect();
+        // Only the moved folder's parent changed, so a cycle in this tree is one through
+        // it: walking up from the new parent reaches the folder.
+        let tree = FolderTree::build(&nodes);
         if let Some(pid) = f.parent_id
-            && FolderTree::build(&nodes_without_parent(&nodes, id)).would_cycle(id, pid)
+            && tree.would_cycle(id, pid)
         {
             errors.push(FieldError::new(
                 "parent_id",
@@ -1356,7 +1384,6 @@ impl Services {
             ));
         }
         errors.finish()?;
-        let tree = FolderTree::build(&nodes);
         let changed: Vec<(FolderId, MemberRole)> = folders
             .iter()
             .filter_map(|x| {
@@ -1497,17 +1524,16 @@ impl Services {
         let s = Self::standing(&mut *tx, p, ws).await?;
         s.require(MemberRole::Editor, "creating documents")?;
         s.writable()?;
-        match tx.get_folder(p.org_id, ws, req.folder_id).await? {
-            Some(f) if sees(s.role, f.effective_min_role) => {}
-            _ => errors.push(FieldError::new(
-                "folder_id",
-                "exists",
-                format!(
-                    "folder `{}` does not exist in this workspace",
-                    req.folder_id
-                ),
-            )),
-        }
+        Self::folder_field(
+            &mut *tx,
+            p.org_id,
+            ws,
+            s.role,
+            "folder_id",
+            req.folder_id,
+            &mut errors,
+        )
+        .await?;
         errors.finish()?;
         let now = self.now();
         let doc = Document {
@@ -1576,14 +1602,16 @@ impl Services {
         s.writable()?;
         crate::check_version(if_match, before.version, "document")?;
         if let Some(folder) = req.folder_id {
-            match tx.get_folder(p.org_id, ws, folder).await? {
-                Some(f) if sees(s.role, f.effective_min_role) => {}
-                _ => errors.push(FieldError::new(
-                    "folder_id",
-                    "exists",
-                    format!("folder `{folder}` does not exist in this workspace"),
-                )),
-            }
+            Self::folder_field(
+                &mut *tx,
+                p.org_id,
+                ws,
+                s.role,
+                "folder_id",
+                folder,
+                &mut errors,
+            )
+            .await?;
         }
         errors.finish()?;
         let mut d = before.clone();
@@ -2026,19 +2054,6 @@ impl Services {
     }
 }
 
-fn nodes_without_parent(nodes: &[FolderNode], id: FolderId) -> Vec<FolderNode> {
-    nodes
-        .iter()
-        .map(|n| {
-            if n.id == id {
-                FolderNode { parent: None, ..*n }
-            } else {
-                *n
-            }
-        })
-        .collect()
-}
-
 fn member_view(m: WorkspaceMember, u: &latchkey_model::User) -> MemberView {
     MemberView {
         user_id: m.user_id,
@@ -2125,6 +2140,43 @@ impl Services {
         Ok(tx.reassign_content(p.org_id, from, to).await?)
     }
 
+    /// The information systems and roles `user` owns: they need a new owner before the
+    /// user can be deleted.
+    pub(crate) async fn owned_catalog(
+        tx: &mut dyn Tx,
+        org: OrgId,
+        user: UserId,
+    ) -> ServiceResult<Vec<latchkey_api::OwnedThing>> {
+        let mut owned = Vec::new();
+        for s in tx
+            .all_systems(org)
+            .await?
+            .into_iter()
+            .filter(|s| s.owner_id == Some(user))
+        {
+            owned.push(latchkey_api::OwnedThing {
+                what: "information_system".to_owned(),
+                id: s.id.to_string(),
+                name: s.name,
+                detail: None,
+            });
+        }
+        for r in tx
+            .all_roles(org)
+            .await?
+            .into_iter()
+            .filter(|r| r.owner_id == Some(user))
+        {
+            owned.push(latchkey_api::OwnedThing {
+                what: "role".to_owned(),
+                id: r.id.to_string(),
+                name: r.name,
+                detail: None,
+            });
+        }
+        Ok(owned)
+    }
+
     /// Everything a user owns that their deletion would hand over (`users.view`).
     pub async fn owned_by(
         &self,
@@ -2134,7 +2186,7 @@ impl Services {
         let scope = p.require(Permission::UsersView)?;
         let mut tx = self.read().await?;
         Self::user_in_scope(&mut *tx, p.org_id, &scope, user).await?;
-        let mut owned = Vec::new();
+        let mut owned = Self::owned_catalog(&mut *tx, p.org_id, user).await?;
         let thing =
             |what: &str, id: String, name: &str, detail: Option<String>| latchkey_api::OwnedThing {
                 what: what.to_owned(),
@@ -2142,22 +2194,6 @@ impl Services {
                 name: name.to_owned(),
                 detail,
             };
-        for s in tx
-            .all_systems(p.org_id)
-            .await?
-            .into_iter()
-            .filter(|s| s.owner_id == Some(user))
-        {
-            owned.push(thing("information_system", s.id.to_string(), &s.name, None));
-        }
-        for r in tx
-            .all_roles(p.org_id)
-            .await?
-            .into_iter()
-            .filter(|r| r.owner_id == Some(user))
-        {
-            owned.push(thing("role", r.id.to_string(), &r.name, None));
-        }
         let c = tx.owned_content(p.org_id, user).await?;
         for (id, name) in &c.workspaces {
             owned.push(thing("workspace", id.to_string(), name, None));
