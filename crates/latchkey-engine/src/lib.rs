@@ -44,6 +44,7 @@ mod forest;
 mod hot;
 mod keys;
 mod output;
+pub mod rules;
 mod snapshot;
 pub mod workspace;
 
