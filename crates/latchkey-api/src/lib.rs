@@ -7,11 +7,13 @@
 
 mod requests;
 mod responses;
+mod rules;
 mod totp;
 mod workspaces;
 
 pub use requests::*;
 pub use responses::*;
+pub use rules::*;
 pub use totp::*;
 pub use workspaces::*;
 

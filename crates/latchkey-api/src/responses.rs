@@ -1,7 +1,9 @@
 //! Response bodies that are not plain domain entities (those are served as the model's
 //! types): pages, explanations of access, problems, reports.
 
-use latchkey_model::{GrantId, GroupId, OrgId, RoleId, SystemId, TokenId, UserId};
+use latchkey_model::{
+    AssignmentRuleId, GrantId, GroupId, OrgId, RoleId, SystemId, TokenId, UserId,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -48,7 +50,7 @@ pub type GroupRef = NamedRef<GroupId>;
 /// One way a user comes to hold a role.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AccessPath {
-    /// `direct` or `group`.
+    /// `direct`, `group`, or `rule` (a grant a role assignment rule made).
     pub kind: String,
     #[schema(value_type = String, format = Uuid)]
     pub grant_id: GrantId,
@@ -70,6 +72,10 @@ pub struct AccessPath {
     /// held role is the granted one).
     #[schema(value_type = Vec<Object>)]
     pub chain: Vec<RoleRef>,
+    /// For `rule`: the role assignment rule that made the grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub rule: Option<NamedRef<AssignmentRuleId>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -79,6 +79,10 @@ fn scope_suffix(scope: Option<&str>) -> String {
 pub fn path_node(path: &AccessPath, held: &str) -> Node {
     let label = match path.kind.as_str() {
         "direct" => format!("direct (grant {})", path.grant_id),
+        "rule" => match &path.rule {
+            Some(r) => format!("via rule {} (grant {})", r.name, path.grant_id),
+            None => format!("via a rule (grant {})", path.grant_id),
+        },
         "group" => {
             let holder = path.ancestor_group.as_ref().or(path.member_group.as_ref());
             let mut label = match holder {
@@ -178,6 +182,7 @@ mod tests {
             ancestor_group: None,
             membership: None,
             chain,
+            rule: None,
         }
     }
 
@@ -190,6 +195,7 @@ mod tests {
             ancestor_group: Some(group_ref(21, ancestor)),
             membership: Some(membership.into()),
             chain: Vec::new(),
+            rule: None,
         }
     }
 
@@ -285,6 +291,7 @@ Admin at 2026-03-01T09:00:00Z
             ancestor_group: Some(group_ref(2, "All")),
             membership: None,
             chain: Vec::new(),
+            rule: None,
         };
         assert_eq!(path_node(&path, "Admin").label, "via group All");
     }

@@ -861,6 +861,11 @@ impl Engine {
     }
 
     /// Whether the user is enabled; unknown -> `None`. The engine itself ignores this flag.
+    /// How many users the organisation has.
+    pub fn user_count(&self) -> usize {
+        self.users.iter().filter(|u| u.present).count()
+    }
+
     pub fn user_enabled(&self, user: UserId) -> Option<bool> {
         let u = self.present_user(user)?;
         self.users.get(u as usize).map(|u| u.enabled)

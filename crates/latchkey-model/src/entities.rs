@@ -398,6 +398,8 @@ pub struct Grant {
     pub origin: GrantOrigin,
     /// For origin `inheritance`: the grant whose role granted this one.
     pub parent_grant_id: Option<GrantId>,
+    /// For origin `rule`: the role assignment rule that made it.
+    pub rule_id: Option<crate::AssignmentRuleId>,
     #[serde(flatten)]
     pub stamps: Stamps,
 }

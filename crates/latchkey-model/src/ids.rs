@@ -97,3 +97,5 @@ id_type!(DocumentId, "document");
 id_type!(WorkspaceInvitationId, "workspace invitation");
 id_type!(WorkspaceKeyId, "workspace API key");
 id_type!(ItemId, "item");
+id_type!(AssignmentRuleId, "role assignment rule");
+id_type!(RuleRunId, "rule run");

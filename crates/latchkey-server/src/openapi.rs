@@ -122,6 +122,13 @@ impl Doc {
         self
     }
 
+    /// 202: the work was started; the body tells how to follow it.
+    pub fn accepted<T: ToSchema>(mut self) -> Self {
+        let name = self.register::<T>();
+        self.response = Response::Json(202, Box::new(schema_ref(&name)));
+        self
+    }
+
     pub fn no_content(mut self) -> Self {
         self.response = Response::Empty(204);
         self

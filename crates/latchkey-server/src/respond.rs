@@ -40,6 +40,12 @@ versioned!(
     latchkey_model::MailDomain
 );
 
+impl Versioned for latchkey_api::AssignmentRuleView {
+    fn version(&self) -> i64 {
+        self.rule.stamps.version
+    }
+}
+
 impl Versioned for latchkey_model::Document {
     fn version(&self) -> i64 {
         self.version

@@ -29,24 +29,28 @@ impl Services {
         };
         let at = at.unwrap_or_else(|| self.now());
         let engine = self.engine(p.org_id).await?;
-        let engine = engine.read();
-        let mut roles: Vec<EffectiveRoleView> = engine
-            .engine
-            .effective_roles(user, at)
-            .into_iter()
-            .map(|r| EffectiveRoleView {
-                role_id: r.role,
-                role_name: engine.role_name(r.role),
-                system_id: r.system,
-                system_name: engine.system_name(r.system),
-                scope: r.scope,
-                paths: r
-                    .paths
-                    .iter()
-                    .map(|path| render_path(&engine, path))
-                    .collect(),
-            })
-            .collect();
+        let mut roles: Vec<EffectiveRoleView> = {
+            let engine = engine.read();
+            engine
+                .engine
+                .effective_roles(user, at)
+                .into_iter()
+                .map(|r| EffectiveRoleView {
+                    role_id: r.role,
+                    role_name: engine.role_name(r.role),
+                    system_id: r.system,
+                    system_name: engine.system_name(r.system),
+                    scope: r.scope,
+                    paths: r
+                        .paths
+                        .iter()
+                        .map(|path| render_path(&engine, path))
+                        .collect(),
+                })
+                .collect()
+        };
+        self.name_rules(p.org_id, roles.iter_mut().flat_map(|r| r.paths.iter_mut()))
+            .await?;
         // Read by people: by system, then role, then scope.
         roles.sort_by(|a, b| {
             (&a.system_name, &a.role_name, &a.scope).cmp(&(&b.system_name, &b.role_name, &b.scope))
@@ -99,6 +103,12 @@ impl Services {
                 .filter(|(_, _, paths)| !paths.is_empty())
                 .collect()
         };
+        let mut found = found;
+        self.name_rules(
+            p.org_id,
+            found.iter_mut().flat_map(|(_, _, paths)| paths.iter_mut()),
+        )
+        .await?;
         let mut holders = Vec::new();
         for (user, scope, paths) in found {
             let Some(u) = tx.get_user(p.org_id, user).await? else {
@@ -120,6 +130,28 @@ impl Services {
             at,
             holders,
         })
+    }
+
+    /// Names the rules of `rule` paths (rendered under the engine's lock with ids only).
+    async fn name_rules<'a>(
+        &self,
+        org: latchkey_model::OrgId,
+        paths: impl Iterator<Item = &'a mut AccessPath>,
+    ) -> ServiceResult<()> {
+        let mut unnamed: Vec<&mut AccessPath> = paths.filter(|p| p.rule.is_some()).collect();
+        if unnamed.is_empty() {
+            return Ok(());
+        }
+        let rules = self.read().await?.list_rules(org).await?;
+        for path in &mut unnamed {
+            if let Some(r) = path.rule.as_mut() {
+                r.name = rules
+                    .iter()
+                    .find(|rule| rule.id == r.id)
+                    .map_or_else(|| r.id.to_string(), |rule| rule.name.clone());
+            }
+        }
+        Ok(())
     }
 
     pub fn whoami(&self, p: &Principal) -> WhoAmI {
@@ -180,7 +212,17 @@ pub(crate) fn render_path(engine: &OrgState, path: &Provenance) -> AccessPath {
     let chain = path.chain.iter().map(|r| role_ref(*r)).collect();
     match &path.source {
         Source::Direct { grant, role } => AccessPath {
-            kind: "direct".to_owned(),
+            kind: if engine.rule_of_grant.contains_key(grant) {
+                "rule"
+            } else {
+                "direct"
+            }
+            .to_owned(),
+            // Named by `Services::name_rules` once the engine's lock is released.
+            rule: engine.rule_of_grant.get(grant).map(|r| NamedRef {
+                id: *r,
+                name: String::new(),
+            }),
             grant_id: *grant,
             granted_role: role_ref(*role),
             member_group: None,
@@ -208,6 +250,7 @@ pub(crate) fn render_path(engine: &OrgState, path: &Provenance) -> AccessPath {
             }),
             membership: Some(if *primary { "primary" } else { "secondary" }.to_owned()),
             chain,
+            rule: None,
         },
     }
 }

@@ -308,6 +308,7 @@ impl Services {
             status: GrantStatus::Active,
             origin: GrantOrigin::Manual,
             parent_grant_id: None,
+            rule_id: None,
             stamps,
         };
         tx.insert_grant(&grant).await?;

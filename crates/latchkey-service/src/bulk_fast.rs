@@ -555,6 +555,7 @@ impl Services {
             status: GrantStatus::Active,
             origin: GrantOrigin::Manual,
             parent_grant_id: None,
+            rule_id: None,
             stamps: Stamps::new(self.now(), Some(p.user_id)),
         };
         let id = grant.id;

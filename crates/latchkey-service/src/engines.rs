@@ -18,8 +18,8 @@ use latchkey_engine::{
     MembershipEdge, RoleNode, Snapshot, SystemNode, UserNode,
 };
 use latchkey_model::{
-    Grant, GrantId, Group, GroupId, InheritanceId, Membership, MembershipId, OrgId, Permission,
-    Role, RoleId, RoleInheritance, System, SystemId, User, UserId,
+    AssignmentRuleId, Grant, GrantId, Group, GroupId, InheritanceId, Membership, MembershipId,
+    OrgId, Permission, Role, RoleId, RoleInheritance, System, SystemId, User, UserId,
 };
 use latchkey_store::{ChangeKind, Store, Tx};
 use time::OffsetDateTime;
@@ -47,6 +47,8 @@ pub struct OrgState {
     pub permissions_of: HashMap<RoleId, Vec<Permission>>,
     /// Granted-role links by id, to remove them by parent and child once their row is gone.
     inheritance: HashMap<InheritanceId, (RoleId, RoleId)>,
+    /// The grants role assignment rules made, and which rule made each.
+    pub rule_of_grant: HashMap<GrantId, AssignmentRuleId>,
 }
 
 impl OrgState {
@@ -382,8 +384,17 @@ fn apply_row(state: &mut OrgState, row: Row) {
             Some((parent, child)) => Change::RemoveInheritance { parent, child },
             None => return,
         },
-        Row::Grant(_, Some(g)) => Change::UpsertGrant(grant_edge(&g)),
-        Row::Grant(id, None) => Change::RemoveGrant(id),
+        Row::Grant(_, Some(g)) => {
+            match g.rule_id {
+                Some(rule) => state.rule_of_grant.insert(g.id, rule),
+                None => state.rule_of_grant.remove(&g.id),
+            };
+            Change::UpsertGrant(grant_edge(&g))
+        }
+        Row::Grant(id, None) => {
+            state.rule_of_grant.remove(&id);
+            Change::RemoveGrant(id)
+        }
     };
     state.engine.apply(&change);
 }
@@ -485,18 +496,22 @@ async fn load(tx: &mut dyn Tx, org: OrgId) -> ServiceResult<OrgState> {
         roles: roles.iter().map(role_node).collect(),
         inheritance: inheritance.iter().map(inheritance_edge).collect(),
         grants: grants
-            .into_iter()
+            .iter()
             .map(|g| GrantEdge {
                 id: g.id,
                 role: g.role_id,
                 grantee: g.grantee,
-                scope: g.scope,
+                scope: g.scope.clone(),
                 starts_at: g.starts_at,
                 ends_at: g.ends_at,
                 confers: g.status.confers(),
             })
             .collect(),
     };
+    let rule_of_grant = grants
+        .iter()
+        .filter_map(|g| g.rule_id.map(|r| (g.id, r)))
+        .collect();
     let membership_ids: Vec<MembershipId> = memberships.iter().map(|m| m.id).collect();
     let mut state = OrgState {
         revision,
@@ -511,6 +526,7 @@ async fn load(tx: &mut dyn Tx, org: OrgId) -> ServiceResult<OrgState> {
             .iter()
             .map(|e| (e.id, (e.parent_role_id, e.child_role_id)))
             .collect(),
+        rule_of_grant,
     };
     for r in &roles {
         state.note_role(r);

@@ -145,6 +145,10 @@ impl From<StoreError> for ServiceError {
                         "external_id",
                         "this workspace already has a document with this external id",
                     ),
+                    "assignment_rules.name" => (
+                        "name",
+                        "a role assignment rule with this name already exists",
+                    ),
                     "foreign_key" => ("", "the object is still referenced by others"),
                     _ => ("", "the change conflicts with existing data"),
                 };

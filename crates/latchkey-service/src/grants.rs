@@ -128,7 +128,7 @@ impl Services {
                     .await?
                     .is_some_and(|r| r.system_id == system.id)
                 {
-                    self.revoke_with_children(&mut *tx, p, old, "grant.replace")
+                    self.revoke_with_children(&mut *tx, Some(p), p.org_id, old, "grant.replace")
                         .await?;
                 }
             }
@@ -144,6 +144,7 @@ impl Services {
             status: GrantStatus::Active,
             origin: GrantOrigin::Manual,
             parent_grant_id: None,
+            rule_id: None,
             stamps: Stamps::new(self.now(), Some(p.user_id)),
         };
         tx.insert_grant(&grant).await?;
@@ -188,6 +189,7 @@ impl Services {
             status: GrantStatus::Active,
             origin: GrantOrigin::Manual,
             parent_grant_id: None,
+            rule_id: None,
             stamps: Stamps::new(self.now(), Some(inviter.0)),
         };
         tx.insert_grant(&grant).await?;
@@ -270,7 +272,7 @@ impl Services {
 
     /// Creates the separate grants that non-mandatory granted roles call for, down the
     /// inheritance graph (each role at most once).
-    async fn materialise_optional_children(
+    pub(crate) async fn materialise_optional_children(
         &self,
         tx: &mut dyn Tx,
         p: Option<&Principal>,
@@ -375,6 +377,9 @@ impl Services {
         let mut tx = self.begin(p.org_id).await?;
         let before = self.grantable(&mut *tx, p, id).await?;
         check_version(if_match, before.stamps.version, "grant")?;
+        if before.origin == GrantOrigin::Rule {
+            return Err(self.rule_granted(&mut *tx, &before, "changed").await?);
+        }
         let mut g = before.clone();
         if let Some(s) = req.starts_at {
             g.starts_at = s;
@@ -411,12 +416,9 @@ impl Services {
         let mut tx = self.begin(p.org_id).await?;
         let grant = self.grantable(&mut *tx, p, id).await?;
         if grant.origin == GrantOrigin::Rule {
-            return Err(ServiceError::conflict(
-                "rule_grant",
-                "this grant comes from a role assignment rule and cannot be revoked by hand",
-            ));
+            return Err(self.rule_granted(&mut *tx, &grant, "revoked").await?);
         }
-        self.revoke_with_children(&mut *tx, p, grant, "grant.revoke")
+        self.revoke_with_children(&mut *tx, Some(p), p.org_id, grant, "grant.revoke")
             .await?;
         tx.commit().await?;
         Ok(())
@@ -424,10 +426,11 @@ impl Services {
 
     /// Deletes a grant and every grant its non-mandatory granted roles made, children
     /// before their parent (they reference it).
-    async fn revoke_with_children(
+    pub(crate) async fn revoke_with_children(
         &self,
         tx: &mut dyn Tx,
-        p: &Principal,
+        p: Option<&Principal>,
+        org: OrgId,
         grant: Grant,
         action: &str,
     ) -> ServiceResult<()> {
@@ -442,23 +445,14 @@ impl Services {
                 },
                 ..Default::default()
             };
-            let children = tx.list_grants(p.org_id, &query).await?;
+            let children = tx.list_grants(org, &query).await?;
             order.extend(children.items);
             i += 1;
         }
         for g in order.into_iter().rev() {
-            tx.delete_grant(p.org_id, g.id).await?;
-            self.audit(
-                tx,
-                Some(p),
-                p.org_id,
-                action,
-                "grant",
-                g.id,
-                Some(&g),
-                None::<&()>,
-            )
-            .await?;
+            tx.delete_grant(org, g.id).await?;
+            self.audit(tx, p, org, action, "grant", g.id, Some(&g), None::<&()>)
+                .await?;
         }
         Ok(())
     }
@@ -569,6 +563,7 @@ impl Services {
             scope: edge.scope.apply(parent.scope.as_deref()),
             origin: GrantOrigin::Inheritance,
             parent_grant_id: Some(parent.id),
+            rule_id: None,
             ..parent.clone()
         }
     }

@@ -495,6 +495,8 @@ impl Services {
             Some(&m),
         )
         .await?;
+        self.reapply_rules(&mut *tx, Some(p), p.org_id, &[m.user_id])
+            .await?;
         Ok(m)
     }
 
@@ -598,6 +600,8 @@ impl Services {
             Some(&m),
         )
         .await?;
+        self.reapply_rules(&mut *tx, Some(p), p.org_id, &[m.user_id])
+            .await?;
         tx.commit().await?;
         Ok(m)
     }
@@ -620,6 +624,8 @@ impl Services {
             None::<&()>,
         )
         .await?;
+        self.reapply_rules(&mut *tx, Some(p), p.org_id, &[m.user_id])
+            .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -23,6 +23,7 @@ mod passkeys;
 mod principal;
 mod revision;
 mod roles;
+mod rules;
 mod secrets;
 mod sign_in;
 mod systems;
@@ -52,6 +53,7 @@ pub use list::{
 pub use passkeys::PasskeySettings;
 pub use principal::{Credential, PendingAction, Principal, Scope};
 pub use revision::{MAX_REVISION_WAIT, observe_revisions};
+pub use rules::{DEFAULT_PREVIEW_LIMIT, RULE_PAGE};
 pub use secrets::{MasterKey, SecretsError};
 pub use sign_in::{
     ClientInfo, MAGIC_LINK_PREFIX, SESSION_PREFIX, SignInSettings, events as security_events,

@@ -146,6 +146,7 @@ impl Services {
             Some(&user),
         )
         .await?;
+        self.reapply_rules(&mut *tx, actor, org, &[user.id]).await?;
         Ok(user)
     }
 
@@ -366,6 +367,8 @@ impl Services {
             Some(&user),
         )
         .await?;
+        self.reapply_rules(&mut *tx, Some(p), p.org_id, &[id])
+            .await?;
         Ok(user)
     }
 

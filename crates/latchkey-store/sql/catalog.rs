@@ -6,9 +6,9 @@
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use latchkey_model::{
-    Domain, DomainId, Grant, GrantId, GrantOrigin, GrantStatus, Grantee, GroupId, InheritanceId,
-    OrgId, Role, RoleDomain, RoleId, RoleInheritance, ScopeMapping, System, SystemId, SystemType,
-    UserId,
+    AssignmentRuleId, Domain, DomainId, Grant, GrantId, GrantOrigin, GrantStatus, Grantee, GroupId,
+    InheritanceId, OrgId, Role, RoleDomain, RoleId, RoleInheritance, ScopeMapping, System,
+    SystemId, SystemType, UserId,
 };
 use latchkey_store::{
     DomainStore, GrantHead, GrantQuery, GrantStore, InheritanceStore, Page, RoleQuery, RoleStore,
@@ -626,7 +626,7 @@ macro_rules! grant_cols {
     () => {
         concat!(
             "id, org_id, role_id, user_id, group_id, scope, starts_at, ends_at, status, origin, ",
-            "parent_grant_id, ",
+            "parent_grant_id, rule_id, ",
             stamp_cols!()
         )
     };
@@ -657,11 +657,12 @@ fn grant(row: &DbRow) -> StoreResult<Grant> {
         status: c.named("status", GrantStatus::parse)?,
         origin: c.named("origin", GrantOrigin::parse)?,
         parent_grant_id: c.opt_uuid("parent_grant_id")?.map(GrantId::from_uuid),
+        rule_id: c.opt_uuid("rule_id")?.map(AssignmentRuleId::from_uuid),
         stamps: c.stamps()?,
     })
 }
 
-/// Binds `$1..$16` in `grant_cols!()` order.
+/// Binds `$1..$17` in `grant_cols!()` order.
 fn bind_grant<'q>(q: Query<'q>, g: &Grant) -> Query<'q> {
     let (user, group) = match g.grantee {
         Grantee::User(u) => (Some(u.as_uuid()), None),
@@ -678,7 +679,8 @@ fn bind_grant<'q>(q: Query<'q>, g: &Grant) -> Query<'q> {
         .bind(opt_micros(g.ends_at))
         .bind(g.status.as_str())
         .bind(g.origin.as_str())
-        .bind(g.parent_grant_id.map(|p| p.as_uuid()));
+        .bind(g.parent_grant_id.map(|p| p.as_uuid()))
+        .bind(g.rule_id.map(|r| r.as_uuid()));
     bind_stamps(q, &g.stamps)
 }
 
@@ -688,7 +690,7 @@ impl GrantStore for SqlTx {
         let q = sqlx::query(concat!(
             "INSERT INTO grants (",
             grant_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         ));
         bind_grant(q, g)
             .execute(self.conn())
@@ -701,7 +703,7 @@ impl GrantStore for SqlTx {
         for chunk in grants.chunks(ROWS_PER_STATEMENT) {
             let sql = values_sql(
                 concat!("INSERT INTO grants (", grant_cols!(), ") VALUES "),
-                16,
+                17,
                 chunk.len(),
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
@@ -727,8 +729,8 @@ impl GrantStore for SqlTx {
         let q = sqlx::query(concat!(
             "UPDATE grants SET role_id = $3, user_id = $4, group_id = $5, scope = $6, ",
             "starts_at = $7, ends_at = $8, status = $9, origin = $10, parent_grant_id = $11, ",
-            "created_at = $12, created_by = $13, updated_at = $14, updated_by = $15, ",
-            "version = $16 WHERE id = $1 AND org_id = $2"
+            "rule_id = $12, created_at = $13, created_by = $14, updated_at = $15, ",
+            "updated_by = $16, version = $17 WHERE id = $1 AND org_id = $2"
         ));
         updated(
             bind_grant(q, g)
@@ -800,7 +802,7 @@ impl GrantStore for SqlTx {
 
     async fn all_grant_heads(&mut self, org: OrgId) -> StoreResult<Vec<GrantHead>> {
         let mut rows = sqlx::query(
-            "SELECT id, role_id, user_id, group_id, scope, starts_at, ends_at, status FROM grants WHERE org_id = $1 ORDER BY id",
+            "SELECT id, role_id, user_id, group_id, scope, starts_at, ends_at, status, rule_id FROM grants WHERE org_id = $1 ORDER BY id",
         )
         .bind(org.as_uuid())
         .fetch(self.conn());
@@ -815,6 +817,7 @@ impl GrantStore for SqlTx {
                 starts_at: c.opt_instant("starts_at")?,
                 ends_at: c.opt_instant("ends_at")?,
                 status: c.named("status", GrantStatus::parse)?,
+                rule_id: c.opt_uuid("rule_id")?.map(AssignmentRuleId::from_uuid),
             });
         }
         Ok(out)

@@ -782,3 +782,27 @@ impl MembershipStore for SqlTx {
         rows.iter().map(membership).collect()
     }
 }
+
+/// Up to `limit` users of `org` with an id after `after`, in id order (assignment rules
+/// evaluate every user, a page at a time).
+pub(crate) async fn users_after(
+    tx: &mut SqlTx,
+    org: OrgId,
+    after: Option<UserId>,
+    limit: u32,
+) -> StoreResult<Vec<User>> {
+    let mut qb = QueryBuilder::<Db>::new(concat!(
+        "SELECT ",
+        user_cols!(),
+        " FROM users WHERE org_id = "
+    ));
+    qb.push_bind(org.as_uuid());
+    if let Some(after) = after {
+        qb.push(" AND id > ");
+        qb.push_bind(after.as_uuid());
+    }
+    qb.push(" ORDER BY id LIMIT ");
+    qb.push_bind(i64::from(limit));
+    let rows = qb.build().fetch_all(tx.conn()).await.map_err(map_err)?;
+    rows.iter().map(user).collect()
+}

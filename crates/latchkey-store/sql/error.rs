@@ -32,6 +32,7 @@ const UNIQUE_INDEXES: &[(&str, &str)] = &[
     ("workspace_teams_name_key", "workspace_teams.name"),
     ("documents_external_key", "documents.external_id"),
     ("audit_seq_key", "audit.seq"),
+    ("assignment_rules_name_key", "assignment_rules.name"),
 ];
 
 /// The `constraint` of a `Conflict` raised by a foreign key.

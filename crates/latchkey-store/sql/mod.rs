@@ -33,6 +33,7 @@ mod metadata;
 mod orgs;
 mod paging;
 mod passkeys;
+mod rules;
 mod sign_in;
 mod totp;
 mod workspaces;

@@ -315,6 +315,7 @@ fn grant_value(org: OrgId, role: RoleId, grantee: Grantee) -> Grant {
         status: GrantStatus::Active,
         origin: GrantOrigin::Manual,
         parent_grant_id: None,
+        rule_id: None,
         stamps: stamps(),
     }
 }

@@ -201,4 +201,6 @@ pub struct GrantHead {
     pub starts_at: Option<OffsetDateTime>,
     pub ends_at: Option<OffsetDateTime>,
     pub status: GrantStatus,
+    /// The role assignment rule that made the grant, if one did.
+    pub rule_id: Option<latchkey_model::AssignmentRuleId>,
 }

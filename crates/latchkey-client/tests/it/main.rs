@@ -326,6 +326,7 @@ fn flattened_entities_round_trip() {
         status: GrantStatus::Active,
         origin: GrantOrigin::Manual,
         parent_grant_id: None,
+        rule_id: None,
         stamps: stamps.clone(),
     };
     let json = serde_json::to_string(&grant).unwrap();

@@ -7,6 +7,7 @@ mod catalog;
 mod directory;
 pub(crate) mod invitations;
 mod passkeys;
+mod rules;
 mod settings;
 pub(crate) mod sign_in;
 mod totp;
@@ -24,6 +25,7 @@ pub fn api(r: ApiRouter) -> ApiRouter {
     let r = passkeys::routes(r);
     let r = totp::routes(r);
     let r = workspaces::routes(r);
+    let r = rules::routes(r);
     sign_in::routes(r)
 }
 

@@ -16,6 +16,7 @@ mod harness;
 mod invitations;
 mod passkeys;
 mod robustness;
+mod rules;
 mod sign_in;
 mod totp;
 mod validation;
