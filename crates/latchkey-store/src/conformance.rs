@@ -27,6 +27,7 @@ pub mod concurrency;
 mod credentials;
 mod directory;
 mod isolation;
+mod rules;
 mod settings;
 mod sign_in;
 mod totp;
@@ -89,6 +90,7 @@ pub const STORIES: &[(&str, Story)] = &[
         Box::pin(credentials::credential_rows(s))
     }),
     ("workspaces", |s| Box::pin(workspaces::workspaces(s))),
+    ("assignment_rules", |s| Box::pin(rules::rules(s))),
 ];
 
 /// Runs every story against `store`, which should be a fresh, migrated database.
