@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use latchkey_client::{ImportKind, Order};
 use latchkey_model::{
-    AttributeId, DocumentId, DomainId, DomainValue, FolderId, GrantId, GrantOrigin, GrantStatus,
-    GroupId, InheritanceId, ItemId, MailDomainId, MemberRole, MembershipId, ObjectType, Plan,
-    RoleId, SystemId, TeamId, TokenId, UserId, UserTypeId, Visibility, WorkspaceId,
-    WorkspaceInvitationId, WorkspaceKeyId,
+    AssignmentRuleId, AttributeId, DocumentId, DomainId, DomainValue, FolderId, GrantId,
+    GrantOrigin, GrantStatus, GroupId, InheritanceId, ItemId, MailDomainId, MemberRole,
+    MembershipId, ObjectType, Plan, RoleId, SystemId, TeamId, TokenId, UserId, UserTypeId,
+    Visibility, WorkspaceId, WorkspaceInvitationId, WorkspaceKeyId,
 };
 use time::OffsetDateTime;
 
@@ -135,6 +135,95 @@ pub enum Command {
     /// share, publish; and the organisation's sharing setting
     #[command(subcommand)]
     Items(ItemsCmd),
+    /// Role assignment rules: CEL expressions over users that grant roles while they hold;
+    /// check, preview the exact diff, apply with progress
+    #[command(subcommand)]
+    Rules(RulesCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCmd {
+    /// Every rule, with its latest run
+    List,
+    /// One rule
+    Show { id: AssignmentRuleId },
+    /// Create a rule (saving does not apply it: preview, then apply)
+    Create(RuleArgs),
+    /// Change a rule; flags left out stay as they are
+    Update {
+        id: AssignmentRuleId,
+        #[command(flatten)]
+        rule: RuleChangeArgs,
+    },
+    /// Delete a rule and revoke every grant it made
+    Delete { id: AssignmentRuleId },
+    /// Check expressions against the organisation's attributes without saving
+    Check {
+        #[arg(long)]
+        expression: String,
+        #[arg(long)]
+        roles_expression: Option<String>,
+    },
+    /// What applying the rule now would change: who gains and who loses which role
+    Preview {
+        id: AssignmentRuleId,
+        /// Entries listed per kind (totals count everything)
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Apply the rule to every user now, following the run's progress
+    Apply {
+        id: AssignmentRuleId,
+        /// Start the run and print it without waiting for its end
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// The rule's runs, latest first
+    Runs { id: AssignmentRuleId },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RuleArgs {
+    pub name: String,
+    /// CEL over `user`, true when the user should hold the roles, e.g.
+    /// 'user.active && user.primary_group == "Writers"'
+    #[arg(long)]
+    pub expression: String,
+    /// A role the rule grants (repeat for several)
+    #[arg(long = "role")]
+    pub roles: Vec<latchkey_model::RoleId>,
+    /// CEL over `user` giving more role names (`role` or `role@system`)
+    #[arg(long)]
+    pub roles_expression: Option<String>,
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Save the rule disabled (it grants nothing until enabled)
+    #[arg(long)]
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RuleChangeArgs {
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub expression: Option<String>,
+    /// Replaces the rule's roles (repeat for several)
+    #[arg(long = "role")]
+    pub roles: Vec<latchkey_model::RoleId>,
+    /// An empty value removes the role-name expression
+    #[arg(long)]
+    pub roles_expression: Option<String>,
+    /// An empty value removes the description
+    #[arg(long)]
+    pub description: Option<String>,
+    #[arg(long, conflicts_with = "disable")]
+    pub enable: bool,
+    #[arg(long)]
+    pub disable: bool,
+    /// The version read (refused if the rule changed since)
+    #[arg(long)]
+    pub if_match: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]

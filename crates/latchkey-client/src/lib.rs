@@ -13,6 +13,7 @@ mod error;
 mod items;
 mod passkeys;
 mod query;
+mod rules;
 mod totp;
 mod workspaces;
 

@@ -5,6 +5,7 @@
 
 mod access;
 mod directory;
+mod rules;
 mod security;
 mod settings;
 mod totp;
@@ -67,6 +68,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Organisations(cmd) => settings::organisations(ctx, cmd).await,
         Command::Users(cmd) => directory::users(ctx, cmd).await,
         Command::Items(cmd) => workspaces::items(ctx, cmd).await,
+        Command::Rules(cmd) => rules::rules(ctx, cmd).await,
         Command::Groups(cmd) => directory::groups(ctx, cmd).await,
         Command::Memberships(cmd) => directory::memberships(ctx, cmd).await,
         Command::Systems(cmd) => access::systems(ctx, cmd).await,

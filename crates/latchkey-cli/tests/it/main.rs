@@ -10,6 +10,7 @@ mod passkeys;
 mod process;
 mod replicas;
 mod round_trip;
+mod rules;
 mod shutdown;
 mod sign_in;
 mod totp;
