@@ -263,6 +263,11 @@ impl Services {
             .await?
             .ok_or_else(|| ServiceError::not_found("attribute definition", id))?;
         tx.delete_attribute(p.org_id, id).await?;
+        if d.object_type == ObjectType::User {
+            // Refused (and rolled back) while a rule's expression reads the attribute.
+            self.rules_still_compile(&mut *tx, p.org_id, &d.name)
+                .await?;
+        }
         self.audit(
             &mut *tx,
             Some(p),

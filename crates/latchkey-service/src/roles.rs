@@ -341,6 +341,20 @@ impl Services {
                 ),
             ));
         }
+        if let Some(rule) = tx
+            .list_rules(p.org_id)
+            .await?
+            .into_iter()
+            .find(|rule| rule.role_ids.contains(&id))
+        {
+            return Err(ServiceError::conflict(
+                "in_use",
+                format!(
+                    "role `{}` is granted by the role assignment rule `{}`; take it out of the rule first",
+                    r.name, rule.name
+                ),
+            ));
+        }
         for as_parent in [true, false] {
             for e in tx.list_inheritance(p.org_id, id, as_parent).await? {
                 tx.delete_inheritance(p.org_id, e.id).await?;

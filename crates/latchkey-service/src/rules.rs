@@ -567,6 +567,29 @@ impl Services {
         Ok(())
     }
 
+    /// Every saved rule still compiles against the organisation's attributes as `tx` sees
+    /// them (after `attribute` is removed); else 409 `in_use` naming the first that does not.
+    pub(crate) async fn rules_still_compile(
+        &self,
+        tx: &mut dyn Tx,
+        org: OrgId,
+        attribute: &str,
+    ) -> ServiceResult<()> {
+        let schema = self.rule_schema(tx, org).await?;
+        for rule in tx.list_rules(org).await? {
+            let name = rule.name.clone();
+            if compile(rule, &schema).is_err() {
+                return Err(ServiceError::conflict(
+                    "in_use",
+                    format!(
+                        "the role assignment rule `{name}` reads the attribute `{attribute}`; change the rule first"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The answer to a hand revoke or change of a rule's grant: 409 `rule_granted`
     /// naming the rule.
     pub(crate) async fn rule_granted(

@@ -594,6 +594,43 @@ async fn role_names_attributes_and_evaluation_errors(backend: Backend) {
     assert_eq!(wiki_editor, "Wiki");
 
     let id = rule(&t, draft).await;
+    // What a saved rule reads cannot go from under it: the attribute, the role.
+    let attributes = t
+        .get(a, "/api/v1/metadata/attributes")
+        .await
+        .expect(StatusCode::OK);
+    let level = attributes
+        .body
+        .as_array()
+        .or_else(|| attributes.body["items"].as_array())
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "level")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refused = t
+        .delete(a, &format!("/api/v1/metadata/attributes/{level}"))
+        .await
+        .problem(StatusCode::CONFLICT, "in_use");
+    assert!(
+        refused["detail"].as_str().unwrap().contains("`Staff`"),
+        "{refused}"
+    );
+    let refused = t
+        .delete(a, &format!("/api/v1/roles/{reader}"))
+        .await
+        .problem(StatusCode::CONFLICT, "in_use");
+    assert!(
+        refused["detail"].as_str().unwrap().contains("`Staff`"),
+        "{refused}"
+    );
+    let still = t
+        .get(a, "/api/v1/metadata/attributes")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(still.body, attributes.body);
     let run = apply(&t, &id).await;
     assert_eq!(run["granted"], 4, "{run}");
     assert_eq!(run["errors"], 3, "{run}");
