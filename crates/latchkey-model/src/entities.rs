@@ -349,9 +349,29 @@ impl GrantStatus {
         }
     }
 
-    /// Whether a grant in this status confers its role (within its dates).
+    /// The status a grant with these dates has at `now`, before any approval: `scheduled`
+    /// until it starts, `expired` once it ends, `active` between.
+    pub fn dated(
+        starts_at: Option<OffsetDateTime>,
+        ends_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Self {
+        if ends_at.is_some_and(|e| e <= now) {
+            Self::Expired
+        } else if starts_at.is_some_and(|s| s > now) {
+            Self::Scheduled
+        } else {
+            Self::Active
+        }
+    }
+
+    /// Whether a grant in this status confers its role within its dates. An `expired`
+    /// grant did, until its end: questions about the past still see it.
     pub const fn confers(self) -> bool {
-        matches!(self, Self::Active | Self::PendingRevoke | Self::Scheduled)
+        matches!(
+            self,
+            Self::Active | Self::PendingRevoke | Self::Scheduled | Self::Expired
+        )
     }
 }
 

@@ -552,7 +552,7 @@ impl Services {
             scope: scope_value,
             starts_at,
             ends_at,
-            status: GrantStatus::Active,
+            status: GrantStatus::dated(starts_at, ends_at, self.now()),
             origin: GrantOrigin::Manual,
             parent_grant_id: None,
             rule_id: None,

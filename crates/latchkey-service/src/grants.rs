@@ -141,7 +141,7 @@ impl Services {
             scope: scope_value,
             starts_at: req.starts_at,
             ends_at: req.ends_at,
-            status: GrantStatus::Active,
+            status: GrantStatus::dated(req.starts_at, req.ends_at, self.now()),
             origin: GrantOrigin::Manual,
             parent_grant_id: None,
             rule_id: None,
@@ -390,6 +390,12 @@ impl Services {
         let mut errors = ValidationErrors::new();
         validate::window("starts_at", g.starts_at, "ends_at", g.ends_at, &mut errors);
         errors.finish()?;
+        if matches!(
+            g.status,
+            GrantStatus::Active | GrantStatus::Scheduled | GrantStatus::Expired
+        ) {
+            g.status = GrantStatus::dated(g.starts_at, g.ends_at, self.now());
+        }
         if g == before {
             return Ok(before);
         }

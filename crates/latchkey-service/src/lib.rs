@@ -24,6 +24,7 @@ mod principal;
 mod revision;
 mod roles;
 mod rules;
+mod schedule;
 mod secrets;
 mod sign_in;
 mod systems;
@@ -252,6 +253,9 @@ impl Services {
                             }
                         }
                         services.inner.engines.advance_all(services.now());
+                        if let Err(e) = services.run_schedule().await {
+                            tracing::warn!(error = %e, "the scheduler failed; it retries on the next tick");
+                        }
                     }
                 }
             }

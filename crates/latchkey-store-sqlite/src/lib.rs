@@ -68,6 +68,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0012_assignment_rules.sql",
         include_str!("../migrations/0012_assignment_rules.sql"),
     ),
+    (
+        "0014_window_events.sql",
+        include_str!("../migrations/0014_window_events.sql"),
+    ),
 ];
 
 /// Connections in the pool. Writers queue on SQLite's lock anyway; readers (WAL) run in

@@ -836,3 +836,27 @@ impl GrantStore for SqlTx {
         rows.iter().map(grant).collect()
     }
 }
+
+/// Grants of `org` whose status is behind `now` (see `ScheduleStore::due_grants`).
+pub(crate) async fn due_grants(
+    tx: &mut SqlTx,
+    org: OrgId,
+    now: i64,
+    limit: u32,
+) -> StoreResult<Vec<Grant>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        grant_cols!(),
+        " FROM grants WHERE org_id = $1 AND (",
+        "(status = 'scheduled' AND starts_at IS NOT NULL AND starts_at <= $2) OR ",
+        "(status IN ('scheduled', 'active') AND ends_at IS NOT NULL AND ends_at <= $2)",
+        ") ORDER BY id LIMIT $3"
+    ))
+    .bind(org.as_uuid())
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(tx.conn())
+    .await
+    .map_err(map_err)?;
+    rows.iter().map(grant).collect()
+}

@@ -806,3 +806,35 @@ pub(crate) async fn users_after(
     let rows = qb.build().fetch_all(tx.conn()).await.map_err(map_err)?;
     rows.iter().map(user).collect()
 }
+
+/// Memberships of `org` whose start or end has come and is not recorded (see
+/// `ScheduleStore::due_memberships`), with whether the start is due (else the end is).
+pub(crate) async fn due_memberships(
+    tx: &mut SqlTx,
+    org: OrgId,
+    now: i64,
+    limit: u32,
+) -> StoreResult<Vec<(Membership, bool)>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        membership_cols!(),
+        ", CAST(CASE WHEN starts_at IS NOT NULL AND starts_at > created_at AND starts_at <= $2 ",
+        "AND NOT EXISTS (SELECT 1 FROM window_events e WHERE e.object_id = memberships.id ",
+        "AND e.edge = 'start') THEN 1 ELSE 0 END AS BIGINT) AS start_due ",
+        "FROM memberships WHERE org_id = $1 AND (",
+        "(starts_at IS NOT NULL AND starts_at > created_at AND starts_at <= $2 AND NOT EXISTS ",
+        "(SELECT 1 FROM window_events e WHERE e.object_id = memberships.id AND e.edge = 'start')) OR ",
+        "(ends_at IS NOT NULL AND ends_at <= $2 AND NOT EXISTS ",
+        "(SELECT 1 FROM window_events e WHERE e.object_id = memberships.id AND e.edge = 'end'))",
+        ") ORDER BY id LIMIT $3"
+    ))
+    .bind(org.as_uuid())
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(tx.conn())
+    .await
+    .map_err(map_err)?;
+    rows.iter()
+        .map(|row| Ok((membership(row)?, Cols(row).int("start_due")? == 1)))
+        .collect()
+}

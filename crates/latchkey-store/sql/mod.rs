@@ -34,6 +34,7 @@ mod orgs;
 mod paging;
 mod passkeys;
 mod rules;
+mod schedule;
 mod sign_in;
 mod totp;
 mod workspaces;

@@ -9,6 +9,7 @@
 mod error;
 mod query;
 mod rules;
+mod schedule;
 mod workspace;
 
 pub mod conformance;
@@ -28,6 +29,7 @@ use time::OffsetDateTime;
 pub use error::StoreError;
 pub use query::*;
 pub use rules::{RuleGrant, RuleStore};
+pub use schedule::{Edge, ScheduleStore};
 pub use workspace::{DocumentQuery, OwnedContent, WorkspaceStore};
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -89,6 +91,7 @@ pub trait Tx:
     + TotpStore
     + WorkspaceStore
     + RuleStore
+    + ScheduleStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;

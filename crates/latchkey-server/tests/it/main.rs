@@ -17,6 +17,7 @@ mod invitations;
 mod passkeys;
 mod robustness;
 mod rules;
+mod schedule;
 mod sign_in;
 mod totp;
 mod validation;

@@ -1,0 +1,57 @@
+//! The scheduler's reads and its record of window edges.
+
+use async_trait::async_trait;
+use latchkey_model::{Grant, Membership, OrgId};
+use latchkey_store::{Edge, ScheduleStore, StoreResult};
+use time::OffsetDateTime;
+
+use super::convert::micros;
+use super::{SqlTx, map_err};
+
+#[async_trait]
+impl ScheduleStore for SqlTx {
+    async fn due_grants(
+        &mut self,
+        org: OrgId,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<Grant>> {
+        super::catalog::due_grants(self, org, micros(now), limit).await
+    }
+
+    async fn due_memberships(
+        &mut self,
+        org: OrgId,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<(Membership, Edge)>> {
+        // A membership whose start and end have both come is reported by its start first,
+        // and by its end once the start is recorded.
+        let found = super::directory::due_memberships(self, org, micros(now), limit).await?;
+        Ok(found
+            .into_iter()
+            .map(|(m, start)| (m, if start { Edge::Start } else { Edge::End }))
+            .collect())
+    }
+
+    async fn record_edge(
+        &mut self,
+        org: OrgId,
+        object: uuid::Uuid,
+        edge: Edge,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO window_events (org_id, object_id, edge, at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (object_id, edge) DO NOTHING",
+        )
+        .bind(org.as_uuid())
+        .bind(object)
+        .bind(edge.as_str())
+        .bind(micros(at))
+        .execute(self.conn())
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+}
