@@ -164,7 +164,7 @@ impl Expression {
             }
         };
         if !fits {
-            let (line, column) = checker.position(expr.id);
+            let (line, column) = checker.position(leftmost(&expr));
             let wanted = match output {
                 Output::Bool => "a boolean (true grants the rule's roles)",
                 Output::RoleNames => "a list of role names (strings)",
@@ -284,7 +284,8 @@ fn syntax_problem(errors: cel::ParseErrors) -> Problem {
     let (line, column) = first.map_or((1, 1), |e| {
         (
             u32::try_from(e.pos.0).unwrap_or(1).max(1),
-            u32::try_from(e.pos.1 + 1).unwrap_or(1).max(1),
+            // The parser's column is already 1-based.
+            u32::try_from(e.pos.1).unwrap_or(1).max(1),
         )
     });
     Problem {
