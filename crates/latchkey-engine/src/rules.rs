@@ -19,13 +19,15 @@
 //! attribute); [`Expression::matches`] reports that as an error and the caller treats the
 //! rule as not matching for that user.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, LazyLock};
 
 use cel::common::ast::{CallExpr, Expr, IdedExpr, LiteralValue};
+use cel::extractors::This;
 use cel::objects::{Key, Map};
-use cel::{Context, Env, Program, Value};
+use cel::{Context, Env, ExecutionError, Program, Value};
 
 /// Longest accepted expression source, in bytes.
 pub const MAX_SOURCE: usize = 4_096;
@@ -38,7 +40,44 @@ pub const MAX_ROLE_NAMES: usize = 100;
 /// Deepest syntactic nesting the parser accepts.
 const MAX_PARSE_DEPTH: u16 = 48;
 
+/// Compiled regular expressions kept per thread (`matches` patterns come from rules).
+const REGEX_CACHE: usize = 256;
+
 static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| Arc::new(Env::stdlib()));
+
+thread_local! {
+    /// One evaluation context per thread, reused for every user: only `user` changes.
+    static CONTEXT: RefCell<Context<'static, 'static>> = RefCell::new(context());
+    static REGEXES: RefCell<HashMap<String, regex::Regex>> = RefCell::new(HashMap::new());
+}
+
+fn context() -> Context<'static, 'static> {
+    let mut c = Context::with_env(Arc::clone(&ENV));
+    // `cel`'s own `matches` compiles its pattern at every call; this one compiles each
+    // pattern once per thread. (The `regex` feature of `cel` is off, so the name is free.)
+    if let Err(e) = c.add_function("matches", matches) {
+        debug_assert!(false, "matches: {e:?}");
+    }
+    c
+}
+
+/// `text.matches(pattern)`: whether the regular expression finds a match in `text`.
+fn matches(This(text): This<Arc<String>>, pattern: Arc<String>) -> Result<bool, ExecutionError> {
+    REGEXES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(re) = cache.get(pattern.as_str()) {
+            return Ok(re.is_match(&text));
+        }
+        let re = regex::Regex::new(&pattern)
+            .map_err(|e| ExecutionError::function_error("matches", e))?;
+        let found = re.is_match(&text);
+        if cache.len() >= REGEX_CACHE {
+            cache.clear();
+        }
+        cache.insert(pattern.as_str().to_owned(), re);
+        Ok(found)
+    })
+}
 
 /// The type of a declared custom attribute, as an expression sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,9 +251,12 @@ impl Expression {
     }
 
     fn run(&self, user: &UserFacts) -> Result<Value, String> {
-        let mut context = Context::with_env(Arc::clone(&ENV));
-        context.add_variable_from_value("user", self.user_value(user));
-        self.program.execute(&context).map_err(|e| e.to_string())
+        let value = self.user_value(user);
+        CONTEXT.with(|context| {
+            let mut context = context.borrow_mut();
+            context.add_variable_from_value("user", value);
+            self.program.execute(&context).map_err(|e| e.to_string())
+        })
     }
 
     fn user_value(&self, u: &UserFacts) -> Value {

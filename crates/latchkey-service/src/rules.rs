@@ -501,6 +501,12 @@ impl Services {
     async fn run_pages(&self, p: &Principal, run: &mut RuleRun) -> ServiceResult<()> {
         let org = run.org_id;
         let mut after = None;
+        // Role and group names as the run starts (a role deleted meanwhile is no longer
+        // granted: its grants are refused by the store).
+        let catalogue = {
+            let mut tx = self.read().await?;
+            self.catalogue(&mut *tx, org).await?
+        };
         loop {
             let mut tx = self.begin(org).await?;
             // Read again in every page: an edit while the run goes on applies from the
@@ -511,7 +517,6 @@ impl Services {
                 .ok_or_else(|| ServiceError::not_found("role assignment rule", run.rule_id))?;
             let schema = self.rule_schema(&mut *tx, org).await?;
             let compiled = [compile(rule, &schema)?];
-            let catalogue = self.catalogue(&mut *tx, org).await?;
             let users = tx.users_after(org, after, RULE_PAGE).await?;
             let Some(last) = users.last() else {
                 return Ok(());

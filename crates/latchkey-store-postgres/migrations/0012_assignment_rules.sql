@@ -41,4 +41,4 @@ CREATE INDEX rule_runs_rule_idx ON rule_runs (org_id, rule_id, started_at);
 -- No foreign key: SQLite cannot add a composite one to an existing table, and deleting a
 -- rule revokes its grants first.
 ALTER TABLE grants ADD COLUMN rule_id UUID;
-CREATE INDEX grants_rule_idx ON grants (org_id, rule_id);
+CREATE INDEX grants_rule_idx ON grants (org_id, rule_id, user_id);

@@ -1,5 +1,7 @@
 //! Role assignment rules and their runs; the grants rules made.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use latchkey_model::{
     AssignmentRule, AssignmentRuleId, GrantId, GroupId, MembershipId, OrgId, RoleId, RuleRun,
@@ -177,8 +179,8 @@ impl RuleStore for SqlTx {
             }
         };
         let mut out = Vec::new();
-        match users {
-            None => {
+        match (rule, users) {
+            (_, None) => {
                 let mut qb = QueryBuilder::<Db>::new("");
                 head(&mut qb);
                 let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
@@ -186,7 +188,28 @@ impl RuleStore for SqlTx {
                     out.push(parse(row)?);
                 }
             }
-            Some(users) => {
+            // One rule and many users (a page of users in id order): one range scan of
+            // the rule's index between the first and the last id, then only those named.
+            (Some(_), Some(users)) if users.len() > 8 => {
+                let named: HashSet<UserId> = users.iter().copied().collect();
+                let (Some(first), Some(last)) = (users.iter().min(), users.iter().max()) else {
+                    return Ok(out);
+                };
+                let mut qb = QueryBuilder::<Db>::new("");
+                head(&mut qb);
+                qb.push(" AND user_id >= ");
+                qb.push_bind(first.as_uuid());
+                qb.push(" AND user_id <= ");
+                qb.push_bind(last.as_uuid());
+                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+                for row in &rows {
+                    let g = parse(row)?;
+                    if named.contains(&g.user_id) {
+                        out.push(g);
+                    }
+                }
+            }
+            (_, Some(users)) => {
                 for chunk in users.chunks(ROWS_PER_STATEMENT) {
                     let mut qb = QueryBuilder::<Db>::new("");
                     head(&mut qb);
@@ -203,6 +226,7 @@ impl RuleStore for SqlTx {
                 }
             }
         }
+        out.sort_by_key(|g| g.grant_id);
         Ok(out)
     }
 

@@ -162,6 +162,24 @@ pub async fn rules(store: &dyn Store) {
         vec![by_rule[1]]
     );
     assert!(ok(tx.get_grant(a.id, manual.id).await, "manual kept").is_some());
+    // Many users at once (a page): the same answer, other ids named or not.
+    let mut many: Vec<UserId> = users.iter().map(|u| u.id).collect();
+    many.extend((0..6).map(|_| UserId::from_uuid(uuid())));
+    assert_eq!(
+        ok(
+            tx.rule_grants(a.id, Some(rule.id), Some(&many)).await,
+            "a page"
+        ),
+        vec![by_rule[1]]
+    );
+    let without: Vec<UserId> = many.iter().copied().filter(|u| *u != users[1].id).collect();
+    assert!(
+        ok(
+            tx.rule_grants(a.id, Some(rule.id), Some(&without)).await,
+            "a page without"
+        )
+        .is_empty()
+    );
 
     // Users a page at a time in id order, and their memberships.
     let mut seen = Vec::new();
