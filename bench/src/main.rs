@@ -29,6 +29,7 @@ mod compare;
 mod http;
 mod ndjson;
 mod org;
+mod rules;
 mod server;
 mod sign_in;
 mod workspaces;
@@ -57,7 +58,8 @@ const USAGE: &str = "usage: latchkey-bench engine [--seed N] [--compare]
        latchkey-bench bulk [--seed N] [--backend sqlite|postgres|both] [--users N] [--server PATH] [--keep]
        latchkey-bench http [--seed N] [--seconds N] [--connections N] [--threads N] [--users N] [--server PATH] [--keep]
        latchkey-bench sign-in
-       latchkey-bench workspaces [--seed N] [--keep]";
+       latchkey-bench workspaces [--seed N] [--keep]
+       latchkey-bench rules [--seed N] [--keep]";
 
 struct Args {
     what: String,
@@ -75,9 +77,11 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     let what = it.next().cloned().unwrap_or_default();
     if !matches!(
         what.as_str(),
-        "engine" | "bulk" | "http" | "sign-in" | "workspaces"
+        "engine" | "bulk" | "http" | "sign-in" | "workspaces" | "rules"
     ) {
-        return Err("name a benchmark: engine, bulk, http, sign-in or workspaces".to_owned());
+        return Err(
+            "name a benchmark: engine, bulk, http, sign-in, workspaces or rules".to_owned(),
+        );
     }
     let mut out = Args {
         what,
@@ -122,7 +126,9 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--server" if serves => {
                 out.server = Some(it.next().ok_or("--server needs a path")?.into());
             }
-            "--keep" if serves || out.what == "workspaces" => out.keep = true,
+            "--keep" if serves || out.what == "workspaces" || out.what == "rules" => {
+                out.keep = true;
+            }
             "--seconds" if http => out.http.seconds = number(a, it.next())?,
             "--connections" if http => out.http.connections = number(a, it.next())?,
             "--threads" if http => out.http.threads = number(a, it.next())?,
@@ -144,6 +150,13 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("latchkey-bench sign-in: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        "rules" => match rules::run(args.seed, args.keep) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("latchkey-bench rules: {e}");
                 ExitCode::FAILURE
             }
         },
