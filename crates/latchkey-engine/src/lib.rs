@@ -45,6 +45,7 @@ mod hot;
 mod keys;
 mod output;
 mod snapshot;
+pub mod sod;
 pub mod workspace;
 
 pub use change::{Change, Membership};
@@ -54,3 +55,4 @@ pub use snapshot::{
     GrantEdge, GroupNode, InheritanceEdge, MembershipEdge, RoleNode, Snapshot, SystemNode,
     UserNode, in_window,
 };
+pub use sod::{RoleSet, SodIndex, WhatIf};

@@ -97,3 +97,4 @@ id_type!(DocumentId, "document");
 id_type!(WorkspaceInvitationId, "workspace invitation");
 id_type!(WorkspaceKeyId, "workspace API key");
 id_type!(ItemId, "item");
+id_type!(SodRuleId, "segregation-of-duties rule");

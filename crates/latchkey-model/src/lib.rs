@@ -11,6 +11,7 @@ pub mod names;
 pub mod passkey;
 pub mod permission;
 pub mod sign_in;
+pub mod sod;
 pub mod totp;
 pub mod validation;
 pub mod workspace;
@@ -28,6 +29,7 @@ pub use sign_in::{
     SecurityEvent, Session, SignInFailures, SignInMethod, StoredPasswordPolicy,
     StoredRoleSecurityPolicy,
 };
+pub use sod::{Risk, SodKind, SodPair, SodRule, SodViolation};
 pub use totp::TotpDevice;
 pub use validation::{FieldError, ValidationErrors};
 pub use workspace::{
