@@ -64,6 +64,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0011_items_and_tombstones.sql",
         include_str!("../migrations/0011_items_and_tombstones.sql"),
     ),
+    (
+        "0013_sod_rules.sql",
+        include_str!("../migrations/0013_sod_rules.sql"),
+    ),
 ];
 
 const MAX_CONNECTIONS: u32 = 10;

@@ -34,6 +34,7 @@ mod orgs;
 mod paging;
 mod passkeys;
 mod sign_in;
+mod sod;
 mod totp;
 mod workspaces;
 

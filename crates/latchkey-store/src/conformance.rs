@@ -29,6 +29,7 @@ mod directory;
 mod isolation;
 mod settings;
 mod sign_in;
+mod sod;
 mod totp;
 mod workspaces;
 
@@ -89,6 +90,7 @@ pub const STORIES: &[(&str, Story)] = &[
         Box::pin(credentials::credential_rows(s))
     }),
     ("workspaces", |s| Box::pin(workspaces::workspaces(s))),
+    ("sod_rules", |s| Box::pin(sod::sod_rules(s))),
 ];
 
 /// Runs every story against `store`, which should be a fresh, migrated database.

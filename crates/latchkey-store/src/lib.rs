@@ -8,6 +8,7 @@
 
 mod error;
 mod query;
+mod sod;
 mod workspace;
 
 pub mod conformance;
@@ -26,6 +27,7 @@ use time::OffsetDateTime;
 
 pub use error::StoreError;
 pub use query::*;
+pub use sod::{SodRuleQuery, SodStore};
 pub use workspace::{DocumentQuery, OwnedContent, WorkspaceStore};
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -86,6 +88,7 @@ pub trait Tx:
     + PasskeyStore
     + TotpStore
     + WorkspaceStore
+    + SodStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
