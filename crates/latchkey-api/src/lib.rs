@@ -7,11 +7,13 @@
 
 mod requests;
 mod responses;
+mod sod;
 mod totp;
 mod workspaces;
 
 pub use requests::*;
 pub use responses::*;
+pub use sod::*;
 pub use totp::*;
 pub use workspaces::*;
 

@@ -29,24 +29,32 @@ impl Services {
         };
         let at = at.unwrap_or_else(|| self.now());
         let engine = self.engine(p.org_id).await?;
-        let engine = engine.read();
-        let mut roles: Vec<EffectiveRoleView> = engine
-            .engine
-            .effective_roles(user, at)
-            .into_iter()
-            .map(|r| EffectiveRoleView {
-                role_id: r.role,
-                role_name: engine.role_name(r.role),
-                system_id: r.system,
-                system_name: engine.system_name(r.system),
-                scope: r.scope,
-                paths: r
-                    .paths
-                    .iter()
-                    .map(|path| render_path(&engine, path))
-                    .collect(),
-            })
-            .collect();
+        let mut roles: Vec<EffectiveRoleView> = {
+            let engine = engine.read();
+            engine
+                .engine
+                .effective_roles(user, at)
+                .into_iter()
+                .map(|r| EffectiveRoleView {
+                    role_id: r.role,
+                    role_name: engine.role_name(r.role),
+                    system_id: r.system,
+                    system_name: engine.system_name(r.system),
+                    scope: r.scope,
+                    paths: r
+                        .paths
+                        .iter()
+                        .map(|path| render_path(&engine, path))
+                        .collect(),
+                    sod: None,
+                })
+                .collect()
+        };
+        let held: latchkey_engine::RoleSet = roles.iter().map(|r| r.role_id).collect();
+        let risks = self.sod_risks(p.org_id, &held).await?;
+        for r in &mut roles {
+            r.sod = risks.get(&r.role_id).cloned();
+        }
         // Read by people: by system, then role, then scope.
         roles.sort_by(|a, b| {
             (&a.system_name, &a.role_name, &a.scope).cmp(&(&b.system_name, &b.role_name, &b.scope))

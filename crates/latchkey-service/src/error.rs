@@ -145,6 +145,10 @@ impl From<StoreError> for ServiceError {
                         "external_id",
                         "this workspace already has a document with this external id",
                     ),
+                    "sod_rules.name" => (
+                        "name",
+                        "this information system already has a segregation-of-duties rule with this name",
+                    ),
                     "foreign_key" => ("", "the object is still referenced by others"),
                     _ => ("", "the change conflicts with existing data"),
                 };

@@ -263,6 +263,14 @@ impl Services {
         if g == before {
             return Ok(before);
         }
+        if before.parent_id != g.parent_id {
+            // Its members gain what the new ancestors pass on.
+            let moved = crate::sod::SodChange::Move {
+                group: id,
+                parent: g.parent_id,
+            };
+            self.sod_guard(&mut *tx, p.org_id, moved).await?;
+        }
         g.stamps.touch(self.now(), Some(p.user_id));
         tx.update_group(&g).await?;
         tx.index_attributes(p.org_id, ObjectType::Group, id.as_uuid(), &index)
@@ -470,6 +478,11 @@ impl Services {
                 "the user is already a member of this group for an overlapping period",
             ));
         }
+        let join = crate::sod::SodChange::Join {
+            user: req.user_id,
+            group: req.group_id,
+        };
+        self.sod_guard(&mut *tx, p.org_id, join).await?;
         let m = Membership {
             id,
             org_id: p.org_id,

@@ -9,6 +9,7 @@ pub(crate) mod invitations;
 mod passkeys;
 mod settings;
 pub(crate) mod sign_in;
+mod sod;
 mod totp;
 pub(crate) mod workspaces;
 
@@ -24,6 +25,7 @@ pub fn api(r: ApiRouter) -> ApiRouter {
     let r = passkeys::routes(r);
     let r = totp::routes(r);
     let r = workspaces::routes(r);
+    let r = sod::routes(r);
     sign_in::routes(r)
 }
 

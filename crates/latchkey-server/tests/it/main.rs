@@ -17,6 +17,7 @@ mod invitations;
 mod passkeys;
 mod robustness;
 mod sign_in;
+mod sod;
 mod totp;
 mod validation;
 mod workspace_isolation;
