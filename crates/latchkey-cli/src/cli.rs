@@ -135,6 +135,9 @@ pub enum Command {
     /// share, publish; and the organisation's sharing setting
     #[command(subcommand)]
     Items(ItemsCmd),
+    /// Segregation-of-duties rules: which roles no one user may combine, and who does
+    #[command(subcommand)]
+    Sod(crate::commands::sod::SodCmd),
 }
 
 #[derive(Debug, Subcommand)]

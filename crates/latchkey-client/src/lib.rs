@@ -13,6 +13,7 @@ mod error;
 mod items;
 mod passkeys;
 mod query;
+mod sod;
 mod totp;
 mod workspaces;
 
@@ -24,3 +25,4 @@ pub use query::{
     NoFilter, Order, Page, RoleFilter, SecurityAlertFilter, SecurityEventFilter, SystemFilter,
     UserFilter,
 };
+pub use sod::SodRuleFilter;

@@ -7,6 +7,7 @@ mod access;
 mod directory;
 mod security;
 mod settings;
+pub mod sod;
 mod totp;
 mod transfer;
 mod workspaces;
@@ -67,6 +68,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Organisations(cmd) => settings::organisations(ctx, cmd).await,
         Command::Users(cmd) => directory::users(ctx, cmd).await,
         Command::Items(cmd) => workspaces::items(ctx, cmd).await,
+        Command::Sod(cmd) => sod::sod(ctx, cmd).await,
         Command::Groups(cmd) => directory::groups(ctx, cmd).await,
         Command::Memberships(cmd) => directory::memberships(ctx, cmd).await,
         Command::Systems(cmd) => access::systems(ctx, cmd).await,

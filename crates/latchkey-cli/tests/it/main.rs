@@ -12,6 +12,7 @@ mod replicas;
 mod round_trip;
 mod shutdown;
 mod sign_in;
+mod sod;
 mod totp;
 mod workspaces;
 
