@@ -695,6 +695,17 @@ impl Services {
         change: SodChange<'_>,
     ) -> ServiceResult<()> {
         let rules = self.sod_rules(tx, org).await?;
+        self.sod_guard_with(tx, org, &rules, change).await
+    }
+
+    /// [`Services::sod_guard`] with the rules in hand.
+    async fn sod_guard_with(
+        &self,
+        tx: &mut dyn Tx,
+        org: OrgId,
+        rules: &SodRules,
+        change: SodChange<'_>,
+    ) -> ServiceResult<()> {
         if rules.index.is_empty() {
             return Ok(());
         }
@@ -740,26 +751,22 @@ impl Services {
         grantee: Grantee,
         role: RoleId,
     ) -> ServiceResult<()> {
-        if tx.all_sod_rules(org).await?.is_empty() {
+        let rules = self.sod_rules(tx, org).await?;
+        if rules.index.is_empty() {
             return Ok(());
         }
         let roles = granted_with(tx, org, role).await?;
         let change = match grantee {
-            Grantee::User(user) => SodChange::UserGrant { user, roles },
-            Grantee::Group(group) => {
-                return self
-                    .sod_guard(
-                        tx,
-                        org,
-                        SodChange::GroupGrant {
-                            group,
-                            roles: &roles,
-                        },
-                    )
-                    .await;
-            }
+            Grantee::User(user) => SodChange::UserGrant {
+                user,
+                roles: roles.clone(),
+            },
+            Grantee::Group(group) => SodChange::GroupGrant {
+                group,
+                roles: &roles,
+            },
         };
-        self.sod_guard(tx, org, change).await
+        self.sod_guard_with(tx, org, &rules, change).await
     }
 
     /// The combinations `user` would make by gaining `gained_roles` (each with what it
