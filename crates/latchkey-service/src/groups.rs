@@ -478,11 +478,14 @@ impl Services {
                 "the user is already a member of this group for an overlapping period",
             ));
         }
-        let join = crate::sod::SodChange::Join {
-            user: req.user_id,
-            group: req.group_id,
-        };
-        self.sod_guard(&mut *tx, p.org_id, join).await?;
+        if req.ends_at.is_none_or(|e| e > self.now()) {
+            // Counted from now even when it starts later; one already over gives nothing.
+            let join = crate::sod::SodChange::Join {
+                user: req.user_id,
+                group: req.group_id,
+            };
+            self.sod_guard(&mut *tx, p.org_id, join).await?;
+        }
         let m = Membership {
             id,
             org_id: p.org_id,
@@ -595,6 +598,16 @@ impl Services {
         m.attributes = attributes;
         if m == before {
             return Ok(before);
+        }
+        if (m.starts_at, m.ends_at) != (before.starts_at, before.ends_at)
+            && m.ends_at.is_none_or(|e| e > self.now())
+        {
+            // New dates may put the membership in force: judged as joining now.
+            let join = crate::sod::SodChange::Join {
+                user: m.user_id,
+                group: m.group_id,
+            };
+            self.sod_guard(&mut *tx, p.org_id, join).await?;
         }
         m.stamps.touch(self.now(), Some(p.user_id));
         tx.update_membership(&m).await?;

@@ -486,6 +486,31 @@ async fn group_paths_refused(backend: Backend) {
         .expect(StatusCode::OK)
         .body;
     assert!(memberships["items"].as_array().unwrap().is_empty());
+    // A membership of eve's in Operations that ended long ago: new dates would revive it.
+    let old = t
+        .post(
+            a,
+            "/api/v1/memberships",
+            json!({ "user_id": eve, "group_id": ops, "starts_at": "2020-01-01T00:00:00Z",
+                    "ends_at": "2020-02-01T00:00:00Z" }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    refused(
+        t.patch(
+            a,
+            &format!("/api/v1/memberships/{old}"),
+            json!({ "ends_at": null }),
+        )
+        .await,
+        "Approvers do not pay",
+        &["approver", "payer"],
+        "eve",
+    );
+    t.delete(a, &format!("/api/v1/memberships/{old}"))
+        .await
+        .expect(StatusCode::NO_CONTENT);
     // eve's primary group becoming Operations: refused.
     refused(
         t.patch(
