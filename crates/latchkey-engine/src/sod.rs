@@ -288,6 +288,8 @@ pub struct WhatIf<'a> {
     pub moved: Option<(GroupId, Option<GroupId>)>,
     /// This group is granted these roles (unscoped, in force).
     pub group_grant: Option<(GroupId, &'a [RoleId])>,
+    /// This group becomes active (enabled and within its dates).
+    pub activated: Option<GroupId>,
 }
 
 impl Engine {
@@ -356,10 +358,11 @@ impl Engine {
         let granted = change
             .group_grant
             .and_then(|(g, roles)| Some((self.groups.index(g)?, roles)));
+        let activated = change.activated.and_then(|g| self.groups.index(g));
         starts.sort_unstable();
         starts.dedup();
         for start in starts {
-            self.walk_as_if(start, at, moved, &mut |a| {
+            self.walk_as_if(start, at, moved, activated, &mut |a| {
                 if let Some(rec) = self.group_recs.get(a as usize) {
                     for grant in rec
                         .grants
@@ -421,12 +424,13 @@ impl Engine {
     }
 
     /// Calls `f` for `start`, its parent, ... while groups are active at `at`, as if
-    /// `moved.0`'s parent were `moved.1`.
+    /// `moved.0`'s parent were `moved.1` and `activated` were active.
     fn walk_as_if(
         &self,
         start: u32,
         at: OffsetDateTime,
         moved: Option<(u32, Option<u32>)>,
+        activated: Option<u32>,
         f: &mut impl FnMut(u32),
     ) {
         let mut next = Some(start);
@@ -440,7 +444,7 @@ impl Engine {
             let Some(rec) = self.group_recs.get(a as usize) else {
                 break;
             };
-            if !rec.active_at(at) {
+            if !rec.active_at(at) && activated != Some(a) {
                 break;
             }
             f(a);

@@ -310,6 +310,21 @@ fn what_if_follows_the_change() {
         roles(&[1, 2, 3, 4, 5, 6])
     );
     assert_eq!(e.subtree_members(group(1), at), vec![user(0), user(1)]);
+    // Group 0 disabled: nothing passes from it; activating it (as if) gives role 3 back.
+    let mut off = org();
+    off.apply(&latchkey_engine::Change::UpsertGroup(GroupNode {
+        id: group(0),
+        parent: None,
+        disabled: true,
+        active_since: None,
+        active_until: None,
+    }));
+    assert_eq!(off.held_roles(user(0), at), roles(&[0, 1, 2]));
+    let on = WhatIf {
+        activated: Some(group(0)),
+        ..WhatIf::default()
+    };
+    assert_eq!(off.held_roles_if(user(0), at, &on), roles(&[0, 1, 2, 3]));
     assert_eq!(e.subtree_members(group(3), at), vec![user(1)]);
     assert_eq!(e.subtree_members(group(0), at), vec![user(0), user(1)]);
 }

@@ -263,6 +263,15 @@ impl Services {
         if g == before {
             return Ok(before);
         }
+        let now = self.now();
+        let active = |g: &Group| {
+            !g.disabled && latchkey_engine::in_window(g.active_since, g.active_until, now)
+        };
+        if !active(&before) && active(&g) {
+            // Its members get back what it and its ancestors pass on.
+            let on = crate::sod::SodChange::Activate { group: id };
+            self.sod_guard(&mut *tx, p.org_id, on).await?;
+        }
         if before.parent_id != g.parent_id {
             // Its members gain what the new ancestors pass on.
             let moved = crate::sod::SodChange::Move {

@@ -76,6 +76,8 @@ pub(crate) enum SodChange<'a> {
         group: GroupId,
         parent: Option<GroupId>,
     },
+    /// `group` becomes active (enabled again, or its dates now include the present).
+    Activate { group: GroupId },
 }
 
 /// An organisation's rules, by id and indexed.
@@ -992,6 +994,14 @@ fn evaluate(
             let users = e.subtree_members(*group, at);
             let change = WhatIf {
                 moved: Some((*group, *parent)),
+                ..WhatIf::default()
+            };
+            what_if(users, change, &mut gains);
+        }
+        SodChange::Activate { group } => {
+            let users = e.subtree_members(*group, at);
+            let change = WhatIf {
+                activated: Some(*group),
                 ..WhatIf::default()
             };
             what_if(users, change, &mut gains);

@@ -1,7 +1,8 @@
 //! Segregation of duties: rules (CRUD, validation, audit, scoping), every write path that
 //! can give a user roles refused with 409 `sod_forbidden` when it would make a forbidden
 //! combination (direct grant, group grant, mandatory inheritance, non-mandatory children,
-//! membership, primary group, group move) and changing nothing, low and high risks allowed
+//! membership and its dates, primary group, group move, a group enabled again) and
+//! changing nothing, low and high risks allowed
 //! and shown on effective roles, `some` and `matrix` semantics, previews, and rules
 //! created over combinations that already exist.
 
@@ -511,6 +512,40 @@ async fn group_paths_refused(backend: Backend) {
     t.delete(a, &format!("/api/v1/memberships/{old}"))
         .await
         .expect(StatusCode::NO_CONTENT);
+    // A disabled group passes nothing on, so eve may join it; enabling it again is refused.
+    let vault = t.group(a, "Vault", Some(&root)).await;
+    t.post(
+        a,
+        "/api/v1/grants",
+        json!({ "role_id": b.payer, "group_id": vault }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    t.patch(
+        a,
+        &format!("/api/v1/groups/{vault}"),
+        json!({ "disabled": true }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    t.post(
+        a,
+        "/api/v1/memberships",
+        json!({ "user_id": eve, "group_id": vault }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    refused(
+        t.patch(
+            a,
+            &format!("/api/v1/groups/{vault}"),
+            json!({ "disabled": false }),
+        )
+        .await,
+        "Approvers do not pay",
+        &["approver", "payer"],
+        "eve",
+    );
     // eve's primary group becoming Operations: refused.
     refused(
         t.patch(
