@@ -55,4 +55,4 @@ pub use snapshot::{
     GrantEdge, GroupNode, InheritanceEdge, MembershipEdge, RoleNode, Snapshot, SystemNode,
     UserNode, in_window,
 };
-pub use sod::{RoleSet, SodIndex, WhatIf};
+pub use sod::{HeldRoles, RoleSet, SodIndex, WhatIf};

@@ -19,12 +19,11 @@
 //! by role, and only those are examined, each against the held set (sorted, searched by
 //! bisection) and the gained roles.
 
-use std::collections::HashMap;
-
 use latchkey_model::{GroupId, Risk, RoleId, SodKind, SodRule, SodRuleId, SodViolation, UserId};
 use time::OffsetDateTime;
 
 use crate::engine::Engine;
+use crate::keys::FastMap;
 use crate::snapshot::in_window;
 
 /// A set of role ids, sorted and without duplicates.
@@ -101,7 +100,7 @@ struct Compiled {
 #[derive(Debug, Clone, Default)]
 pub struct SodIndex {
     rules: Vec<Compiled>,
-    by_role: HashMap<RoleId, Vec<u32>>,
+    by_role: FastMap<RoleId, Vec<u32>>,
 }
 
 impl SodIndex {
@@ -174,10 +173,20 @@ impl SodIndex {
     /// involve at least one gained role (one violation per rule, ordered by rule id).
     /// `gained` may overlap `held`; roles already held are not gains.
     pub fn violations(&self, held: &RoleSet, gained: &[RoleId]) -> Vec<SodViolation> {
+        self.violations_of(|r| held.contains(r), gained)
+    }
+
+    /// [`SodIndex::violations`] with the held roles as a membership test (for instance
+    /// [`HeldRoles::contains`], which needs no sorted set).
+    pub fn violations_of(
+        &self,
+        held: impl Fn(RoleId) -> bool,
+        gained: &[RoleId],
+    ) -> Vec<SodViolation> {
         let mut candidates: Vec<u32> = Vec::new();
         let mut new: Vec<RoleId> = Vec::with_capacity(gained.len());
         for &g in gained {
-            if held.contains(g) || new.contains(&g) {
+            if held(g) || new.contains(&g) {
                 continue;
             }
             new.push(g);
@@ -193,7 +202,7 @@ impl SodIndex {
         let mut out: Vec<SodViolation> = candidates
             .into_iter()
             .filter_map(|c| self.rules.get(c as usize))
-            .filter_map(|rule| evaluate(rule, |r| held.contains(r), |r| new.contains(&r)))
+            .filter_map(|rule| evaluate(rule, &held, |r| new.contains(&r)))
             .collect();
         out.sort_unstable_by_key(|v| v.rule_id);
         out
@@ -292,7 +301,43 @@ pub struct WhatIf<'a> {
     pub activated: Option<GroupId>,
 }
 
+/// The roles a user holds, as bits over the engine's role slots: built without sorting,
+/// asked a few roles at a time (what checking one grant against the rules needs).
+#[derive(Debug)]
+pub struct HeldRoles<'e> {
+    engine: &'e Engine,
+    bits: Vec<u64>,
+}
+
+impl HeldRoles<'_> {
+    #[inline]
+    pub fn contains(&self, role: RoleId) -> bool {
+        self.engine.present_role(role).is_some_and(|s| {
+            self.bits
+                .get(s as usize / 64)
+                .is_some_and(|w| w & (1 << (s % 64)) != 0)
+        })
+    }
+}
+
 impl Engine {
+    /// The roles `user` holds at `at` (any scope value, any path) as a [`HeldRoles`];
+    /// nothing for an unknown user. The same set as [`Engine::held_roles`], cheaper to make.
+    pub fn held_role_bits(&self, user: UserId, at: OffsetDateTime) -> HeldRoles<'_> {
+        let mut bits = vec![0_u64; self.roles.len().div_ceil(64)];
+        if let Some(u) = self.present_user(user) {
+            let _ = self.visit_grants(u, at, &mut |_, grant| {
+                for r in self.closure.reach(grant.role) {
+                    if let Some(w) = bits.get_mut(r.role as usize / 64) {
+                        *w |= 1 << (r.role % 64);
+                    }
+                }
+                std::ops::ControlFlow::Continue(())
+            });
+        }
+        HeldRoles { engine: self, bits }
+    }
+
     /// The roles `user` holds at `at`, any scope value, any path; empty for an unknown user.
     pub fn held_roles(&self, user: UserId, at: OffsetDateTime) -> RoleSet {
         let Some(u) = self.present_user(user) else {

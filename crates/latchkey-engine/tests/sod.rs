@@ -259,6 +259,14 @@ fn held_roles_are_the_effective_roles() {
     for u in [user(0), user(1), user(9)] {
         let effective: RoleSet = e.effective_roles(u, now()).iter().map(|r| r.role).collect();
         assert_eq!(e.held_roles(u, now()), effective);
+        let bits = e.held_role_bits(u, now());
+        for r in 0..9 {
+            assert_eq!(
+                bits.contains(role(r)),
+                effective.contains(role(r)),
+                "role {r}"
+            );
+        }
         assert_eq!(e.held_roles_if(u, now(), &WhatIf::default()), effective);
     }
     assert_eq!(e.held_roles(user(0), now()), roles(&[0, 1, 2, 3]));

@@ -912,14 +912,9 @@ fn evaluate(
     at: OffsetDateTime,
 ) -> Vec<(UserId, SodViolation)> {
     let e = &state.engine;
-    let mut out = Vec::new();
-    let mut gains = |user: UserId, held: &RoleSet, gained: &[RoleId]| {
-        out.extend(
-            index
-                .violations(held, gained)
-                .into_iter()
-                .map(|v| (user, v)),
-        );
+    let mut out: Vec<(UserId, SodViolation)> = Vec::new();
+    let mut push = |user: UserId, found: Vec<SodViolation>| {
+        out.extend(found.into_iter().map(|v| (user, v)));
     };
     let closure = |roles: &[RoleId]| -> Vec<RoleId> {
         let mut all = Vec::new();
@@ -934,15 +929,16 @@ fn evaluate(
         }
         all
     };
+    // Users' roles before and after a change that may also take roles away.
     let what_if = |users: Vec<UserId>,
                    what_if: WhatIf<'_>,
-                   gains: &mut dyn FnMut(UserId, &RoleSet, &[RoleId])| {
+                   push: &mut dyn FnMut(UserId, Vec<SodViolation>)| {
         for u in users {
             let before = e.held_roles(u, at);
             let after = e.held_roles_if(u, at, &what_if);
             let gained = before.missing_from(&after);
             if gained.iter().any(|r| index.names(*r)) {
-                gains(u, &before, &gained);
+                push(u, index.violations(&before, &gained));
             }
         }
     };
@@ -950,8 +946,8 @@ fn evaluate(
         SodChange::UserGrant { user, roles } => {
             let gained = closure(roles);
             if gained.iter().any(|r| index.names(*r)) {
-                let held = e.held_roles(*user, at);
-                gains(*user, &held, &gained);
+                let held = e.held_role_bits(*user, at);
+                push(*user, index.violations_of(|r| held.contains(r), &gained));
             }
         }
         SodChange::GroupGrant { group, roles } => {
@@ -961,7 +957,7 @@ fn evaluate(
                     group_grant: Some((*group, roles)),
                     ..WhatIf::default()
                 };
-                what_if(users, change, &mut gains);
+                what_if(users, change, &mut push);
             }
         }
         SodChange::MandatoryEdge { parent, child } => {
@@ -971,8 +967,8 @@ fn evaluate(
                     e.holders(*parent, at).into_iter().map(|h| h.user).collect();
                 users.dedup();
                 for u in users {
-                    let held = e.held_roles(u, at);
-                    gains(u, &held, &gained);
+                    let held = e.held_role_bits(u, at);
+                    push(u, index.violations_of(|r| held.contains(r), &gained));
                 }
             }
         }
@@ -981,14 +977,14 @@ fn evaluate(
                 join: Some(*group),
                 ..WhatIf::default()
             };
-            what_if(vec![*user], change, &mut gains);
+            what_if(vec![*user], change, &mut push);
         }
         SodChange::Primary { user, group } => {
             let change = WhatIf {
                 primary: Some(*group),
                 ..WhatIf::default()
             };
-            what_if(vec![*user], change, &mut gains);
+            what_if(vec![*user], change, &mut push);
         }
         SodChange::Move { group, parent } => {
             let users = e.subtree_members(*group, at);
@@ -996,7 +992,7 @@ fn evaluate(
                 moved: Some((*group, *parent)),
                 ..WhatIf::default()
             };
-            what_if(users, change, &mut gains);
+            what_if(users, change, &mut push);
         }
         SodChange::Activate { group } => {
             let users = e.subtree_members(*group, at);
@@ -1004,7 +1000,7 @@ fn evaluate(
                 activated: Some(*group),
                 ..WhatIf::default()
             };
-            what_if(users, change, &mut gains);
+            what_if(users, change, &mut push);
         }
     }
     out
