@@ -5,6 +5,9 @@
 //! is encoded in Cedar and casbin (see `compare.rs`), the three engines must agree on 10,000
 //! random questions, and their check and absorb costs are printed side by side.
 //!
+//! `latchkey-bench governance` times what segregation of duties adds to a grant
+//! (`governance.rs`).
+//!
 //! `latchkey-bench sign-in` and `latchkey-bench workspaces` run the real services in process
 //! over a scratch SQLite store: what signing in costs (`sign_in.rs`), and reading a
 //! workspace of a million documents and the folder visibility check (`workspaces.rs`).
@@ -26,6 +29,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bulk;
 mod compare;
+mod governance;
 mod http;
 mod ndjson;
 mod org;
@@ -59,7 +63,8 @@ const USAGE: &str = "usage: latchkey-bench engine [--seed N] [--compare]
        latchkey-bench http [--seed N] [--seconds N] [--connections N] [--threads N] [--users N] [--server PATH] [--keep]
        latchkey-bench sign-in
        latchkey-bench workspaces [--seed N] [--keep]
-       latchkey-bench rules [--seed N] [--keep]";
+       latchkey-bench rules [--seed N] [--keep]
+       latchkey-bench governance [--seed N]";
 
 struct Args {
     what: String,
@@ -77,10 +82,11 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     let what = it.next().cloned().unwrap_or_default();
     if !matches!(
         what.as_str(),
-        "engine" | "bulk" | "http" | "sign-in" | "workspaces" | "rules"
+        "engine" | "bulk" | "http" | "sign-in" | "workspaces" | "rules" | "governance"
     ) {
         return Err(
-            "name a benchmark: engine, bulk, http, sign-in, workspaces or rules".to_owned(),
+            "name a benchmark: engine, bulk, http, sign-in, workspaces, rules or governance"
+                .to_owned(),
         );
     }
     let mut out = Args {
@@ -157,6 +163,13 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("latchkey-bench rules: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        "governance" => match governance::run(args.seed) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("latchkey-bench governance: {e}");
                 ExitCode::FAILURE
             }
         },

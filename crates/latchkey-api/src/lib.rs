@@ -8,12 +8,14 @@
 mod requests;
 mod responses;
 mod rules;
+mod sod;
 mod totp;
 mod workspaces;
 
 pub use requests::*;
 pub use responses::*;
 pub use rules::*;
+pub use sod::*;
 pub use totp::*;
 pub use workspaces::*;
 

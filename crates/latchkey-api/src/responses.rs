@@ -88,6 +88,10 @@ pub struct EffectiveRoleView {
     pub system_name: String,
     pub scope: Option<String>,
     pub paths: Vec<AccessPath>,
+    /// The segregation-of-duties risk (`low`, `high`, or `forbidden` for a combination
+    /// older than its rule) of a combination this role takes part in; absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sod: Option<crate::SodRiskView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -139,6 +139,9 @@ pub enum Command {
     /// check, preview the exact diff, apply with progress
     #[command(subcommand)]
     Rules(RulesCmd),
+    /// Segregation-of-duties rules: which roles no one user may combine, and who does
+    #[command(subcommand)]
+    Sod(crate::commands::sod::SodCmd),
 }
 
 #[derive(Debug, Subcommand)]

@@ -43,10 +43,11 @@ pub fn render_role_holders(answer: &RoleHolders) -> String {
 fn role_node(role: &EffectiveRoleView) -> Node {
     Node {
         label: format!(
-            "{} / {}{}",
+            "{} / {}{}{}",
             role.system_name,
             role.role_name,
-            scope_suffix(role.scope.as_deref())
+            scope_suffix(role.scope.as_deref()),
+            sod_suffix(role.sod.as_ref())
         ),
         children: role
             .paths
@@ -54,6 +55,15 @@ fn role_node(role: &EffectiveRoleView) -> Node {
             .map(|p| path_node(p, &role.role_name))
             .collect(),
     }
+}
+
+/// `  [SoD risk high: Pay what you approve]` when the role takes part in a risky combination.
+fn sod_suffix(sod: Option<&latchkey_api::SodRiskView>) -> String {
+    sod.map(|s| {
+        let rules: Vec<&str> = s.rules.iter().map(|r| r.name.as_str()).collect();
+        format!("  [SoD risk {}: {}]", s.risk, rules.join(", "))
+    })
+    .unwrap_or_default()
 }
 
 fn holder_node(holder: &HolderView, role_name: &str) -> Node {
@@ -216,6 +226,7 @@ mod tests {
                         direct(11, role_ref(1, "Admin"), Vec::new()),
                         via_group(12, "Sales-East", "Sales", "primary"),
                     ],
+                    sod: None,
                 },
                 EffectiveRoleView {
                     role_id: id(2),
@@ -228,6 +239,7 @@ mod tests {
                         role_ref(3, "Editor"),
                         vec![role_ref(3, "Editor"), role_ref(4, "Author")],
                     )],
+                    sod: None,
                 },
             ],
         };

@@ -14,6 +14,7 @@ mod items;
 mod passkeys;
 mod query;
 mod rules;
+mod sod;
 mod totp;
 mod workspaces;
 
@@ -25,3 +26,4 @@ pub use query::{
     NoFilter, Order, Page, RoleFilter, SecurityAlertFilter, SecurityEventFilter, SystemFilter,
     UserFilter,
 };
+pub use sod::SodRuleFilter;

@@ -46,6 +46,7 @@ mod keys;
 mod output;
 pub mod rules;
 mod snapshot;
+pub mod sod;
 pub mod workspace;
 
 pub use change::{Change, Membership};
@@ -55,3 +56,4 @@ pub use snapshot::{
     GrantEdge, GroupNode, InheritanceEdge, MembershipEdge, RoleNode, Snapshot, SystemNode,
     UserNode, in_window,
 };
+pub use sod::{HeldRoles, RoleSet, SodIndex, WhatIf};

@@ -99,3 +99,4 @@ id_type!(WorkspaceKeyId, "workspace API key");
 id_type!(ItemId, "item");
 id_type!(AssignmentRuleId, "role assignment rule");
 id_type!(RuleRunId, "rule run");
+id_type!(SodRuleId, "segregation-of-duties rule");

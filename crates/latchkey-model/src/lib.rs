@@ -12,6 +12,7 @@ pub mod passkey;
 pub mod permission;
 pub mod rules;
 pub mod sign_in;
+pub mod sod;
 pub mod totp;
 pub mod validation;
 pub mod workspace;
@@ -30,6 +31,7 @@ pub use sign_in::{
     SecurityEvent, Session, SignInFailures, SignInMethod, StoredPasswordPolicy,
     StoredRoleSecurityPolicy,
 };
+pub use sod::{Risk, SodKind, SodPair, SodRule, SodViolation};
 pub use totp::TotpDevice;
 pub use validation::{FieldError, ValidationErrors};
 pub use workspace::{

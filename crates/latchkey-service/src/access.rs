@@ -46,11 +46,17 @@ impl Services {
                         .iter()
                         .map(|path| render_path(&engine, path))
                         .collect(),
+                    sod: None,
                 })
                 .collect()
         };
         self.name_rules(p.org_id, roles.iter_mut().flat_map(|r| r.paths.iter_mut()))
             .await?;
+        let held: latchkey_engine::RoleSet = roles.iter().map(|r| r.role_id).collect();
+        let risks = self.sod_risks(p.org_id, &held).await?;
+        for r in &mut roles {
+            r.sod = risks.get(&r.role_id).cloned();
+        }
         // Read by people: by system, then role, then scope.
         roles.sort_by(|a, b| {
             (&a.system_name, &a.role_name, &a.scope).cmp(&(&b.system_name, &b.role_name, &b.scope))

@@ -55,6 +55,9 @@ pub(crate) struct LoadCache {
     user_types: Vec<String>,
     /// Registered mail domains (code, obsolete); empty when the organisation has none.
     mail_domains: HashMap<String, bool>,
+    /// The organisation has segregation-of-duties rules: grants take the single write,
+    /// which checks them.
+    sod_rules: bool,
     /// Users created by this load, with their primary group: their grants are exactly
     /// those in `made`.
     users: HashMap<UserId, GroupId>,
@@ -197,6 +200,7 @@ impl LoadCache {
             .into_iter()
             .map(|d| (d.code, d.obsolete))
             .collect();
+        self.sod_rules = !tx.all_sod_rules(org).await?.is_empty();
         self.loaded = true;
         Ok(())
     }
@@ -205,6 +209,7 @@ impl LoadCache {
     pub(crate) fn covers(&self, record: &FastRecord) -> bool {
         match record {
             FastRecord::User { .. } => true,
+            FastRecord::Grant { .. } if self.sod_rules => false,
             FastRecord::Grant { role, grantee, .. } => {
                 let Some(role) = self.roles.get(role) else {
                     return false;

@@ -149,6 +149,10 @@ impl From<StoreError> for ServiceError {
                         "name",
                         "a role assignment rule with this name already exists",
                     ),
+                    "sod_rules.name" => (
+                        "name",
+                        "this information system already has a segregation-of-duties rule with this name",
+                    ),
                     "foreign_key" => ("", "the object is still referenced by others"),
                     _ => ("", "the change conflicts with existing data"),
                 };

@@ -110,6 +110,8 @@ impl Services {
         }) {
             return Err(already_granted(&role, scope_value.as_deref()));
         }
+        self.sod_guard_grant(&mut *tx, p.org_id, grantee, role.id)
+            .await?;
         let system = tx.get_system(p.org_id, role.system_id).await?;
         if let (Some(system), Grantee::User(_)) = (&system, grantee)
             && system.single_role
@@ -178,6 +180,8 @@ impl Services {
         role: &Role,
         user: latchkey_model::UserId,
     ) -> ServiceResult<Grant> {
+        self.sod_guard_grant(&mut *tx, role.org_id, Grantee::User(user), role.id)
+            .await?;
         let grant = Grant {
             id: GrantId::from_uuid(self.uuid()),
             org_id: role.org_id,

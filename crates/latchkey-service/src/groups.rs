@@ -263,6 +263,23 @@ impl Services {
         if g == before {
             return Ok(before);
         }
+        let now = self.now();
+        let active = |g: &Group| {
+            !g.disabled && latchkey_engine::in_window(g.active_since, g.active_until, now)
+        };
+        if !active(&before) && active(&g) {
+            // Its members get back what it and its ancestors pass on.
+            let on = crate::sod::SodChange::Activate { group: id };
+            self.sod_guard(&mut *tx, p.org_id, on).await?;
+        }
+        if before.parent_id != g.parent_id {
+            // Its members gain what the new ancestors pass on.
+            let moved = crate::sod::SodChange::Move {
+                group: id,
+                parent: g.parent_id,
+            };
+            self.sod_guard(&mut *tx, p.org_id, moved).await?;
+        }
         g.stamps.touch(self.now(), Some(p.user_id));
         tx.update_group(&g).await?;
         tx.index_attributes(p.org_id, ObjectType::Group, id.as_uuid(), &index)
@@ -470,6 +487,14 @@ impl Services {
                 "the user is already a member of this group for an overlapping period",
             ));
         }
+        if req.ends_at.is_none_or(|e| e > self.now()) {
+            // Counted from now even when it starts later; one already over gives nothing.
+            let join = crate::sod::SodChange::Join {
+                user: req.user_id,
+                group: req.group_id,
+            };
+            self.sod_guard(&mut *tx, p.org_id, join).await?;
+        }
         let m = Membership {
             id,
             org_id: p.org_id,
@@ -584,6 +609,16 @@ impl Services {
         m.attributes = attributes;
         if m == before {
             return Ok(before);
+        }
+        if (m.starts_at, m.ends_at) != (before.starts_at, before.ends_at)
+            && m.ends_at.is_none_or(|e| e > self.now())
+        {
+            // New dates may put the membership in force: judged as joining now.
+            let join = crate::sod::SodChange::Join {
+                user: m.user_id,
+                group: m.group_id,
+            };
+            self.sod_guard(&mut *tx, p.org_id, join).await?;
         }
         m.stamps.touch(self.now(), Some(p.user_id));
         tx.update_membership(&m).await?;

@@ -27,6 +27,7 @@ mod rules;
 mod schedule;
 mod secrets;
 mod sign_in;
+mod sod;
 mod systems;
 mod tokens;
 mod totp;
@@ -59,6 +60,7 @@ pub use secrets::{MasterKey, SecretsError};
 pub use sign_in::{
     ClientInfo, MAGIC_LINK_PREFIX, SESSION_PREFIX, SignInSettings, events as security_events,
 };
+pub use sod::{PREVIEW_LIMIT, SOD_ALERT, SodRuleFilter};
 pub use tokens::{csrf_token, hash_token};
 pub use workspaces::{DocumentFilter, WORKSPACE_INVITATION_PREFIX, WORKSPACE_KEY_PREFIX};
 

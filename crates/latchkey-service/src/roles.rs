@@ -355,6 +355,19 @@ impl Services {
                 ),
             ));
         }
+        let sod = latchkey_store::SodRuleQuery {
+            role: Some(id),
+            ..Default::default()
+        };
+        if let Some(rule) = tx.list_sod_rules(p.org_id, &sod).await?.items.first() {
+            return Err(ServiceError::conflict(
+                "in_use",
+                format!(
+                    "role `{}` is named by the segregation-of-duties rule `{}`; change or delete the rule first",
+                    r.name, rule.name
+                ),
+            ));
+        }
         for as_parent in [true, false] {
             for e in tx.list_inheritance(p.org_id, id, as_parent).await? {
                 tx.delete_inheritance(p.org_id, e.id).await?;
@@ -604,6 +617,14 @@ impl Services {
                 "role_id",
                 format!("`{}` already grants `{}`", parent.name, child.name),
             ));
+        }
+        if req.mandatory {
+            // Every holder of the parent would hold the child's closure at once.
+            let change = crate::sod::SodChange::MandatoryEdge {
+                parent: parent.id,
+                child: child.id,
+            };
+            self.sod_guard(&mut *tx, p.org_id, change).await?;
         }
         let edge = RoleInheritance {
             id: InheritanceId::from_uuid(self.uuid()),

@@ -21,14 +21,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use latchkey_api::{
     AssignmentRuleView, CheckExpression, CreateAssignmentRule, RuleChange, RuleDiff, RuleError,
-    UpdateAssignmentRule,
+    RuleRefusal, UpdateAssignmentRule,
 };
 use latchkey_engine::in_window;
 use latchkey_engine::rules::{AttrType, AttrValue, Expression, Output, RuleSchema, UserFacts};
 use latchkey_model::{
     AssignmentRule, AssignmentRuleId, AttributeType, FieldError, Grant, GrantId, GrantOrigin,
-    GrantStatus, Grantee, GroupId, Name, NewAuditEntry, ObjectType, OrgId, Permission, RoleId,
-    RuleRun, RuleRunId, RunStatus, Stamps, User, UserId, ValidationErrors,
+    GrantStatus, Grantee, GroupId, Name, NewAuditEntry, ObjectType, OrgId, Permission, Risk,
+    RoleId, RuleRun, RuleRunId, RunStatus, Stamps, User, UserId, ValidationErrors,
 };
 use latchkey_store::{MembershipHead, RuleGrant, Tx};
 use time::OffsetDateTime;
@@ -72,6 +72,8 @@ struct Outcome {
     gains: Vec<(AssignmentRuleId, RoleId)>,
     losses: Vec<RuleGrant>,
     errors: Vec<(AssignmentRuleId, String)>,
+    /// Gains withheld: they would give a forbidden combination of roles (rule, role, why).
+    refused: Vec<(AssignmentRuleId, RoleId, String)>,
 }
 
 /// Counts of what a page's changes did.
@@ -79,7 +81,6 @@ struct Outcome {
 struct Written {
     granted: i64,
     revoked: i64,
-    refused: i64,
 }
 
 impl Services {
@@ -338,8 +339,10 @@ impl Services {
             let users = tx.users_after(org, after, RULE_PAGE).await?;
             let Some(last) = users.last() else { break };
             after = Some(last.id);
-            let outcomes = self
+            let mut outcomes = self
                 .evaluate(tx, org, &compiled, &catalogue, &users, now)
+                .await?;
+            self.screen_sod(tx, org, &compiled, &mut outcomes, false)
                 .await?;
             for o in outcomes {
                 let Some(user_id) = o.user_id else { continue };
@@ -358,6 +361,18 @@ impl Services {
                 diff.gains_total += o.gains.len() as u64;
                 diff.losses_total += o.losses.len() as u64;
                 diff.errors_total += o.errors.len() as u64;
+                diff.refused_total += o.refused.len() as u64;
+                for (_, role, reason) in &o.refused {
+                    let (role_name, _) = catalogue.role_names(*role);
+                    let r = RuleRefusal {
+                        user_id,
+                        user_name: o.user_name.clone(),
+                        role_id: *role,
+                        role_name,
+                        reason: reason.clone(),
+                    };
+                    push_limited(&mut diff.refused, r, limit, &mut diff.truncated);
+                }
                 for (_, role) in &o.gains {
                     push_limited(&mut diff.gains, change(*role), limit, &mut diff.truncated);
                 }
@@ -522,10 +537,13 @@ impl Services {
                 return Ok(());
             };
             after = Some(last.id);
-            let outcomes = self
+            let mut outcomes = self
                 .evaluate(&mut *tx, org, &compiled, &catalogue, &users, self.now())
                 .await?;
+            self.screen_sod(&mut *tx, org, &compiled, &mut outcomes, true)
+                .await?;
             run.errors += outcomes.iter().map(|o| o.errors.len() as i64).sum::<i64>();
+            run.refused += outcomes.iter().map(|o| o.refused.len() as i64).sum::<i64>();
             let written = self
                 .write_outcomes(&mut *tx, Some(p), org, &catalogue, outcomes)
                 .await?;
@@ -533,7 +551,6 @@ impl Services {
             run.total = run.total.max(run.done);
             run.granted += written.granted;
             run.revoked += written.revoked;
-            run.refused += written.refused;
             tx.update_rule_run(run).await?;
             tx.commit().await?;
         }
@@ -564,8 +581,10 @@ impl Services {
         }
         let catalogue = self.catalogue(tx, org).await?;
         let found = tx.get_users(org, users).await?;
-        let outcomes = self
+        let mut outcomes = self
             .evaluate(tx, org, &compiled, &catalogue, &found, self.now())
+            .await?;
+        self.screen_sod(tx, org, &compiled, &mut outcomes, true)
             .await?;
         self.write_outcomes(tx, p, org, &catalogue, outcomes)
             .await?;
@@ -617,6 +636,64 @@ impl Services {
                 "this grant comes from {named} and cannot be {what} by hand; change the rule or the user instead"
             ),
         ))
+    }
+
+    /// Withholds the gains that would give a user a combination of roles a
+    /// segregation-of-duties rule forbids: all of that user's gains in this evaluation move
+    /// to `refused`, naming the rule and the roles. With `alert`, each user so refused raises
+    /// a Security Center alert instead of being granted silently.
+    async fn screen_sod(
+        &self,
+        tx: &mut dyn Tx,
+        org: OrgId,
+        rules: &[Compiled],
+        outcomes: &mut [Outcome],
+        alert: bool,
+    ) -> ServiceResult<()> {
+        if outcomes.iter().all(|o| o.gains.is_empty()) {
+            return Ok(());
+        }
+        let sod = self.sod_rules(tx, org).await?;
+        if sod.index.is_empty() {
+            return Ok(());
+        }
+        for o in outcomes.iter_mut() {
+            let Some(user) = o.user_id else { continue };
+            if o.gains.is_empty() {
+                continue;
+            }
+            let gained: Vec<RoleId> = o.gains.iter().map(|(_, r)| *r).collect();
+            let forbidden: Vec<_> = self
+                .sod_violations(org, &sod, user, &gained)
+                .await?
+                .into_iter()
+                .filter(|v| v.risk == Risk::Forbidden)
+                .collect();
+            let Some(first) = forbidden.first() else {
+                continue;
+            };
+            let reason = format!(
+                "the segregation-of-duties rule `{}` forbids this combination",
+                Self::sod_rule_name(&sod, first.rule_id)
+            );
+            if alert {
+                let names: Vec<String> = o
+                    .gains
+                    .iter()
+                    .filter_map(|(id, _)| rules.iter().find(|c| c.rule.id == *id))
+                    .map(|c| format!("`{}`", c.rule.name))
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                let cause = format!("the assignment rule {}", names.join(", "));
+                self.sod_violation_alert(tx, org, user, first, &cause)
+                    .await?;
+            }
+            for (rule, role) in o.gains.drain(..) {
+                o.refused.push((rule, role, reason.clone()));
+            }
+        }
+        Ok(())
     }
 
     /// Evaluates `rules` for `users` against their rule grants now: one outcome per user.

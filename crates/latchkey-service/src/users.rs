@@ -347,6 +347,13 @@ impl Services {
         if user == before {
             return Ok(before);
         }
+        if before.primary_group_id != user.primary_group_id {
+            let primary = crate::sod::SodChange::Primary {
+                user: id,
+                group: user.primary_group_id,
+            };
+            self.sod_guard(&mut *tx, p.org_id, primary).await?;
+        }
         user.stamps.touch(self.now(), Some(p.user_id));
         tx.update_user(&user).await?;
         tx.index_attributes(p.org_id, ObjectType::User, id.as_uuid(), &index)

@@ -69,6 +69,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0012_assignment_rules.sql"),
     ),
     (
+        "0013_sod_rules.sql",
+        include_str!("../migrations/0013_sod_rules.sql"),
+    ),
+    (
         "0014_window_events.sql",
         include_str!("../migrations/0014_window_events.sql"),
     ),

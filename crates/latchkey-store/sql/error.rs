@@ -30,6 +30,7 @@ const UNIQUE_INDEXES: &[(&str, &str)] = &[
     ("api_tokens_token_hash_key", "api_tokens.token_hash"),
     ("totp_devices_name_key", "totp_devices.name"),
     ("workspace_teams_name_key", "workspace_teams.name"),
+    ("sod_rules_name_key", "sod_rules.name"),
     ("documents_external_key", "documents.external_id"),
     ("audit_seq_key", "audit.seq"),
     ("assignment_rules_name_key", "assignment_rules.name"),

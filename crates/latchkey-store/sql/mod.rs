@@ -36,6 +36,7 @@ mod passkeys;
 mod rules;
 mod schedule;
 mod sign_in;
+mod sod;
 mod totp;
 mod workspaces;
 

@@ -30,6 +30,7 @@ mod isolation;
 mod rules;
 mod settings;
 mod sign_in;
+mod sod;
 mod totp;
 mod workspaces;
 
@@ -91,6 +92,7 @@ pub const STORIES: &[(&str, Story)] = &[
     }),
     ("workspaces", |s| Box::pin(workspaces::workspaces(s))),
     ("assignment_rules", |s| Box::pin(rules::rules(s))),
+    ("sod_rules", |s| Box::pin(sod::sod_rules(s))),
 ];
 
 /// Runs every story against `store`, which should be a fresh, migrated database.

@@ -10,6 +10,7 @@ mod error;
 mod query;
 mod rules;
 mod schedule;
+mod sod;
 mod workspace;
 
 pub mod conformance;
@@ -30,6 +31,7 @@ pub use error::StoreError;
 pub use query::*;
 pub use rules::{RuleGrant, RuleStore};
 pub use schedule::{Edge, ScheduleStore};
+pub use sod::{SodRuleQuery, SodStore};
 pub use workspace::{DocumentQuery, OwnedContent, WorkspaceStore};
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -92,6 +94,7 @@ pub trait Tx:
     + WorkspaceStore
     + RuleStore
     + ScheduleStore
+    + SodStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;

@@ -8,6 +8,7 @@ mod directory;
 mod rules;
 mod security;
 mod settings;
+pub mod sod;
 mod totp;
 mod transfer;
 mod workspaces;
@@ -69,6 +70,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Users(cmd) => directory::users(ctx, cmd).await,
         Command::Items(cmd) => workspaces::items(ctx, cmd).await,
         Command::Rules(cmd) => rules::rules(ctx, cmd).await,
+        Command::Sod(cmd) => sod::sod(ctx, cmd).await,
         Command::Groups(cmd) => directory::groups(ctx, cmd).await,
         Command::Memberships(cmd) => directory::memberships(ctx, cmd).await,
         Command::Systems(cmd) => access::systems(ctx, cmd).await,

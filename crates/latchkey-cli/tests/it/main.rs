@@ -13,6 +13,7 @@ mod round_trip;
 mod rules;
 mod shutdown;
 mod sign_in;
+mod sod;
 mod totp;
 mod workspaces;
 

@@ -10,6 +10,7 @@ mod passkeys;
 mod rules;
 mod settings;
 pub(crate) mod sign_in;
+mod sod;
 mod totp;
 pub(crate) mod workspaces;
 
@@ -26,6 +27,7 @@ pub fn api(r: ApiRouter) -> ApiRouter {
     let r = totp::routes(r);
     let r = workspaces::routes(r);
     let r = rules::routes(r);
+    let r = sod::routes(r);
     sign_in::routes(r)
 }
 

@@ -19,6 +19,7 @@ mod robustness;
 mod rules;
 mod schedule;
 mod sign_in;
+mod sod;
 mod totp;
 mod validation;
 mod workspace_isolation;

@@ -649,3 +649,108 @@ async fn role_names_attributes_and_evaluation_errors(backend: Backend) {
     assert_eq!(diff["errors"].as_array().unwrap().len(), 1);
     assert_eq!(diff["truncated"], true);
 }
+
+both!(rules_never_grant_a_forbidden_combination);
+async fn rules_never_grant_a_forbidden_combination(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let a = &t.admin;
+    let root = root_group(&t).await;
+    let writers = t.group(a, "Writers", Some(&root)).await;
+    let books = t.system(a, "Books").await;
+    let approver = t.role(a, &books, "Approver").await;
+    let payer = t.role(a, &books, "Payer").await;
+    let ana = t.user(a, "ana", &writers).await;
+    let bea = t.user(a, "bea", &writers).await;
+    t.grant_user(a, &approver, &ana, None)
+        .await
+        .expect(StatusCode::CREATED);
+    t.post(
+        a,
+        "/api/v1/sod-rules",
+        json!({ "name": "Approvers do not pay", "system_id": books, "kind": "all",
+                "risk": "forbidden", "role_ids": [approver, payer] }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let id = rule(
+        &t,
+        json!({ "name": "Writers pay", "expression": r#"user.primary_group == "Writers""#, "role_ids": [payer] }),
+    )
+    .await;
+
+    // The preview shows ana's gain as refused, naming the SoD rule; bea gains.
+    let diff = t
+        .post(
+            a,
+            &format!("/api/v1/assignment-rules/{id}/preview"),
+            json!({}),
+        )
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(
+        names(&diff["gains"]),
+        vec![("bea".to_owned(), "Payer".to_owned())]
+    );
+    assert_eq!(diff["refused_total"], 1, "{diff}");
+    assert_eq!(diff["refused"][0]["user_name"], "ana");
+    assert!(
+        diff["refused"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Approvers do not pay"),
+        "{diff}"
+    );
+
+    // Applying grants bea, withholds ana's and raises an alert instead.
+    let run = apply(&t, &id).await;
+    assert_eq!(
+        (run["granted"].clone(), run["refused"].clone()),
+        (json!(1), json!(1)),
+        "{run}"
+    );
+    assert_eq!(
+        held(&t, &ana).await,
+        vec![("Approver".to_owned(), vec!["direct".to_owned()])]
+    );
+    assert_eq!(
+        held(&t, &bea).await,
+        vec![("Payer".to_owned(), vec!["rule".to_owned()])]
+    );
+    let alerts = t
+        .get(a, "/api/v1/security/alerts")
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    let sod: Vec<&Value> = alerts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["rule"] == "sod.violation")
+        .collect();
+    assert_eq!(sod.len(), 1, "{alerts}");
+    let summary = sod[0]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("`Writers pay`") && summary.contains("`ana`"),
+        "{summary}"
+    );
+
+    // A change to ana re-runs the rule: still withheld, never granted.
+    t.patch(
+        a,
+        &format!("/api/v1/users/{ana}"),
+        json!({ "first_name": "Ana" }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    assert_eq!(
+        held(&t, &ana).await,
+        vec![("Approver".to_owned(), vec!["direct".to_owned()])]
+    );
+    // A new writer holding nothing forbidden gains at once.
+    let cai = t.user(a, "cai", &writers).await;
+    assert_eq!(
+        held(&t, &cai).await,
+        vec![("Payer".to_owned(), vec!["rule".to_owned()])]
+    );
+}
