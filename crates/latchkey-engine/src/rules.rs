@@ -149,6 +149,9 @@ pub struct Expression {
     program: Program,
     /// Declared attributes in the order `attributes` is filled.
     attributes: Vec<String>,
+    /// The fields of `user` the expression reads: only these are bound when it runs
+    /// (handing the evaluator a value costs by its size).
+    fields: Vec<&'static str>,
 }
 
 impl fmt::Debug for Expression {
@@ -194,6 +197,8 @@ impl Expression {
             scopes: Vec::new(),
             nodes: 0,
             comprehensions: 0,
+            fields: std::collections::BTreeSet::new(),
+            whole_user: false,
         };
         let ty = checker.check(&expr)?;
         let fits = match output {
@@ -214,9 +219,15 @@ impl Expression {
                 message: format!("the expression must give {wanted}, not {ty}"),
             });
         }
+        let fields = if checker.whole_user {
+            USER_FIELDS.to_vec()
+        } else {
+            checker.fields.iter().copied().collect()
+        };
         Ok(Self {
             program,
             attributes: schema.attributes.keys().cloned().collect(),
+            fields,
         })
     }
 
@@ -265,45 +276,41 @@ impl Expression {
         let names = |v: &mut dyn Iterator<Item = &String>| {
             Value::List(Arc::new(v.map(|s| text(s)).collect()))
         };
-        let mut attributes = std::collections::HashMap::with_capacity(self.attributes.len());
-        for name in &self.attributes {
-            let value = match u.attributes.get(name) {
-                Some(AttrValue::String(s)) => text(s),
-                Some(AttrValue::Number(n)) => Value::Float(*n),
-                Some(AttrValue::Bool(b)) => Value::Bool(*b),
-                None => Value::Null,
+        let mut map = HashMap::with_capacity(self.fields.len());
+        for field in &self.fields {
+            let value = match *field {
+                "user_name" => text(&u.user_name),
+                "first_name" => text(&u.first_name),
+                "last_name" => text(&u.last_name),
+                "full_name" => text(&u.full_name),
+                "email" => opt(&u.email),
+                "type" => opt(&u.user_type),
+                "active" => Value::Bool(u.active),
+                "primary_group" => text(&u.primary_group),
+                "groups" => names(&mut u.groups.iter()),
+                "all_groups" => {
+                    names(&mut std::iter::once(&u.primary_group).chain(u.groups.iter()))
+                }
+                "attributes" => {
+                    let mut attributes = HashMap::with_capacity(self.attributes.len());
+                    for name in &self.attributes {
+                        let value = match u.attributes.get(name) {
+                            Some(AttrValue::String(s)) => text(s),
+                            Some(AttrValue::Number(n)) => Value::Float(*n),
+                            Some(AttrValue::Bool(b)) => Value::Bool(*b),
+                            None => Value::Null,
+                        };
+                        attributes.insert(Key::String(Arc::new(name.clone())), value);
+                    }
+                    Value::Map(Map {
+                        map: Arc::new(attributes),
+                    })
+                }
+                _ => continue,
             };
-            attributes.insert(Key::String(Arc::new(name.clone())), value);
+            map.insert(Key::String(Arc::new((*field).to_owned())), value);
         }
-        let fields: [(&str, Value); 11] = [
-            ("user_name", text(&u.user_name)),
-            ("first_name", text(&u.first_name)),
-            ("last_name", text(&u.last_name)),
-            ("full_name", text(&u.full_name)),
-            ("email", opt(&u.email)),
-            ("type", opt(&u.user_type)),
-            ("active", Value::Bool(u.active)),
-            ("primary_group", text(&u.primary_group)),
-            ("groups", names(&mut u.groups.iter())),
-            (
-                "all_groups",
-                names(&mut std::iter::once(&u.primary_group).chain(u.groups.iter())),
-            ),
-            (
-                "attributes",
-                Value::Map(Map {
-                    map: Arc::new(attributes),
-                }),
-            ),
-        ];
-        Value::Map(Map {
-            map: Arc::new(
-                fields
-                    .into_iter()
-                    .map(|(k, v)| (Key::String(Arc::new(k.to_owned())), v))
-                    .collect(),
-            ),
-        })
+        Value::Map(Map { map: Arc::new(map) })
     }
 }
 
@@ -454,6 +461,10 @@ struct Checker<'a> {
     scopes: Vec<(String, Ty)>,
     nodes: usize,
     comprehensions: usize,
+    /// Fields of `user` the expression reads by name.
+    fields: std::collections::BTreeSet<&'static str>,
+    /// Whether it uses `user` as a whole (then every field is bound).
+    whole_user: bool,
 }
 
 impl Checker<'_> {
@@ -506,6 +517,7 @@ impl Checker<'_> {
                     return Ok(ty.clone());
                 }
                 if name == "user" {
+                    self.whole_user = true;
                     return Ok(Ty::User);
                 }
                 Err(self.problem(
@@ -514,7 +526,19 @@ impl Checker<'_> {
                 ))
             }
             Expr::Select(s) => {
-                let operand = self.check(&s.operand)?;
+                // `user.field`: note the field, so evaluation binds only what is read.
+                let operand = match &s.operand.expr {
+                    Expr::Ident(name)
+                        if name == "user" && !self.scopes.iter().any(|(n, _)| n == name) =>
+                    {
+                        self.nodes += 1;
+                        if let Some(known) = USER_FIELDS.iter().find(|f| **f == s.field) {
+                            self.fields.insert(known);
+                        }
+                        Ty::User
+                    }
+                    _ => self.check(&s.operand)?,
+                };
                 // A problem with `user.attributes.x` is shown where the path starts.
                 let field = self.select(leftmost(e), &operand, &s.field)?;
                 Ok(if s.test { Ty::Bool } else { field })
@@ -963,6 +987,19 @@ mod tests {
         let wide = vec!["user.active"; 600].join(" && ");
         let p = problem(&wide, Output::Bool);
         assert!(!p.message.is_empty());
+    }
+
+    #[test]
+    fn only_the_fields_read_are_bound_and_a_whole_user_binds_all() {
+        let named = rule(r#"user.user_name == "ana" && has(user.email)"#);
+        assert_eq!(named.fields, vec!["email", "user_name"]);
+        assert_eq!(named.matches(&ana()), Ok(true));
+        let whole = rule(r#"user != null && user.primary_group == "Writers""#);
+        assert_eq!(whole.fields.len(), USER_FIELDS.len());
+        assert_eq!(whole.matches(&ana()), Ok(true));
+        let shadowed = rule(r#"user.groups.exists(user, user == "Editors")"#);
+        assert_eq!(shadowed.fields, vec!["groups"]);
+        assert_eq!(shadowed.matches(&ana()), Ok(true));
     }
 
     #[test]
