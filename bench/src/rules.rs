@@ -228,7 +228,7 @@ async fn apply(
                         now.granted, now.revoked
                     ));
                 }
-                services.catch_up(admin_org(admin)).await.map_err(err)?;
+                services.catch_up(admin.org_id).await.map_err(err)?;
                 return Ok((done, t.elapsed()));
             }
         }
@@ -284,10 +284,6 @@ async fn holds(
     let engine = services.engine(org).await.map_err(err)?;
     let state = engine.read();
     Ok(state.engine.holds(user, role, None, now()))
-}
-
-fn admin_org(p: &Principal) -> latchkey_model::OrgId {
-    p.org_id
 }
 
 fn now() -> time::OffsetDateTime {

@@ -91,17 +91,7 @@ impl Services {
     ) -> ServiceResult<AssignmentRuleView> {
         require_global(p, Permission::RulesManage)?;
         let mut tx = self.begin(p.org_id).await?;
-        let mut rule = AssignmentRule {
-            id: AssignmentRuleId::from_uuid(self.uuid()),
-            org_id: p.org_id,
-            name: req.name,
-            description: req.description,
-            expression: req.expression,
-            roles_expression: req.roles_expression,
-            role_ids: req.role_ids,
-            enabled: req.enabled.unwrap_or(true),
-            stamps: Stamps::new(self.now(), Some(p.user_id)),
-        };
+        let mut rule = self.new_rule(p, req);
         self.validate_rule(&mut *tx, p, &mut rule).await?;
         tx.insert_rule(&rule).await?;
         self.audit(
@@ -293,17 +283,7 @@ impl Services {
     ) -> ServiceResult<RuleDiff> {
         require_global(p, Permission::RulesManage)?;
         let mut tx = self.read().await?;
-        let mut rule = AssignmentRule {
-            id: AssignmentRuleId::from_uuid(self.uuid()),
-            org_id: p.org_id,
-            name: req.name,
-            description: req.description,
-            expression: req.expression,
-            roles_expression: req.roles_expression,
-            role_ids: req.role_ids,
-            enabled: req.enabled.unwrap_or(true),
-            stamps: Stamps::new(self.now(), Some(p.user_id)),
-        };
+        let mut rule = self.new_rule(p, req);
         self.validate_rule(&mut *tx, p, &mut rule).await?;
         self.preview_in(&mut *tx, p.org_id, rule, limit).await
     }
@@ -879,6 +859,21 @@ impl Services {
         Ok(written)
     }
 
+    /// A rule as `req` describes it, not yet checked.
+    fn new_rule(&self, p: &Principal, req: CreateAssignmentRule) -> AssignmentRule {
+        AssignmentRule {
+            id: AssignmentRuleId::from_uuid(self.uuid()),
+            org_id: p.org_id,
+            name: req.name,
+            description: req.description,
+            expression: req.expression,
+            roles_expression: req.roles_expression,
+            role_ids: req.role_ids,
+            enabled: req.enabled.unwrap_or(true),
+            stamps: Stamps::new(self.now(), Some(p.user_id)),
+        }
+    }
+
     /// Checks and normalises a rule before it is saved: name, texts, both expressions
     /// against the organisation's attributes, and roles a rule may grant.
     async fn validate_rule(
@@ -1097,7 +1092,7 @@ fn compile(rule: AssignmentRule, schema: &RuleSchema) -> ServiceResult<Compiled>
         Some(matcher) => Ok(Compiled {
             rule,
             matcher,
-            names: names.flatten(),
+            names,
         }),
         None => Err(ServiceError::Internal(
             "a checked expression did not compile".to_owned(),
@@ -1105,13 +1100,14 @@ fn compile(rule: AssignmentRule, schema: &RuleSchema) -> ServiceResult<Compiled>
     }
 }
 
-/// Compiles both expressions, adding their problems (with line and column) to `errors`.
+/// Compiles both expressions, adding their problems (with line and column) to `errors`;
+/// an expression is `None` when absent or refused.
 fn compile_into(
     expression: &str,
     roles_expression: Option<&str>,
     schema: &RuleSchema,
     errors: &mut ValidationErrors,
-) -> (Option<Expression>, Option<Option<Expression>>) {
+) -> (Option<Expression>, Option<Expression>) {
     let matcher = match Expression::compile(expression, schema, Output::Bool) {
         Ok(e) => Some(e),
         Err(problem) => {
@@ -1124,9 +1120,9 @@ fn compile_into(
         }
     };
     let names = match roles_expression {
-        None => Some(None),
+        None => None,
         Some(src) => match Expression::compile(src, schema, Output::RoleNames) {
-            Ok(e) => Some(Some(e)),
+            Ok(e) => Some(e),
             Err(problem) => {
                 errors.push(FieldError::new(
                     "roles_expression",

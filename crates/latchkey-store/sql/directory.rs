@@ -757,14 +757,7 @@ impl MembershipStore for SqlTx {
         .fetch(self.conn());
         let mut out = Vec::new();
         while let Some(row) = rows.try_next().await.map_err(map_err)? {
-            let c = Cols(&row);
-            out.push(MembershipHead {
-                id: MembershipId::from_uuid(c.uuid("id")?),
-                user_id: UserId::from_uuid(c.uuid("user_id")?),
-                group_id: GroupId::from_uuid(c.uuid("group_id")?),
-                starts_at: c.opt_instant("starts_at")?,
-                ends_at: c.opt_instant("ends_at")?,
-            });
+            out.push(membership_head(&row)?);
         }
         Ok(out)
     }
@@ -837,4 +830,16 @@ pub(crate) async fn due_memberships(
     rows.iter()
         .map(|row| Ok((membership(row)?, Cols(row).int("start_due")? == 1)))
         .collect()
+}
+
+/// A row of `id, user_id, group_id, starts_at, ends_at` from `memberships`.
+pub(crate) fn membership_head(row: &DbRow) -> StoreResult<MembershipHead> {
+    let c = Cols(row);
+    Ok(MembershipHead {
+        id: MembershipId::from_uuid(c.uuid("id")?),
+        user_id: UserId::from_uuid(c.uuid("user_id")?),
+        group_id: GroupId::from_uuid(c.uuid("group_id")?),
+        starts_at: c.opt_instant("starts_at")?,
+        ends_at: c.opt_instant("ends_at")?,
+    })
 }

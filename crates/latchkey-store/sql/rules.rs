@@ -4,8 +4,8 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 use latchkey_model::{
-    AssignmentRule, AssignmentRuleId, GrantId, GroupId, MembershipId, OrgId, RoleId, RuleRun,
-    RuleRunId, RunStatus, User, UserId,
+    AssignmentRule, AssignmentRuleId, GrantId, OrgId, RoleId, RuleRun, RuleRunId, RunStatus, User,
+    UserId,
 };
 use latchkey_store::{MembershipHead, RuleGrant, RuleStore, StoreResult};
 use sqlx::{AssertSqlSafe, QueryBuilder};
@@ -169,62 +169,56 @@ impl RuleStore for SqlTx {
                 role_id: RoleId::from_uuid(c.uuid("role_id")?),
             })
         };
-        let head = |qb: &mut QueryBuilder<Db>| {
-            qb.push("SELECT id, rule_id, user_id, role_id FROM grants WHERE org_id = ");
+        let head = || {
+            let mut qb = QueryBuilder::<Db>::new(
+                "SELECT id, rule_id, user_id, role_id FROM grants WHERE org_id = ",
+            );
             qb.push_bind(org.as_uuid());
             qb.push(" AND rule_id IS NOT NULL AND user_id IS NOT NULL");
             if let Some(rule) = rule {
                 qb.push(" AND rule_id = ");
                 qb.push_bind(rule.as_uuid());
             }
+            qb
         };
-        let mut out = Vec::new();
+        let mut statements = Vec::new();
         match (rule, users) {
-            (_, None) => {
-                let mut qb = QueryBuilder::<Db>::new("");
-                head(&mut qb);
-                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
-                for row in &rows {
-                    out.push(parse(row)?);
-                }
-            }
+            (_, None) => statements.push(head()),
             // One rule and many users (a page of users in id order): one range scan of
-            // the rule's index between the first and the last id, then only those named.
+            // the rule's index between the first and the last id.
             (Some(_), Some(users)) if users.len() > 8 => {
-                let named: HashSet<UserId> = users.iter().copied().collect();
-                let (Some(first), Some(last)) = (users.iter().min(), users.iter().max()) else {
-                    return Ok(out);
-                };
-                let mut qb = QueryBuilder::<Db>::new("");
-                head(&mut qb);
-                qb.push(" AND user_id >= ");
-                qb.push_bind(first.as_uuid());
-                qb.push(" AND user_id <= ");
-                qb.push_bind(last.as_uuid());
-                let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
-                for row in &rows {
-                    let g = parse(row)?;
-                    if named.contains(&g.user_id) {
-                        out.push(g);
-                    }
+                if let (Some(first), Some(last)) = (users.iter().min(), users.iter().max()) {
+                    let mut qb = head();
+                    qb.push(" AND user_id >= ");
+                    qb.push_bind(first.as_uuid());
+                    qb.push(" AND user_id <= ");
+                    qb.push_bind(last.as_uuid());
+                    statements.push(qb);
                 }
             }
             (_, Some(users)) => {
                 for chunk in users.chunks(ROWS_PER_STATEMENT) {
-                    let mut qb = QueryBuilder::<Db>::new("");
-                    head(&mut qb);
+                    let mut qb = head();
                     qb.push(" AND user_id IN (");
                     let mut list = qb.separated(", ");
                     for u in chunk {
                         list.push_bind(u.as_uuid());
                     }
                     qb.push(")");
-                    let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
-                    for row in &rows {
-                        out.push(parse(row)?);
-                    }
+                    statements.push(qb);
                 }
             }
+        }
+        let mut out = Vec::new();
+        for mut qb in statements {
+            for row in &qb.build().fetch_all(self.conn()).await.map_err(map_err)? {
+                out.push(parse(row)?);
+            }
+        }
+        if let Some(users) = users {
+            // A range also finds users between the named ones.
+            let named: HashSet<UserId> = users.iter().copied().collect();
+            out.retain(|g| named.contains(&g.user_id));
         }
         out.sort_by_key(|g| g.grant_id);
         Ok(out)
@@ -272,14 +266,7 @@ impl RuleStore for SqlTx {
             qb.push(")");
             let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
             for row in &rows {
-                let c = Cols(row);
-                out.push(MembershipHead {
-                    id: MembershipId::from_uuid(c.uuid("id")?),
-                    user_id: UserId::from_uuid(c.uuid("user_id")?),
-                    group_id: GroupId::from_uuid(c.uuid("group_id")?),
-                    starts_at: c.opt_instant("starts_at")?,
-                    ends_at: c.opt_instant("ends_at")?,
-                });
+                out.push(super::directory::membership_head(row)?);
             }
         }
         Ok(out)
