@@ -101,6 +101,10 @@ pub struct EffectiveRoles {
     pub user_name: String,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// Set when the answer comes from the access history (a past `at`): the organisation
+    /// revision whose state it shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of_revision: Option<i64>,
     pub roles: Vec<EffectiveRoleView>,
 }
 
@@ -120,6 +124,9 @@ pub struct RoleHolders {
     pub role_name: String,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// Set when the answer comes from the access history (a past `at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of_revision: Option<i64>,
     pub holders: Vec<HolderView>,
 }
 

@@ -393,6 +393,9 @@ pub enum SecurityCmd {
         #[arg(long)]
         note: Option<String>,
     },
+    /// Access snapshots: who held what at an instant, as CSV
+    #[command(subcommand)]
+    Snapshots(crate::commands::history::SnapshotsCmd),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -484,6 +487,15 @@ pub enum UsersCmd {
     Deleted,
     /// What a user may do in the product (roles) and see in a workspace (membership)
     Access(UserAccessArgs),
+    /// Give the user's own grants the state they had at --at
+    RestoreGrants {
+        id: UserId,
+        #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+        at: OffsetDateTime,
+        /// Show what would change without changing it
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -631,6 +643,24 @@ pub enum GroupsCmd {
     Update(GroupUpdateArgs),
     /// Delete a group
     Delete { id: GroupId },
+    /// The group's members now, or at a past instant (--at) from the access history
+    Members {
+        id: GroupId,
+        #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+        at: Option<OffsetDateTime>,
+        /// At most this many members (1 to 10000; 1000 by default)
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Give the group's secondary memberships the state they had at --at
+    RestoreMembers {
+        id: GroupId,
+        #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+        at: OffsetDateTime,
+        /// Show what would change without changing it
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -25,13 +25,23 @@ impl Node {
 }
 
 pub fn render_effective_roles(answer: &EffectiveRoles) -> String {
-    let title = format!("{} at {}", answer.user_name, instant(answer.at));
+    let title = format!(
+        "{} at {}{}",
+        answer.user_name,
+        instant(answer.at),
+        from_history(answer.as_of_revision)
+    );
     let nodes: Vec<Node> = answer.roles.iter().map(role_node).collect();
     render(&title, &nodes, "no roles")
 }
 
 pub fn render_role_holders(answer: &RoleHolders) -> String {
-    let title = format!("{} at {}", answer.role_name, instant(answer.at));
+    let title = format!(
+        "{} at {}{}",
+        answer.role_name,
+        instant(answer.at),
+        from_history(answer.as_of_revision)
+    );
     let nodes: Vec<Node> = answer
         .holders
         .iter()
@@ -55,6 +65,13 @@ fn role_node(role: &EffectiveRoleView) -> Node {
             .map(|p| path_node(p, &role.role_name))
             .collect(),
     }
+}
+
+/// ` (from the history, revision N)` for an answer about a past instant.
+fn from_history(revision: Option<i64>) -> String {
+    revision
+        .map(|r| format!(" (from the history, revision {r})"))
+        .unwrap_or_default()
 }
 
 /// `  [SoD risk high: Pay what you approve]` when the role takes part in a risky combination.
@@ -149,7 +166,7 @@ fn draw(out: &mut String, nodes: &[Node], prefix: &str) {
     }
 }
 
-fn instant(at: time::OffsetDateTime) -> String {
+pub(crate) fn instant(at: time::OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
 }
 
@@ -215,6 +232,7 @@ mod tests {
             user_id: id::<UserId>(9),
             user_name: "ana".into(),
             at: datetime!(2026-03-01 09:00 UTC),
+            as_of_revision: None,
             roles: vec![
                 EffectiveRoleView {
                     role_id: id(1),
@@ -261,6 +279,7 @@ ana at 2026-03-01T09:00:00Z
             user_id: id::<UserId>(9),
             user_name: "bob".into(),
             at: datetime!(2026-03-01 09:00 UTC),
+            as_of_revision: None,
             roles: Vec::new(),
         };
         assert_eq!(
@@ -277,6 +296,7 @@ ana at 2026-03-01T09:00:00Z
             role_id: id(1),
             role_name: "Admin".into(),
             at: datetime!(2026-03-01 09:00 UTC),
+            as_of_revision: None,
             holders: vec![HolderView {
                 user_id: id(9),
                 user_name: "ana".into(),

@@ -10,6 +10,7 @@
 mod client;
 mod endpoints;
 mod error;
+mod history;
 mod items;
 mod passkeys;
 mod query;

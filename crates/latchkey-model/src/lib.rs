@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod clock;
 pub mod entities;
+pub mod history;
 pub mod ids;
 pub mod invitation;
 pub mod names;
@@ -20,6 +21,7 @@ pub mod workspace;
 pub use audit::{AuditEntry, AuditHash, ChainBreak, ChainVerifier, NewAuditEntry, verify_chain};
 pub use clock::{Clock, FixedClock, IdGenerator, SystemClock, UuidV7Generator};
 pub use entities::*;
+pub use history::AccessSnapshot;
 pub use ids::*;
 pub use invitation::{Invitation, InvitationStatus};
 pub use names::{Email, Name, Slug, UserName};

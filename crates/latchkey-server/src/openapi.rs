@@ -37,6 +37,8 @@ enum Response {
     Page(String),
     Empty(u16),
     Ndjson,
+    /// A CSV document (a download).
+    Csv,
 }
 
 pub fn doc(tag: &'static str, summary: &'static str) -> Doc {
@@ -93,6 +95,12 @@ impl Doc {
     pub fn ndjson(mut self) -> Self {
         self.body = Some((String::new(), "application/x-ndjson"));
         self.response = Response::Ndjson;
+        self
+    }
+
+    /// Answers a CSV document.
+    pub fn csv(mut self) -> Self {
+        self.response = Response::Csv;
         self
     }
 
@@ -334,6 +342,12 @@ impl ApiRouter {
             Response::Empty(status) => op.response(
                 status.to_string(),
                 ResponseBuilder::new().description("done"),
+            ),
+            Response::Csv => op.response(
+                "200",
+                ResponseBuilder::new()
+                    .description("a CSV document with a header row")
+                    .content("text/csv", ContentBuilder::new().build()),
             ),
         };
         let problem = || {

@@ -3,7 +3,7 @@
 //! default), and is rendered with names so that "why does Ana have Payments/approver?"
 //! reads as an answer.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use latchkey_api::{
     AccessPath, EffectiveRoleView, EffectiveRoles, HolderView, NamedRef, RoleHolders, WhoAmI,
@@ -23,33 +23,17 @@ impl Services {
         at: Option<OffsetDateTime>,
     ) -> ServiceResult<EffectiveRoles> {
         let scope = p.require(Permission::UsersView)?;
+        let now = self.now();
+        let at = at.unwrap_or(now);
+        if at < now {
+            return self.effective_roles_as_of(p, &scope, user, at).await;
+        }
         let u = {
             let mut tx = self.read().await?;
             Self::user_in_scope(&mut *tx, p.org_id, &scope, user).await?
         };
-        let at = at.unwrap_or_else(|| self.now());
         let engine = self.engine(p.org_id).await?;
-        let mut roles: Vec<EffectiveRoleView> = {
-            let engine = engine.read();
-            engine
-                .engine
-                .effective_roles(user, at)
-                .into_iter()
-                .map(|r| EffectiveRoleView {
-                    role_id: r.role,
-                    role_name: engine.role_name(r.role),
-                    system_id: r.system,
-                    system_name: engine.system_name(r.system),
-                    scope: r.scope,
-                    paths: r
-                        .paths
-                        .iter()
-                        .map(|path| render_path(&engine, path))
-                        .collect(),
-                    sod: None,
-                })
-                .collect()
-        };
+        let mut roles = effective_role_views(&engine.read(), user, at);
         self.name_rules(p.org_id, roles.iter_mut().flat_map(|r| r.paths.iter_mut()))
             .await?;
         let held: latchkey_engine::RoleSet = roles.iter().map(|r| r.role_id).collect();
@@ -57,14 +41,62 @@ impl Services {
         for r in &mut roles {
             r.sod = risks.get(&r.role_id).cloned();
         }
-        // Read by people: by system, then role, then scope.
-        roles.sort_by(|a, b| {
-            (&a.system_name, &a.role_name, &a.scope).cmp(&(&b.system_name, &b.role_name, &b.scope))
-        });
         Ok(EffectiveRoles {
             user_id: u.id,
             user_name: u.user_name,
             at,
+            as_of_revision: None,
+            roles,
+        })
+    }
+
+    /// Effective roles at a past instant, from the access history: the user's part of the
+    /// organisation as it was at the last revision written by then, evaluated at `at`. A
+    /// user deleted since is answered too (within scope by the primary group they had).
+    /// SoD risks are not judged: today's rules say nothing of then.
+    async fn effective_roles_as_of(
+        &self,
+        p: &Principal,
+        scope: &crate::Scope,
+        user: UserId,
+        at: OffsetDateTime,
+    ) -> ServiceResult<EffectiveRoles> {
+        let mut tx = self.read().await?;
+        let revision = self.revision_at(&mut *tx, p.org_id, at).await?;
+        let now = tx.get_user(p.org_id, user).await?;
+        let rows = self
+            .user_rows_as_of(&mut *tx, p.org_id, user, revision)
+            .await?;
+        drop(tx);
+        let then = rows.as_ref().and_then(|r| r.users.first());
+        let visible = match (&now, then) {
+            (Some(u), _) => scope.covers_user_in(u.primary_group_id),
+            (None, Some(u)) => scope.covers_user_in(u.primary_group_id),
+            (None, None) => false,
+        };
+        let (Some(rows), true) = (rows.as_ref(), visible) else {
+            return match (now, visible) {
+                // The user exists and is visible, but did not exist yet then.
+                (Some(u), true) => Ok(EffectiveRoles {
+                    user_id: u.id,
+                    user_name: u.user_name,
+                    at,
+                    as_of_revision: Some(revision),
+                    roles: Vec::new(),
+                }),
+                _ => Err(ServiceError::not_found("user", user)),
+            };
+        };
+        let state = OrgState::from_rows(revision, rows);
+        let mut roles = effective_role_views(&state, user, at);
+        self.name_rules(p.org_id, roles.iter_mut().flat_map(|r| r.paths.iter_mut()))
+            .await?;
+        let user_name = then.map(|u| u.user_name.clone()).unwrap_or_default();
+        Ok(EffectiveRoles {
+            user_id: user,
+            user_name,
+            at,
+            as_of_revision: Some(revision),
             roles,
         })
     }
@@ -84,32 +116,30 @@ impl Services {
         let users = p.require(Permission::UsersView)?;
         let mut tx = self.read().await?;
         let r = Self::role_in_scope(&mut *tx, p.org_id, &scope, role).await?;
-        let at = at.unwrap_or_else(|| self.now());
-        let engine = self.engine(p.org_id).await?;
-        // Rendered under the read lock, which is released before the store is asked for names.
-        let found: Vec<_> = {
-            let state = engine.read();
-            state
-                .engine
-                .holders(role, at)
+        let now = self.now();
+        let at = at.unwrap_or(now);
+        // A past instant is answered from the access history: the whole organisation as it
+        // was (holders are many), with the users' names and groups of then.
+        let (mut found, then, as_of_revision) = if at < now {
+            let revision = self.revision_at(&mut *tx, p.org_id, at).await?;
+            let rows = tx.organisation_as_of(p.org_id, revision).await?;
+            let state = OrgState::from_rows(revision, &rows);
+            let then: HashMap<UserId, (String, latchkey_model::GroupId)> = rows
+                .users
                 .into_iter()
-                .map(|h| {
-                    let paths: Vec<_> = h
-                        .paths
-                        .iter()
-                        .filter(|path| {
-                            effective
-                                || (path.chain.is_empty()
-                                    && matches!(path.source, Source::Direct { .. }))
-                        })
-                        .map(|path| render_path(&state, path))
-                        .collect();
-                    (h.user, h.scope, paths)
-                })
-                .filter(|(_, _, paths)| !paths.is_empty())
-                .collect()
+                .map(|u| (u.id, (u.user_name, u.primary_group_id)))
+                .collect();
+            (
+                holder_paths(&state, role, at, effective),
+                Some(then),
+                Some(revision),
+            )
+        } else {
+            let engine = self.engine(p.org_id).await?;
+            // Rendered under the read lock, released before the store is asked for names.
+            let found = holder_paths(&engine.read(), role, at, effective);
+            (found, None, None)
         };
-        let mut found = found;
         self.name_rules(
             p.org_id,
             found.iter_mut().flat_map(|(_, _, paths)| paths.iter_mut()),
@@ -117,15 +147,22 @@ impl Services {
         .await?;
         let mut holders = Vec::new();
         for (user, scope, paths) in found {
-            let Some(u) = tx.get_user(p.org_id, user).await? else {
+            let known = match &then {
+                Some(then) => then.get(&user).cloned(),
+                None => tx
+                    .get_user(p.org_id, user)
+                    .await?
+                    .map(|u| (u.user_name, u.primary_group_id)),
+            };
+            let Some((user_name, group)) = known else {
                 continue;
             };
-            if !users.covers_user_in(u.primary_group_id) {
+            if !users.covers_user_in(group) {
                 continue;
             }
             holders.push(HolderView {
-                user_id: u.id,
-                user_name: u.user_name,
+                user_id: user,
+                user_name,
                 scope,
                 paths,
             });
@@ -134,6 +171,7 @@ impl Services {
             role_id: r.id,
             role_name: r.name,
             at,
+            as_of_revision,
             holders,
         })
     }
@@ -259,4 +297,63 @@ pub(crate) fn render_path(engine: &OrgState, path: &Provenance) -> AccessPath {
             rule: None,
         },
     }
+}
+
+/// A user's effective roles at `at` as `state` computes them, rendered with names and
+/// sorted for people: by system, then role, then scope.
+pub(crate) fn effective_role_views(
+    state: &OrgState,
+    user: UserId,
+    at: OffsetDateTime,
+) -> Vec<EffectiveRoleView> {
+    let mut roles: Vec<EffectiveRoleView> = state
+        .engine
+        .effective_roles(user, at)
+        .into_iter()
+        .map(|r| EffectiveRoleView {
+            role_id: r.role,
+            role_name: state.role_name(r.role),
+            system_id: r.system,
+            system_name: state.system_name(r.system),
+            scope: r.scope,
+            paths: r
+                .paths
+                .iter()
+                .map(|path| render_path(state, path))
+                .collect(),
+            sod: None,
+        })
+        .collect();
+    roles.sort_by(|a, b| {
+        (&a.system_name, &a.role_name, &a.scope).cmp(&(&b.system_name, &b.role_name, &b.scope))
+    });
+    roles
+}
+
+/// The holders of `role` at `at` with the paths to show: every path when `effective`, else
+/// only grants of the role itself to the user.
+fn holder_paths(
+    state: &OrgState,
+    role: RoleId,
+    at: OffsetDateTime,
+    effective: bool,
+) -> Vec<(UserId, Option<String>, Vec<AccessPath>)> {
+    state
+        .engine
+        .holders(role, at)
+        .into_iter()
+        .map(|h| {
+            let paths: Vec<_> = h
+                .paths
+                .iter()
+                .filter(|path| {
+                    effective
+                        || (path.chain.is_empty() && matches!(path.source, Source::Direct { .. }))
+                })
+                .map(|path| render_path(state, path))
+                .collect();
+            (h.user, h.scope, paths)
+        })
+        .filter(|(_, _, paths)| !paths.is_empty())
+        .collect()
 }

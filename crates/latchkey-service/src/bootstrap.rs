@@ -135,7 +135,7 @@ impl Services {
             .seed_organisation(&mut *tx, Some(p), name.as_str(), slug, false)
             .await?;
         // The creation is also recorded in the creator's organisation.
-        tx.bump_revision(p.org_id).await?;
+        tx.bump_revision(p.org_id, self.now()).await?;
         self.audit(
             &mut *tx,
             Some(p),
@@ -175,7 +175,7 @@ impl Services {
             created_at: now,
         };
         tx.insert_org(&org).await?;
-        let revision = tx.bump_revision(org.id).await?;
+        let revision = tx.bump_revision(org.id, now).await?;
         let stamps = Stamps::new(now, None);
         let group = Group {
             id: GroupId::from_uuid(self.uuid()),

@@ -373,7 +373,7 @@ impl Services {
         revision: &mut i64,
     ) -> ServiceResult<Vec<Value>> {
         let mut tx = self.inner.store.begin().await?;
-        let rev = tx.bump_revision(p.org_id).await?;
+        let rev = tx.bump_revision(p.org_id, self.now()).await?;
         // The store's statistics, refreshed each time the load has doubled the records of
         // some kind it wrote (a few times per kind in all).
         let grown = outcome.created.iter().any(|(kind, n)| {

@@ -533,3 +533,56 @@ async fn load(tx: &mut dyn Tx, org: OrgId) -> ServiceResult<OrgState> {
     }
     Ok(state)
 }
+
+impl OrgState {
+    /// A state built from whole rows as the access history gives them: the organisation
+    /// (or the part of it one question needs) as it was at `revision`. It is never kept
+    /// live, so it has no change-log position.
+    pub(crate) fn from_rows(revision: i64, rows: &latchkey_store::OrgAsOf) -> OrgState {
+        let snapshot = Snapshot {
+            groups: rows.groups.iter().map(group_node).collect(),
+            systems: rows
+                .systems
+                .iter()
+                .map(|s| SystemNode {
+                    id: s.id,
+                    parent: s.parent_id,
+                })
+                .collect(),
+            users: rows.users.iter().map(user_node).collect(),
+            memberships: rows.memberships.iter().map(membership_edge).collect(),
+            roles: rows.roles.iter().map(role_node).collect(),
+            inheritance: rows.inheritance.iter().map(inheritance_edge).collect(),
+            grants: rows.grants.iter().map(grant_edge).collect(),
+        };
+        let membership_ids: Vec<MembershipId> = rows.memberships.iter().map(|m| m.id).collect();
+        let mut state = OrgState {
+            revision,
+            last_seq: 0,
+            engine: Engine::build_with_membership_ids(&snapshot, &membership_ids),
+            groups: rows.groups.iter().map(|g| (g.id, g.name.clone())).collect(),
+            systems: rows
+                .systems
+                .iter()
+                .map(|s| (s.id, s.name.clone()))
+                .collect(),
+            roles: HashMap::new(),
+            scoped_roles: HashSet::new(),
+            permissions_of: HashMap::new(),
+            inheritance: rows
+                .inheritance
+                .iter()
+                .map(|e| (e.id, (e.parent_role_id, e.child_role_id)))
+                .collect(),
+            rule_of_grant: rows
+                .grants
+                .iter()
+                .filter_map(|g| g.rule_id.map(|r| (g.id, r)))
+                .collect(),
+        };
+        for r in &rows.roles {
+            state.note_role(r);
+        }
+        state
+    }
+}

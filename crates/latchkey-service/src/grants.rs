@@ -377,8 +377,21 @@ impl Services {
         req: UpdateGrant,
         if_match: Option<i64>,
     ) -> ServiceResult<Grant> {
-        p.require(Permission::RolesGrant)?;
         let mut tx = self.begin(p.org_id).await?;
+        let g = self.update_grant_in(&mut *tx, p, id, req, if_match).await?;
+        tx.commit().await?;
+        Ok(g)
+    }
+
+    pub(crate) async fn update_grant_in(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        id: GrantId,
+        req: UpdateGrant,
+        if_match: Option<i64>,
+    ) -> ServiceResult<Grant> {
+        p.require(Permission::RolesGrant)?;
         let before = self.grantable(&mut *tx, p, id).await?;
         check_version(if_match, before.stamps.version, "grant")?;
         if before.origin == GrantOrigin::Rule {
@@ -416,22 +429,30 @@ impl Services {
             Some(&g),
         )
         .await?;
-        tx.commit().await?;
         Ok(g)
     }
 
     /// Revokes a grant, and with it the grants its non-mandatory granted roles made.
     pub async fn revoke_grant(&self, p: &Principal, id: GrantId) -> ServiceResult<()> {
-        p.require(Permission::RolesGrant)?;
         let mut tx = self.begin(p.org_id).await?;
+        self.revoke_grant_in(&mut *tx, p, id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn revoke_grant_in(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        id: GrantId,
+    ) -> ServiceResult<()> {
+        p.require(Permission::RolesGrant)?;
         let grant = self.grantable(&mut *tx, p, id).await?;
         if grant.origin == GrantOrigin::Rule {
             return Err(self.rule_granted(&mut *tx, &grant, "revoked").await?);
         }
         self.revoke_with_children(&mut *tx, Some(p), p.org_id, grant, "grant.revoke")
-            .await?;
-        tx.commit().await?;
-        Ok(())
+            .await
     }
 
     /// Deletes a grant and every grant its non-mandatory granted roles made, children

@@ -578,8 +578,23 @@ impl Services {
         req: UpdateMembership,
         if_match: Option<i64>,
     ) -> ServiceResult<Membership> {
-        let scope = p.require(Permission::UsersManage)?;
         let mut tx = self.begin(p.org_id).await?;
+        let m = self
+            .update_membership_in(&mut *tx, p, id, req, if_match)
+            .await?;
+        tx.commit().await?;
+        Ok(m)
+    }
+
+    pub(crate) async fn update_membership_in(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        id: MembershipId,
+        req: UpdateMembership,
+        if_match: Option<i64>,
+    ) -> ServiceResult<Membership> {
+        let scope = p.require(Permission::UsersManage)?;
         let before = Self::membership_in_scope(&mut *tx, p.org_id, &scope, id).await?;
         check_version(if_match, before.stamps.version, "membership")?;
         let mut m = before.clone();
@@ -637,13 +652,23 @@ impl Services {
         .await?;
         self.reapply_rules(&mut *tx, Some(p), p.org_id, &[m.user_id])
             .await?;
-        tx.commit().await?;
         Ok(m)
     }
 
     pub async fn delete_membership(&self, p: &Principal, id: MembershipId) -> ServiceResult<()> {
-        let scope = p.require(Permission::UsersManage)?;
         let mut tx = self.begin(p.org_id).await?;
+        self.delete_membership_in(&mut *tx, p, id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn delete_membership_in(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        id: MembershipId,
+    ) -> ServiceResult<()> {
+        let scope = p.require(Permission::UsersManage)?;
         let m = Self::membership_in_scope(&mut *tx, p.org_id, &scope, id).await?;
         tx.index_attributes(p.org_id, ObjectType::Membership, id.as_uuid(), &[])
             .await?;
@@ -661,7 +686,6 @@ impl Services {
         .await?;
         self.reapply_rules(&mut *tx, Some(p), p.org_id, &[m.user_id])
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 

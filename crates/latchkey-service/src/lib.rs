@@ -14,6 +14,7 @@ mod engines;
 mod error;
 mod grants;
 mod groups;
+mod history;
 mod import;
 mod invitations;
 mod list;
@@ -47,6 +48,7 @@ pub use bulk::{BULK_BATCH, MAX_LINE};
 pub use check::MAX_BATCH;
 pub use engines::{OrgEngine, OrgState};
 pub use error::{ServiceError, ServiceResult};
+pub use history::{DEFAULT_MEMBERS_LIMIT, MAX_MEMBERS_LIMIT};
 pub use import::ImportKind;
 pub use list::{
     AuditFilter, GrantFilter, GroupFilter, ListParams, MAX_LIMIT, MembershipFilter, RoleFilter,
@@ -269,7 +271,7 @@ impl Services {
     /// date before returning, so the writer's next read sees the write.
     async fn begin(&self, org: OrgId) -> ServiceResult<WriteTx<'_>> {
         let mut tx = self.inner.store.begin().await?;
-        let revision = tx.bump_revision(org).await?;
+        let revision = tx.bump_revision(org, self.now()).await?;
         // Seen only once committed; a failed write answers an error anyway.
         revision::saw(revision);
         Ok(WriteTx {

@@ -35,7 +35,10 @@ macro_rules! system_cols {
     };
 }
 
-fn system(row: &DbRow) -> StoreResult<System> {
+/// The columns `system` reads, for the history tables (which have the same ones).
+pub(super) const SYSTEM_COLS: &str = system_cols!();
+
+pub(super) fn system(row: &DbRow) -> StoreResult<System> {
     let c = Cols(row);
     Ok(System {
         id: SystemId::from_uuid(c.uuid("id")?),
@@ -311,7 +314,10 @@ macro_rules! role_cols {
     };
 }
 
-fn role(row: &DbRow) -> StoreResult<Role> {
+/// The columns `role` reads, for the history tables (which have the same ones).
+pub(super) const ROLE_COLS: &str = role_cols!();
+
+pub(super) fn role(row: &DbRow) -> StoreResult<Role> {
     let c = Cols(row);
     let domain_id = c.opt_uuid("domain_id")?;
     let domain = match (c.text("domain_type")?.as_str(), domain_id) {
@@ -502,7 +508,10 @@ macro_rules! inheritance_cols {
     };
 }
 
-fn inheritance(row: &DbRow) -> StoreResult<RoleInheritance> {
+/// The columns `inheritance` reads, for the history tables (which have the same ones).
+pub(super) const INHERITANCE_COLS: &str = inheritance_cols!();
+
+pub(super) fn inheritance(row: &DbRow) -> StoreResult<RoleInheritance> {
     let c = Cols(row);
     let scope = match (c.text("scope_mode")?.as_str(), c.opt_text("scope_value")?) {
         ("none", None) => ScopeMapping::None,
@@ -643,7 +652,10 @@ fn grantee(c: &Cols<'_>) -> StoreResult<Grantee> {
     }
 }
 
-fn grant(row: &DbRow) -> StoreResult<Grant> {
+/// The columns `grant` reads, for the history tables (which have the same ones).
+pub(super) const GRANT_COLS: &str = grant_cols!();
+
+pub(super) fn grant(row: &DbRow) -> StoreResult<Grant> {
     let c = Cols(row);
     let grantee = grantee(&c)?;
     Ok(Grant {

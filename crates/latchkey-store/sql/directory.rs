@@ -69,7 +69,10 @@ macro_rules! user_cols {
     };
 }
 
-fn user(row: &DbRow) -> StoreResult<User> {
+/// The columns `user` reads, for the history tables (which have the same ones).
+pub(super) const USER_COLS: &str = user_cols!();
+
+pub(super) fn user(row: &DbRow) -> StoreResult<User> {
     let c = Cols(row);
     Ok(User {
         id: UserId::from_uuid(c.uuid("id")?),
@@ -391,7 +394,10 @@ macro_rules! group_cols {
     };
 }
 
-fn group(row: &DbRow) -> StoreResult<Group> {
+/// The columns `group` reads, for the history tables (which have the same ones).
+pub(super) const GROUP_COLS: &str = group_cols!();
+
+pub(super) fn group(row: &DbRow) -> StoreResult<Group> {
     let c = Cols(row);
     Ok(Group {
         id: GroupId::from_uuid(c.uuid("id")?),
@@ -567,7 +573,10 @@ macro_rules! membership_cols {
     };
 }
 
-fn membership(row: &DbRow) -> StoreResult<Membership> {
+/// The columns `membership` reads, for the history tables (which have the same ones).
+pub(super) const MEMBERSHIP_COLS: &str = membership_cols!();
+
+pub(super) fn membership(row: &DbRow) -> StoreResult<Membership> {
     let c = Cols(row);
     Ok(Membership {
         id: MembershipId::from_uuid(c.uuid("id")?),

@@ -28,6 +28,7 @@ mod changes;
 mod convert;
 mod directory;
 mod error;
+mod history;
 mod invitations;
 mod metadata;
 mod orgs;

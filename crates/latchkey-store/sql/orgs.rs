@@ -81,7 +81,7 @@ impl OrgStore for SqlTx {
         rows.iter().map(org).collect()
     }
 
-    async fn bump_revision(&mut self, id: OrgId) -> StoreResult<i64> {
+    async fn bump_revision(&mut self, id: OrgId, at: OffsetDateTime) -> StoreResult<i64> {
         // On PostgreSQL the UPDATE holds the row lock until the transaction ends.
         let revision: Option<i64> = sqlx::query_scalar(
             "UPDATE organisations SET revision = revision + 1 WHERE id = $1 RETURNING revision",
@@ -90,9 +90,17 @@ impl OrgStore for SqlTx {
         .fetch_optional(self.conn())
         .await
         .map_err(map_err)?;
-        revision.ok_or_else(|| StoreError::Conflict {
+        let revision = revision.ok_or_else(|| StoreError::Conflict {
             constraint: NOT_FOUND.to_owned(),
-        })
+        })?;
+        sqlx::query("INSERT INTO revision_times (org_id, revision, at) VALUES ($1, $2, $3)")
+            .bind(id.as_uuid())
+            .bind(revision)
+            .bind(micros(at))
+            .execute(self.conn())
+            .await
+            .map_err(map_err)?;
+        Ok(revision)
     }
 
     async fn revision(&mut self, id: OrgId) -> StoreResult<Option<i64>> {

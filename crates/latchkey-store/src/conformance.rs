@@ -26,6 +26,7 @@ mod changes;
 pub mod concurrency;
 mod credentials;
 mod directory;
+mod history;
 mod isolation;
 mod rules;
 mod settings;
@@ -93,6 +94,7 @@ pub const STORIES: &[(&str, Story)] = &[
     ("workspaces", |s| Box::pin(workspaces::workspaces(s))),
     ("assignment_rules", |s| Box::pin(rules::rules(s))),
     ("sod_rules", |s| Box::pin(sod::sod_rules(s))),
+    ("history", |s| Box::pin(history::history(s))),
 ];
 
 /// Runs every story against `store`, which should be a fresh, migrated database.
@@ -477,8 +479,8 @@ pub async fn organisations(store: &dyn Store) {
     drop(tx);
 
     let mut tx = begin(store).await;
-    assert_eq!(ok(tx.bump_revision(org.id).await, "bump"), 1);
-    assert_eq!(ok(tx.bump_revision(org.id).await, "bump again"), 2);
+    assert_eq!(ok(tx.bump_revision(org.id, at(0)).await, "bump"), 1);
+    assert_eq!(ok(tx.bump_revision(org.id, at(0)).await, "bump again"), 2);
     commit(tx).await;
     let mut tx = read(store).await;
     assert_eq!(
@@ -489,7 +491,7 @@ pub async fn organisations(store: &dyn Store) {
 
     let mut tx = begin(store).await;
     refused(
-        tx.bump_revision(OrgId::from_uuid(uuid())).await,
+        tx.bump_revision(OrgId::from_uuid(uuid()), at(0)).await,
         "bump an unknown organisation",
     );
     drop(tx);
@@ -513,7 +515,7 @@ pub async fn rollback(store: &dyn Store) {
     let mut tx = begin(store).await;
     ok(tx.insert_org(&other).await, "insert organisation");
     ok(tx.insert_user(&user).await, "insert user");
-    ok(tx.bump_revision(org.id).await, "bump");
+    ok(tx.bump_revision(org.id, at(0)).await, "bump");
     ok(
         tx.append_audit(&audit_value(org.id, "user.create", "user", "ghost", 0))
             .await,
@@ -549,7 +551,10 @@ pub async fn rollback(store: &dyn Store) {
 
     // The lock of the dropped transaction is gone: a new writer gets through.
     let mut tx = begin(store).await;
-    assert_eq!(ok(tx.bump_revision(org.id).await, "bump after rollback"), 1);
+    assert_eq!(
+        ok(tx.bump_revision(org.id, at(0)).await, "bump after rollback"),
+        1
+    );
     commit(tx).await;
 }
 

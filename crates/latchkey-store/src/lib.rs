@@ -7,6 +7,7 @@
 //! to it; a row of another organisation is never returned, updated or deleted.
 
 mod error;
+mod history;
 mod query;
 mod rules;
 mod schedule;
@@ -28,6 +29,7 @@ use latchkey_model::{
 use time::OffsetDateTime;
 
 pub use error::StoreError;
+pub use history::{HistoryStore, MembershipsOf, OrgAsOf};
 pub use query::*;
 pub use rules::{RuleGrant, RuleStore};
 pub use schedule::{Edge, ScheduleStore};
@@ -95,6 +97,7 @@ pub trait Tx:
     + RuleStore
     + ScheduleStore
     + SodStore
+    + HistoryStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -114,8 +117,9 @@ pub trait OrgStore {
     async fn list_orgs(&mut self) -> StoreResult<Vec<Organisation>>;
     /// Increments the organisation's revision and returns the new value. On PostgreSQL this
     /// locks the organisation's row until the transaction ends, which serialises writers of
-    /// one organisation; services call it first in every write.
-    async fn bump_revision(&mut self, org: OrgId) -> StoreResult<i64>;
+    /// one organisation; services call it first in every write. `at` is when the write
+    /// happens (the service's clock), recorded for the access history's "as of".
+    async fn bump_revision(&mut self, org: OrgId, at: OffsetDateTime) -> StoreResult<i64>;
     async fn revision(&mut self, org: OrgId) -> StoreResult<Option<i64>>;
 }
 

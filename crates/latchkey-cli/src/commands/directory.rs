@@ -127,6 +127,9 @@ pub async fn users(ctx: &Ctx, cmd: UsersCmd) -> anyhow::Result<ExitCode> {
             }
         }
         UsersCmd::Access(a) => return super::workspaces::user_access(ctx, a).await,
+        UsersCmd::RestoreGrants { id, at, dry_run } => {
+            return super::history::restore_grants(ctx, id, at, dry_run).await;
+        }
     }
     success()
 }
@@ -183,6 +186,12 @@ pub async fn groups(ctx: &Ctx, cmd: GroupsCmd) -> anyhow::Result<ExitCode> {
         GroupsCmd::Delete { id } => {
             client.delete_group(id).await?;
             out.done(&format!("deleted group {id}"));
+        }
+        GroupsCmd::Members { id, at, limit } => {
+            return super::history::group_members(ctx, id, at, limit).await;
+        }
+        GroupsCmd::RestoreMembers { id, at, dry_run } => {
+            return super::history::restore_members(ctx, id, at, dry_run).await;
         }
     }
     success()

@@ -5,6 +5,7 @@
 
 mod access;
 mod directory;
+pub mod history;
 mod rules;
 mod security;
 mod settings;

@@ -114,6 +114,7 @@ pub async fn set_password(ctx: &Ctx, args: SetPasswordArgs) -> anyhow::Result<Ex
 pub async fn security(ctx: &Ctx, cmd: SecurityCmd) -> anyhow::Result<ExitCode> {
     let (client, out) = (&ctx.client, &ctx.out);
     match cmd {
+        SecurityCmd::Snapshots(cmd) => return super::history::snapshots(ctx, cmd).await,
         SecurityCmd::Events {
             kind,
             user_id,

@@ -5,6 +5,7 @@
 
 mod audit_tamper;
 mod bootstrap;
+mod history;
 mod invitations;
 mod passkeys;
 mod process;

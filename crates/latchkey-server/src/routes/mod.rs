@@ -5,6 +5,7 @@ mod admin;
 mod bulk;
 mod catalog;
 mod directory;
+mod history;
 pub(crate) mod invitations;
 mod passkeys;
 mod rules;
@@ -28,6 +29,7 @@ pub fn api(r: ApiRouter) -> ApiRouter {
     let r = workspaces::routes(r);
     let r = rules::routes(r);
     let r = sod::routes(r);
+    let r = history::routes(r);
     sign_in::routes(r)
 }
 

@@ -13,6 +13,7 @@ mod admin;
 mod bulk;
 mod directory;
 mod harness;
+mod history;
 mod invitations;
 mod passkeys;
 mod robustness;

@@ -198,7 +198,7 @@ async fn the_change_feed_wakes_on_commit() {
     };
     let mut tx = writer.begin().await.expect("begin");
     tx.insert_org(&org).await.expect("org");
-    let revision = tx.bump_revision(org.id).await.expect("bump");
+    let revision = tx.bump_revision(org.id, now).await.expect("bump");
     let group = Group {
         id: GroupId::from_uuid(uuid::Uuid::now_v7()),
         org_id: org.id,

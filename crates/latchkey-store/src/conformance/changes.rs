@@ -15,7 +15,7 @@ pub async fn change_log(store: &dyn Store) {
         ok(tx.last_change_seq(org.id).await, "last seq")
     };
     let mut tx = begin(store).await;
-    let revision = ok(tx.bump_revision(org.id).await, "bump");
+    let revision = ok(tx.bump_revision(org.id, super::at(0)).await, "bump");
     let user = user_value(org.id, "logged", root.id);
     ok(tx.insert_user(&user).await, "insert user");
     let group = group_value(org.id, "Logged", Some(root.id));
@@ -23,7 +23,7 @@ pub async fn change_log(store: &dyn Store) {
     commit(tx).await;
 
     let mut tx = begin(store).await;
-    let second = ok(tx.bump_revision(org.id).await, "bump");
+    let second = ok(tx.bump_revision(org.id, super::at(0)).await, "bump");
     let mut changed = user.clone();
     changed.enabled = false;
     ok(tx.update_user(&changed).await, "update user");
@@ -32,7 +32,7 @@ pub async fn change_log(store: &dyn Store) {
 
     // A rolled-back write leaves nothing in the log.
     let mut tx = begin(store).await;
-    ok(tx.bump_revision(org.id).await, "bump");
+    ok(tx.bump_revision(org.id, super::at(0)).await, "bump");
     ok(
         tx.insert_group(&group_value(org.id, "Never", None)).await,
         "insert",
@@ -79,7 +79,7 @@ pub async fn change_log(store: &dyn Store) {
 
     // Grants are logged too, with their grantee irrelevant to the entry.
     let mut tx = begin(store).await;
-    ok(tx.bump_revision(org.id).await, "bump");
+    ok(tx.bump_revision(org.id, super::at(0)).await, "bump");
     let g = grant_value_for(store, &mut *tx, org.id, Grantee::User(user.id)).await;
     commit(tx).await;
     let mut tx = read(store).await;

@@ -18,7 +18,7 @@ pub async fn prepare(store: &dyn Store) -> OrgId {
 /// Returns the revision it got.
 pub async fn write(store: &dyn Store, org: OrgId, n: usize) -> StoreResult<i64> {
     let mut tx = store.begin().await?;
-    let revision = tx.bump_revision(org).await?;
+    let revision = tx.bump_revision(org, super::at(0)).await?;
     tx.insert_group(&group_value(org, &format!("writer-{n}"), None))
         .await?;
     tx.commit().await?;
@@ -55,6 +55,9 @@ pub async fn check(store: &dyn Store, org: OrgId, mut revisions: Vec<i64>, write
     drop(tx);
     // The store still takes writes afterwards.
     let mut tx = begin(store).await;
-    ok(tx.bump_revision(org).await, "bump after the storm");
+    ok(
+        tx.bump_revision(org, super::at(0)).await,
+        "bump after the storm",
+    );
     commit(tx).await;
 }

@@ -464,7 +464,7 @@ pub async fn two_organisations(store: &dyn Store) {
             .await,
         "index through B",
     );
-    assert_eq!(ok(tx.bump_revision(b_id).await, "bump b"), 1);
+    assert_eq!(ok(tx.bump_revision(b_id, super::at(0)).await, "bump b"), 1);
     commit(tx).await;
 
     // Everything of A is still there, unchanged.
