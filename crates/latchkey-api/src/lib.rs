@@ -5,6 +5,7 @@
 //! In update requests a field that may be cleared is an `Option<Option<T>>`: absent leaves
 //! the value as it is, `null` clears it, a value sets it.
 
+mod approvals;
 mod requests;
 mod responses;
 mod rules;
@@ -12,6 +13,7 @@ mod sod;
 mod totp;
 mod workspaces;
 
+pub use approvals::*;
 pub use requests::*;
 pub use responses::*;
 pub use rules::*;

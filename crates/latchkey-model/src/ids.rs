@@ -100,3 +100,4 @@ id_type!(ItemId, "item");
 id_type!(AssignmentRuleId, "role assignment rule");
 id_type!(RuleRunId, "rule run");
 id_type!(SodRuleId, "segregation-of-duties rule");
+id_type!(ApprovalId, "approval request");

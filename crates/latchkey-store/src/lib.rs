@@ -6,6 +6,7 @@
 //! Architecture invariant: every method takes the organisation and every query is scoped
 //! to it; a row of another organisation is never returned, updated or deleted.
 
+mod approvals;
 mod error;
 mod query;
 mod rules;
@@ -27,6 +28,7 @@ use latchkey_model::{
 };
 use time::OffsetDateTime;
 
+pub use approvals::{ApprovalQuery, ApprovalStore};
 pub use error::StoreError;
 pub use query::*;
 pub use rules::{RuleGrant, RuleStore};
@@ -95,6 +97,7 @@ pub trait Tx:
     + RuleStore
     + ScheduleStore
     + SodStore
+    + ApprovalStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
