@@ -5,6 +5,7 @@
 //! In update requests a field that may be cleared is an `Option<Option<T>>`: absent leaves
 //! the value as it is, `null` clears it, a value sets it.
 
+mod approvals;
 mod history;
 mod requests;
 mod responses;
@@ -13,6 +14,7 @@ mod sod;
 mod totp;
 mod workspaces;
 
+pub use approvals::*;
 pub use history::*;
 pub use requests::*;
 pub use responses::*;

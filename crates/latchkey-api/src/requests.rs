@@ -237,6 +237,11 @@ pub struct CreateSystem {
     pub approval_process: Option<bool>,
     #[serde(default)]
     pub single_role: Option<bool>,
+    /// Holders of this role (of the same organisation) decide the system's approval
+    /// requests, with its owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub approver_role_id: Option<RoleId>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -273,6 +278,14 @@ pub struct UpdateSystem {
     pub approval_process: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub single_role: Option<bool>,
+    /// `null` clears it.
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub approver_role_id: Option<Option<RoleId>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]

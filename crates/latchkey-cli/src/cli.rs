@@ -142,6 +142,10 @@ pub enum Command {
     /// Segregation-of-duties rules: which roles no one user may combine, and who does
     #[command(subcommand)]
     Sod(crate::commands::sod::SodCmd),
+    /// Approval requests: grants and revokes waiting for an approver; your queues and
+    /// decisions
+    #[command(subcommand)]
+    Approvals(crate::commands::approvals::ApprovalsCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -866,6 +870,9 @@ pub struct SystemCreateArgs {
     pub approval_process: Option<bool>,
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub single_role: Option<bool>,
+    /// Holders of this role decide the system's approval requests, with its owner
+    #[arg(long, value_name = "ROLE_ID")]
+    pub approver_role: Option<RoleId>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -900,6 +907,11 @@ pub struct SystemUpdateArgs {
     pub approval_process: Option<bool>,
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub single_role: Option<bool>,
+    /// Holders of this role decide the system's approval requests, with its owner
+    #[arg(long, value_name = "ROLE_ID", conflicts_with = "clear_approver_role")]
+    pub approver_role: Option<RoleId>,
+    #[arg(long)]
+    pub clear_approver_role: bool,
     #[command(flatten)]
     pub if_match: IfMatch,
 }

@@ -66,7 +66,7 @@ impl Client {
         }
     }
 
-    fn request(&self, method: Method, path: &str) -> (RequestBuilder, String) {
+    pub(crate) fn request(&self, method: Method, path: &str) -> (RequestBuilder, String) {
         let url = self.url(path);
         let mut builder = self.http.request(method, &url);
         if !self.token.is_empty() {
@@ -76,7 +76,11 @@ impl Client {
     }
 
     /// Sends the request; a non-2xx answer becomes [`ClientError::Api`].
-    async fn send(&self, builder: RequestBuilder, url: &str) -> Result<Response, ClientError> {
+    pub(crate) async fn send(
+        &self,
+        builder: RequestBuilder,
+        url: &str,
+    ) -> Result<Response, ClientError> {
         let response = builder.send().await.map_err(|e| transport_error(url, &e))?;
         let status = response.status();
         if status.is_success() {
@@ -86,7 +90,7 @@ impl Client {
         Err(ClientError::from_response(status.as_u16(), &body))
     }
 
-    async fn read_json<T: DeserializeOwned>(
+    pub(crate) async fn read_json<T: DeserializeOwned>(
         response: Response,
         url: &str,
     ) -> Result<T, ClientError> {

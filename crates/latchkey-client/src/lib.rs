@@ -7,6 +7,7 @@
 //! reach an endpoint this crate does not name yet. Every failure is a [`ClientError`]: the
 //! server's problem document, a transport failure naming the URL, or an undecodable answer.
 
+mod approvals;
 mod client;
 mod endpoints;
 mod error;
@@ -19,6 +20,7 @@ mod sod;
 mod totp;
 mod workspaces;
 
+pub use approvals::ApprovalFilter;
 pub use client::Client;
 pub use endpoints::{ApiTokenView, ImportKind, InvitationFilter};
 pub use error::ClientError;

@@ -178,6 +178,9 @@ pub struct System {
     pub notification_emails: Vec<String>,
     /// Grants and revokes of this system's roles wait for approval.
     pub approval_process: bool,
+    /// Holders of this role (any path) decide approval requests of the system, with its
+    /// owner. A role of the same organisation.
+    pub approver_role_id: Option<RoleId>,
     /// This system's roles are mutually exclusive for a user.
     pub single_role: bool,
     /// The built-in `latchkey` system: cannot be renamed or deleted.

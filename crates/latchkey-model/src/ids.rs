@@ -101,3 +101,4 @@ id_type!(AssignmentRuleId, "role assignment rule");
 id_type!(RuleRunId, "rule run");
 id_type!(SodRuleId, "segregation-of-duties rule");
 id_type!(SnapshotId, "access snapshot");
+id_type!(ApprovalId, "approval request");

@@ -2,6 +2,7 @@
 //! aggregates and the product permissions. No I/O happens here; every other crate speaks
 //! in these types.
 
+pub mod approvals;
 pub mod audit;
 pub mod clock;
 pub mod entities;
@@ -18,6 +19,7 @@ pub mod totp;
 pub mod validation;
 pub mod workspace;
 
+pub use approvals::{ApprovalAction, ApprovalRequest, ApprovalStatus};
 pub use audit::{AuditEntry, AuditHash, ChainBreak, ChainVerifier, NewAuditEntry, verify_chain};
 pub use clock::{Clock, FixedClock, IdGenerator, SystemClock, UuidV7Generator};
 pub use entities::*;

@@ -245,6 +245,7 @@ impl Services {
             owner_id: Some(admin.id),
             notification_emails: Vec::new(),
             approval_process: false,
+            approver_role_id: None,
             single_role: false,
             builtin: true,
             stamps: stamps.clone(),

@@ -702,6 +702,7 @@ impl Services {
                     notification_emails: Vec::new(),
                     approval_process,
                     single_role,
+                    approver_role_id: None,
                 };
                 let s = self.create_system_in(tx, p, req).await?;
                 (s.id.as_uuid(), Learned::System(s.id, s.name, s.single_role))
@@ -768,7 +769,9 @@ impl Services {
                     starts_at,
                     ends_at,
                 };
-                let g = self.create_grant_in(tx, p, req).await?;
+                let g = self
+                    .create_grant_as(tx, p, req, crate::approvals::Approval::Bypass)
+                    .await?;
                 (g.id.as_uuid(), Learned::Grant(Box::new(g)))
             }
         })

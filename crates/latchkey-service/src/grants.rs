@@ -6,6 +6,11 @@
 //! single-role system to a user revokes their other direct grants in that system.
 //! Non-mandatory granted roles become separate grants (origin `inheritance`), revocable on
 //! their own and revoked with the grant that made them.
+//!
+//! A role of a system with an approval process is granted `pending_approval` and a revoke
+//! of it marks the grant `pending_revoke`, each with an approval request
+//! (`approvals.rs`); what a grant brings with it (single-role replacement, granted roles,
+//! the privileged-grant alert) happens when the request is approved.
 
 use std::collections::HashSet;
 
@@ -34,6 +39,19 @@ impl Services {
         tx: &mut dyn Tx,
         p: &Principal,
         req: CreateGrant,
+    ) -> ServiceResult<Grant> {
+        self.create_grant_as(tx, p, req, crate::approvals::Approval::Ask)
+            .await
+    }
+
+    /// Grants, asking for approval where the role's system has an approval process unless
+    /// `approval` says the write is a load (`Bypass`).
+    pub(crate) async fn create_grant_as(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        req: CreateGrant,
+        approval: crate::approvals::Approval,
     ) -> ServiceResult<Grant> {
         let scope = p.require(Permission::RolesGrant)?;
         let mut errors = ValidationErrors::new();
@@ -103,6 +121,13 @@ impl Services {
         let existing = tx
             .list_grants(p.org_id, &grantee_query(grantee, Some(role.id)))
             .await?;
+        if let Some(pending) = existing.items.iter().find(|g| {
+            g.scope == scope_value
+                && g.status == GrantStatus::PendingApproval
+                && overlaps(g.starts_at, g.ends_at, req.starts_at, req.ends_at)
+        }) {
+            return Err(crate::approvals::approval_pending(pending.id));
+        }
         if existing.items.iter().any(|g| {
             g.scope == scope_value
                 && g.status.confers()
@@ -113,27 +138,10 @@ impl Services {
         self.sod_guard_grant(&mut *tx, p.org_id, grantee, role.id)
             .await?;
         let system = tx.get_system(p.org_id, role.system_id).await?;
-        if let (Some(system), Grantee::User(_)) = (&system, grantee)
-            && system.single_role
-        {
-            // Single-role system: the new role replaces the user's other roles there.
-            let all = tx
-                .list_grants(p.org_id, &grantee_query(grantee, None))
+        let pending = approval.applies(system.as_ref());
+        if !pending {
+            self.replace_single_role(&mut *tx, Some(p), system.as_ref(), grantee, role.id)
                 .await?;
-            for old in all
-                .items
-                .into_iter()
-                .filter(|g| g.role_id != role.id && g.origin == GrantOrigin::Manual)
-            {
-                if tx
-                    .get_role(p.org_id, old.role_id)
-                    .await?
-                    .is_some_and(|r| r.system_id == system.id)
-                {
-                    self.revoke_with_children(&mut *tx, Some(p), p.org_id, old, "grant.replace")
-                        .await?;
-                }
-            }
         }
         let grant = Grant {
             id: GrantId::from_uuid(self.uuid()),
@@ -143,7 +151,11 @@ impl Services {
             scope: scope_value,
             starts_at: req.starts_at,
             ends_at: req.ends_at,
-            status: GrantStatus::dated(req.starts_at, req.ends_at, self.now()),
+            status: if pending {
+                GrantStatus::PendingApproval
+            } else {
+                GrantStatus::dated(req.starts_at, req.ends_at, self.now())
+            },
             origin: GrantOrigin::Manual,
             parent_grant_id: None,
             rule_id: None,
@@ -161,6 +173,18 @@ impl Services {
             Some(&grant),
         )
         .await?;
+        if pending {
+            self.open_approval(
+                &mut *tx,
+                Some(p),
+                &grant,
+                role.system_id,
+                latchkey_model::ApprovalAction::Grant,
+                Some(p.user_id),
+            )
+            .await?;
+            return Ok(grant);
+        }
         if role.privileged {
             self.privileged_grant_alert(&mut *tx, p.user_id, &p.user_name, &role, &grant)
                 .await?;
@@ -182,6 +206,8 @@ impl Services {
     ) -> ServiceResult<Grant> {
         self.sod_guard_grant(&mut *tx, role.org_id, Grantee::User(user), role.id)
             .await?;
+        let system = tx.get_system(role.org_id, role.system_id).await?;
+        let pending = crate::approvals::Approval::Ask.applies(system.as_ref());
         let grant = Grant {
             id: GrantId::from_uuid(self.uuid()),
             org_id: role.org_id,
@@ -190,7 +216,11 @@ impl Services {
             scope: None,
             starts_at: None,
             ends_at: None,
-            status: GrantStatus::Active,
+            status: if pending {
+                GrantStatus::PendingApproval
+            } else {
+                GrantStatus::Active
+            },
             origin: GrantOrigin::Manual,
             parent_grant_id: None,
             rule_id: None,
@@ -208,6 +238,19 @@ impl Services {
             Some(&grant),
         )
         .await?;
+        if pending {
+            // The inviter asked for the role; the invitee's acceptance made the request.
+            self.open_approval(
+                &mut *tx,
+                None,
+                &grant,
+                role.system_id,
+                latchkey_model::ApprovalAction::Grant,
+                Some(inviter.0),
+            )
+            .await?;
+            return Ok(grant);
+        }
         if role.privileged {
             self.privileged_grant_alert(&mut *tx, inviter.0, inviter.1, role, &grant)
                 .await?;
@@ -218,7 +261,7 @@ impl Services {
     }
 
     /// Granting a privileged role is a security event and raises an alert.
-    async fn privileged_grant_alert(
+    pub(crate) async fn privileged_grant_alert(
         &self,
         tx: &mut dyn Tx,
         actor: latchkey_model::UserId,
@@ -432,12 +475,18 @@ impl Services {
         Ok(g)
     }
 
-    /// Revokes a grant, and with it the grants its non-mandatory granted roles made.
-    pub async fn revoke_grant(&self, p: &Principal, id: GrantId) -> ServiceResult<()> {
+    /// Revokes a grant, and with it the grants its non-mandatory granted roles made. For a
+    /// role of a system with an approval process, marks the grant `pending_revoke` instead
+    /// and answers the approval request.
+    pub async fn revoke_grant(
+        &self,
+        p: &Principal,
+        id: GrantId,
+    ) -> ServiceResult<Option<latchkey_model::ApprovalRequest>> {
         let mut tx = self.begin(p.org_id).await?;
-        self.revoke_grant_in(&mut *tx, p, id).await?;
+        let request = self.revoke_grant_in(&mut *tx, p, id).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(request)
     }
 
     pub(crate) async fn revoke_grant_in(
@@ -445,14 +494,54 @@ impl Services {
         tx: &mut dyn Tx,
         p: &Principal,
         id: GrantId,
-    ) -> ServiceResult<()> {
+    ) -> ServiceResult<Option<latchkey_model::ApprovalRequest>> {
         p.require(Permission::RolesGrant)?;
         let grant = self.grantable(&mut *tx, p, id).await?;
         if grant.origin == GrantOrigin::Rule {
             return Err(self.rule_granted(&mut *tx, &grant, "revoked").await?);
         }
-        self.revoke_with_children(&mut *tx, Some(p), p.org_id, grant, "grant.revoke")
-            .await
+        if matches!(
+            grant.status,
+            GrantStatus::PendingApproval | GrantStatus::PendingRevoke
+        ) {
+            return Err(crate::approvals::approval_pending(grant.id));
+        }
+        self.request_revoke(&mut *tx, p, grant).await
+    }
+
+    /// Single-role system: the role granted to a user replaces their other direct, manual
+    /// grants of roles of that system.
+    pub(crate) async fn replace_single_role(
+        &self,
+        tx: &mut dyn Tx,
+        p: Option<&Principal>,
+        system: Option<&latchkey_model::System>,
+        grantee: Grantee,
+        role: latchkey_model::RoleId,
+    ) -> ServiceResult<()> {
+        let (Some(system), Grantee::User(_)) = (system, grantee) else {
+            return Ok(());
+        };
+        if !system.single_role {
+            return Ok(());
+        }
+        let org = system.org_id;
+        let all = tx.list_grants(org, &grantee_query(grantee, None)).await?;
+        for old in all
+            .items
+            .into_iter()
+            .filter(|g| g.role_id != role && g.origin == GrantOrigin::Manual)
+        {
+            if tx
+                .get_role(org, old.role_id)
+                .await?
+                .is_some_and(|r| r.system_id == system.id)
+            {
+                self.revoke_with_children(&mut *tx, p, org, old, "grant.replace")
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     /// Deletes a grant and every grant its non-mandatory granted roles made, children

@@ -5,6 +5,7 @@
 //! so authorisation lives here and only here.
 
 mod access;
+mod approvals;
 mod audit;
 mod bootstrap;
 mod bulk;
@@ -43,6 +44,7 @@ use latchkey_store::{Store, Tx};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+pub use approvals::{ApprovalFilter, MAX_COMMENT};
 pub use bootstrap::Bootstrapped;
 pub use bulk::{BULK_BATCH, MAX_LINE};
 pub use check::MAX_BATCH;

@@ -355,6 +355,9 @@ impl Services {
                 ),
             ));
         }
+        if let Some(system) = tx.approver_role_systems(p.org_id, id).await?.first() {
+            return Err(crate::approvals::approver_role_in_use(&r, system));
+        }
         let sod = latchkey_store::SodRuleQuery {
             role: Some(id),
             ..Default::default()

@@ -58,6 +58,8 @@ impl Services {
             None => {}
         }
         owner(&mut *tx, p.org_id, req.owner_id, &mut errors).await?;
+        crate::approvals::approver_role(&mut *tx, p.org_id, req.approver_role_id, &mut errors)
+            .await?;
         let emails = notification_emails(&req.notification_emails, &mut errors);
         if let Some(n) = &name
             && tx.get_system_by_name(p.org_id, n.as_str()).await?.is_some()
@@ -84,6 +86,7 @@ impl Services {
             approval_process: req.approval_process.unwrap_or(false),
             single_role: req.single_role.unwrap_or(false),
             builtin: false,
+            approver_role_id: req.approver_role_id,
             stamps: Stamps::new(self.now(), Some(p.user_id)),
         };
         tx.insert_system(&system).await?;
@@ -231,6 +234,10 @@ impl Services {
         }
         if let Some(r) = req.single_role {
             s.single_role = r;
+        }
+        if let Some(r) = req.approver_role_id {
+            crate::approvals::approver_role(&mut *tx, p.org_id, r, &mut errors).await?;
+            s.approver_role_id = r;
         }
         errors.finish()?;
         if s == before {

@@ -25,7 +25,6 @@ CREATE INDEX revision_times_at_idx ON revision_times (org_id, at, revision);
 
 INSERT INTO revision_times (org_id, revision, at)
 SELECT id, revision, (extract(epoch FROM clock_timestamp()) * 1000000)::BIGINT FROM organisations;
-
 CREATE TABLE history_users (
     rev_from BIGINT NOT NULL,
     rev_to BIGINT,
@@ -195,13 +194,14 @@ CREATE TABLE history_systems (
     created_by UUID,
     updated_at BIGINT,
     updated_by UUID,
-    version BIGINT
+    version BIGINT,
+    approver_role_id UUID
 );
 
 CREATE INDEX history_systems_id_idx ON history_systems (org_id, id, rev_from);
 
-INSERT INTO history_systems (rev_from, rev_to, id, org_id, name, description, system_type, parent_id, owner_id, notification_emails, approval_process, single_role, builtin, created_at, created_by, updated_at, updated_by, version)
-SELECT o.revision, NULL, t.id, t.org_id, t.name, t.description, t.system_type, t.parent_id, t.owner_id, t.notification_emails, t.approval_process, t.single_role, t.builtin, t.created_at, t.created_by, t.updated_at, t.updated_by, t.version
+INSERT INTO history_systems (rev_from, rev_to, id, org_id, name, description, system_type, parent_id, owner_id, notification_emails, approval_process, single_role, builtin, created_at, created_by, updated_at, updated_by, version, approver_role_id)
+SELECT o.revision, NULL, t.id, t.org_id, t.name, t.description, t.system_type, t.parent_id, t.owner_id, t.notification_emails, t.approval_process, t.single_role, t.builtin, t.created_at, t.created_by, t.updated_at, t.updated_by, t.version, t.approver_role_id
 FROM systems t JOIN organisations o ON o.id = t.org_id;
 
 CREATE FUNCTION history_systems_record() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -216,8 +216,8 @@ BEGIN
         UPDATE history_systems SET rev_to = rev WHERE org_id = OLD.org_id AND id = OLD.id AND rev_to IS NULL;
     END IF;
     IF TG_OP <> 'DELETE' THEN
-        INSERT INTO history_systems (rev_from, rev_to, id, org_id, name, description, system_type, parent_id, owner_id, notification_emails, approval_process, single_role, builtin, created_at, created_by, updated_at, updated_by, version)
-        VALUES (rev, NULL, NEW.id, NEW.org_id, NEW.name, NEW.description, NEW.system_type, NEW.parent_id, NEW.owner_id, NEW.notification_emails, NEW.approval_process, NEW.single_role, NEW.builtin, NEW.created_at, NEW.created_by, NEW.updated_at, NEW.updated_by, NEW.version);
+        INSERT INTO history_systems (rev_from, rev_to, id, org_id, name, description, system_type, parent_id, owner_id, notification_emails, approval_process, single_role, builtin, created_at, created_by, updated_at, updated_by, version, approver_role_id)
+        VALUES (rev, NULL, NEW.id, NEW.org_id, NEW.name, NEW.description, NEW.system_type, NEW.parent_id, NEW.owner_id, NEW.notification_emails, NEW.approval_process, NEW.single_role, NEW.builtin, NEW.created_at, NEW.created_by, NEW.updated_at, NEW.updated_by, NEW.version, NEW.approver_role_id);
     END IF;
     RETURN NULL;
 END $$;

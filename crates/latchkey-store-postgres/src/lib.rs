@@ -77,6 +77,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0014_window_events.sql"),
     ),
     (
+        "0015_approvals.sql",
+        include_str!("../migrations/0015_approvals.sql"),
+    ),
+    (
         "0017_history.sql",
         include_str!("../migrations/0017_history.sql"),
     ),

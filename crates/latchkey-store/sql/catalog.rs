@@ -29,7 +29,7 @@ macro_rules! system_cols {
     () => {
         concat!(
             "id, org_id, name, description, system_type, parent_id, owner_id, ",
-            "notification_emails, approval_process, single_role, builtin, ",
+            "notification_emails, approval_process, single_role, builtin, approver_role_id, ",
             stamp_cols!()
         )
     };
@@ -52,11 +52,12 @@ pub(super) fn system(row: &DbRow) -> StoreResult<System> {
         approval_process: c.flag("approval_process")?,
         single_role: c.flag("single_role")?,
         builtin: c.flag("builtin")?,
+        approver_role_id: c.opt_uuid("approver_role_id")?.map(RoleId::from_uuid),
         stamps: c.stamps()?,
     })
 }
 
-/// Binds `$1..$16` in `system_cols!()` order.
+/// Binds `$1..$17` in `system_cols!()` order.
 fn bind_system<'q>(q: Query<'q>, s: &System) -> StoreResult<Query<'q>> {
     let q = q
         .bind(s.id.as_uuid())
@@ -69,7 +70,8 @@ fn bind_system<'q>(q: Query<'q>, s: &System) -> StoreResult<Query<'q>> {
         .bind(to_json(&s.notification_emails)?)
         .bind(s.approval_process)
         .bind(s.single_role)
-        .bind(s.builtin);
+        .bind(s.builtin)
+        .bind(s.approver_role_id.map(|r| r.as_uuid()));
     Ok(bind_stamps(q, &s.stamps))
 }
 
@@ -79,7 +81,7 @@ impl SystemStore for SqlTx {
         let q = sqlx::query(concat!(
             "INSERT INTO systems (",
             system_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         ));
         bind_system(q, s)?
             .execute(self.conn())
@@ -92,8 +94,8 @@ impl SystemStore for SqlTx {
         let q = sqlx::query(concat!(
             "UPDATE systems SET name = $3, description = $4, system_type = $5, parent_id = $6, ",
             "owner_id = $7, notification_emails = $8, approval_process = $9, single_role = $10, ",
-            "builtin = $11, created_at = $12, created_by = $13, updated_at = $14, ",
-            "updated_by = $15, version = $16 WHERE id = $1 AND org_id = $2"
+            "builtin = $11, approver_role_id = $12, created_at = $13, created_by = $14, ",
+            "updated_at = $15, updated_by = $16, version = $17 WHERE id = $1 AND org_id = $2"
         ));
         updated(
             bind_system(q, s)?

@@ -34,6 +34,10 @@ const UNIQUE_INDEXES: &[(&str, &str)] = &[
     ("documents_external_key", "documents.external_id"),
     ("audit_seq_key", "audit.seq"),
     ("assignment_rules_name_key", "assignment_rules.name"),
+    (
+        "approval_requests_pending_key",
+        "approval_requests.grant_id",
+    ),
 ];
 
 /// The `constraint` of a `Conflict` raised by a foreign key.

@@ -22,6 +22,7 @@ macro_rules! stamp_cols {
     };
 }
 
+mod approvals;
 mod audit;
 mod catalog;
 mod changes;

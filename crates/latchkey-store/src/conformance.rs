@@ -19,6 +19,7 @@
     reason = "test support: a failed story panics with its reason"
 )]
 
+mod approvals;
 mod audit;
 mod bulk;
 mod catalog;
@@ -95,6 +96,7 @@ pub const STORIES: &[(&str, Story)] = &[
     ("assignment_rules", |s| Box::pin(rules::rules(s))),
     ("sod_rules", |s| Box::pin(sod::sod_rules(s))),
     ("history", |s| Box::pin(history::history(s))),
+    ("approvals", |s| Box::pin(approvals::approvals(s))),
 ];
 
 /// Runs every story against `store`, which should be a fresh, migrated database.
@@ -261,6 +263,7 @@ fn system_value(org: OrgId, name: &str, parent: Option<SystemId>) -> System {
         owner_id: None,
         notification_emails: Vec::new(),
         approval_process: false,
+        approver_role_id: None,
         single_role: false,
         builtin: false,
         stamps: stamps(),

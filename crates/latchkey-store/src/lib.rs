@@ -6,6 +6,7 @@
 //! Architecture invariant: every method takes the organisation and every query is scoped
 //! to it; a row of another organisation is never returned, updated or deleted.
 
+mod approvals;
 mod error;
 mod history;
 mod query;
@@ -28,6 +29,7 @@ use latchkey_model::{
 };
 use time::OffsetDateTime;
 
+pub use approvals::{ApprovalQuery, ApprovalStore};
 pub use error::StoreError;
 pub use history::{HistoryStore, MembershipsOf, OrgAsOf};
 pub use query::*;
@@ -98,6 +100,7 @@ pub trait Tx:
     + ScheduleStore
     + SodStore
     + HistoryStore
+    + ApprovalStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;

@@ -40,6 +40,7 @@ pub async fn systems(ctx: &Ctx, cmd: SystemsCmd) -> anyhow::Result<ExitCode> {
                 notification_emails: a.notification_emails,
                 approval_process: a.approval_process,
                 single_role: a.single_role,
+                approver_role_id: a.approver_role,
             };
             out.record(&client.create_system(&body).await?)?;
         }
@@ -56,6 +57,7 @@ pub async fn systems(ctx: &Ctx, cmd: SystemsCmd) -> anyhow::Result<ExitCode> {
                 ),
                 approval_process: a.approval_process,
                 single_role: a.single_role,
+                approver_role_id: clearable(a.approver_role, a.clear_approver_role),
             };
             ensure_changes(&body)?;
             out.record(
@@ -201,7 +203,9 @@ pub async fn grants(ctx: &Ctx, cmd: GrantsCmd) -> anyhow::Result<ExitCode> {
                 starts_at: a.starts_at,
                 ends_at: a.ends_at,
             };
-            out.record(&client.create_grant(&body).await?)?;
+            // A grant that waits for approval answers 202 with its request, printed too.
+            let answer: serde_json::Value = client.create("/api/v1/grants", &body).await?;
+            out.record(&answer)?;
         }
         GrantsCmd::Update(a) => {
             let body = UpdateGrant {
@@ -215,10 +219,10 @@ pub async fn grants(ctx: &Ctx, cmd: GrantsCmd) -> anyhow::Result<ExitCode> {
                     .await?,
             )?;
         }
-        GrantsCmd::Revoke { id } => {
-            client.revoke_grant(id).await?;
-            out.done(&format!("revoked grant {id}"));
-        }
+        GrantsCmd::Revoke { id } => match client.revoke_or_request(id).await? {
+            None => out.done(&format!("revoked grant {id}")),
+            Some(request) => out.record(&request)?,
+        },
     }
     success()
 }

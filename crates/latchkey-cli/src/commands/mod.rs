@@ -4,6 +4,7 @@
 //! answer through [`Output`].
 
 mod access;
+pub mod approvals;
 mod directory;
 pub mod history;
 mod rules;
@@ -72,6 +73,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Items(cmd) => workspaces::items(ctx, cmd).await,
         Command::Rules(cmd) => rules::rules(ctx, cmd).await,
         Command::Sod(cmd) => sod::sod(ctx, cmd).await,
+        Command::Approvals(cmd) => approvals::approvals(ctx, cmd).await,
         Command::Groups(cmd) => directory::groups(ctx, cmd).await,
         Command::Memberships(cmd) => directory::memberships(ctx, cmd).await,
         Command::Systems(cmd) => access::systems(ctx, cmd).await,

@@ -3,6 +3,7 @@
 //! started as a process in the modules below (bootstrap, round trips, audit tampering,
 //! graceful shutdown, workspaces), on SQLite and PostgreSQL.
 
+mod approvals;
 mod audit_tamper;
 mod bootstrap;
 mod history;

@@ -1,7 +1,8 @@
 //! Information systems and their domains, roles and granted roles, role holders, grants.
 
 use axum::extract::State;
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use latchkey_api::{
     CreateDomain, CreateGrant, CreateGrantedRole, CreateRole, CreateSystem, RoleHolders,
     UpdateDomain, UpdateGrant, UpdateRole, UpdateSystem,
@@ -176,10 +177,13 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
     .post(
         "/grants",
         create_grant,
-        doc("grants", "Grant a role to a user or a group")
-            .perm("roles.grant")
-            .body::<CreateGrant>()
-            .created::<Grant>(),
+        doc(
+            "grants",
+            "Grant a role to a user or a group (202 with the approval request when the role's system has an approval process)",
+        )
+        .perm("roles.grant")
+        .body::<CreateGrant>()
+        .created::<Grant>(),
     )
     .get(
         "/grants/{id}",
@@ -199,9 +203,12 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
     .delete(
         "/grants/{id}",
         revoke_grant,
-        doc("grants", "Revoke a grant")
-            .perm("roles.grant")
-            .no_content(),
+        doc(
+            "grants",
+            "Revoke a grant (202 with the approval request when the role's system has an approval process)",
+        )
+        .perm("roles.grant")
+        .no_content(),
     )
 }
 
@@ -422,8 +429,18 @@ async fn create_grant(
     State(s): State<AppState>,
     Auth(p): Auth,
     ApiJson(body): ApiJson<CreateGrant>,
-) -> ApiResult<Created<Grant>> {
-    Ok(Created(s.services.create_grant(&p, body).await?))
+) -> ApiResult<Response> {
+    Ok(match s.services.grant_or_request(&p, body).await? {
+        (grant, None) => Created(grant).into_response(),
+        (grant, Some(approval_request)) => (
+            StatusCode::ACCEPTED,
+            axum::Json(latchkey_api::GrantRequested {
+                grant,
+                approval_request,
+            }),
+        )
+            .into_response(),
+    })
 }
 
 async fn get_grant(
@@ -448,7 +465,9 @@ async fn revoke_grant(
     State(s): State<AppState>,
     Auth(p): Auth,
     ApiPath(id): ApiPath<GrantId>,
-) -> ApiResult<NoContent> {
-    s.services.revoke_grant(&p, id).await?;
-    Ok(NoContent)
+) -> ApiResult<Response> {
+    Ok(match s.services.revoke_grant(&p, id).await? {
+        None => NoContent.into_response(),
+        Some(request) => (StatusCode::ACCEPTED, axum::Json(request)).into_response(),
+    })
 }

@@ -2,6 +2,7 @@
 //! service function and shape the answer. The table here is also the OpenAPI document.
 
 mod admin;
+mod approvals;
 mod bulk;
 mod catalog;
 mod directory;
@@ -30,6 +31,7 @@ pub fn api(r: ApiRouter) -> ApiRouter {
     let r = rules::routes(r);
     let r = sod::routes(r);
     let r = history::routes(r);
+    let r = approvals::routes(r);
     sign_in::routes(r)
 }
 

@@ -10,6 +10,7 @@
 
 mod access;
 mod admin;
+mod approvals;
 mod bulk;
 mod directory;
 mod harness;
