@@ -100,3 +100,5 @@ id_type!(ItemId, "item");
 id_type!(AssignmentRuleId, "role assignment rule");
 id_type!(RuleRunId, "rule run");
 id_type!(SodRuleId, "segregation-of-duties rule");
+id_type!(AccessReviewId, "access review");
+id_type!(ReviewItemId, "access review item");

@@ -147,6 +147,7 @@ impl Services {
             origin: GrantOrigin::Manual,
             parent_grant_id: None,
             rule_id: None,
+            last_recertified_at: None,
             stamps: Stamps::new(self.now(), Some(p.user_id)),
         };
         tx.insert_grant(&grant).await?;
@@ -194,6 +195,7 @@ impl Services {
             origin: GrantOrigin::Manual,
             parent_grant_id: None,
             rule_id: None,
+            last_recertified_at: None,
             stamps: Stamps::new(self.now(), Some(inviter.0)),
         };
         tx.insert_grant(&grant).await?;
@@ -425,13 +427,25 @@ impl Services {
         p.require(Permission::RolesGrant)?;
         let mut tx = self.begin(p.org_id).await?;
         let grant = self.grantable(&mut *tx, p, id).await?;
-        if grant.origin == GrantOrigin::Rule {
-            return Err(self.rule_granted(&mut *tx, &grant, "revoked").await?);
-        }
-        self.revoke_with_children(&mut *tx, Some(p), p.org_id, grant, "grant.revoke")
-            .await?;
+        self.revoke_grant_in(&mut *tx, p, grant).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The revocation every path shares once the caller's right to it is established (by
+    /// `roles.grant` here, or as a reviewer in an access review): a rule's grant is
+    /// refused (409 `rule_granted`), any other goes with its non-mandatory children.
+    pub(crate) async fn revoke_grant_in(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        grant: Grant,
+    ) -> ServiceResult<()> {
+        if grant.origin == GrantOrigin::Rule {
+            return Err(self.rule_granted(tx, &grant, "revoked").await?);
+        }
+        self.revoke_with_children(tx, Some(p), p.org_id, grant, "grant.revoke")
+            .await
     }
 
     /// Deletes a grant and every grant its non-mandatory granted roles made, children
@@ -574,6 +588,7 @@ impl Services {
             origin: GrantOrigin::Inheritance,
             parent_grant_id: Some(parent.id),
             rule_id: None,
+            last_recertified_at: None,
             ..parent.clone()
         }
     }

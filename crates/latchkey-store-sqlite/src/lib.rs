@@ -76,6 +76,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0014_window_events.sql",
         include_str!("../migrations/0014_window_events.sql"),
     ),
+    (
+        "0016_access_reviews.sql",
+        include_str!("../migrations/0016_access_reviews.sql"),
+    ),
 ];
 
 /// Connections in the pool. Writers queue on SQLite's lock anyway; readers (WAL) run in

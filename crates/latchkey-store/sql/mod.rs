@@ -33,6 +33,7 @@ mod metadata;
 mod orgs;
 mod paging;
 mod passkeys;
+mod reviews;
 mod rules;
 mod schedule;
 mod sign_in;

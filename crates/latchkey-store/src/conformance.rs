@@ -27,6 +27,7 @@ pub mod concurrency;
 mod credentials;
 mod directory;
 mod isolation;
+mod reviews;
 mod rules;
 mod settings;
 mod sign_in;
@@ -93,6 +94,7 @@ pub const STORIES: &[(&str, Story)] = &[
     ("workspaces", |s| Box::pin(workspaces::workspaces(s))),
     ("assignment_rules", |s| Box::pin(rules::rules(s))),
     ("sod_rules", |s| Box::pin(sod::sod_rules(s))),
+    ("access_reviews", |s| Box::pin(reviews::access_reviews(s))),
 ];
 
 /// Runs every story against `store`, which should be a fresh, migrated database.
@@ -320,6 +322,7 @@ fn grant_value(org: OrgId, role: RoleId, grantee: Grantee) -> Grant {
         origin: GrantOrigin::Manual,
         parent_grant_id: None,
         rule_id: None,
+        last_recertified_at: None,
         stamps: stamps(),
     }
 }

@@ -8,6 +8,7 @@
 
 mod error;
 mod query;
+mod reviews;
 mod rules;
 mod schedule;
 mod sod;
@@ -29,6 +30,7 @@ use time::OffsetDateTime;
 
 pub use error::StoreError;
 pub use query::*;
+pub use reviews::{ReviewCounts, ReviewItemQuery, ReviewStore};
 pub use rules::{RuleGrant, RuleStore};
 pub use schedule::{Edge, ScheduleStore};
 pub use sod::{SodRuleQuery, SodStore};
@@ -95,6 +97,7 @@ pub trait Tx:
     + RuleStore
     + ScheduleStore
     + SodStore
+    + ReviewStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
