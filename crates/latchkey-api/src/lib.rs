@@ -7,6 +7,7 @@
 
 mod requests;
 mod responses;
+mod reviews;
 mod rules;
 mod sod;
 mod totp;
@@ -14,6 +15,7 @@ mod workspaces;
 
 pub use requests::*;
 pub use responses::*;
+pub use reviews::*;
 pub use rules::*;
 pub use sod::*;
 pub use totp::*;

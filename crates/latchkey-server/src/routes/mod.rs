@@ -7,6 +7,7 @@ mod catalog;
 mod directory;
 pub(crate) mod invitations;
 mod passkeys;
+mod reviews;
 mod rules;
 mod settings;
 pub(crate) mod sign_in;
@@ -28,6 +29,7 @@ pub fn api(r: ApiRouter) -> ApiRouter {
     let r = workspaces::routes(r);
     let r = rules::routes(r);
     let r = sod::routes(r);
+    let r = reviews::routes(r);
     sign_in::routes(r)
 }
 

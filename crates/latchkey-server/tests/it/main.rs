@@ -15,6 +15,7 @@ mod directory;
 mod harness;
 mod invitations;
 mod passkeys;
+mod reviews;
 mod robustness;
 mod rules;
 mod schedule;
