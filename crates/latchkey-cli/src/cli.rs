@@ -142,6 +142,10 @@ pub enum Command {
     /// Segregation-of-duties rules: which roles no one user may combine, and who does
     #[command(subcommand)]
     Sod(crate::commands::sod::SodCmd),
+    /// Access reviews: campaigns over grants, each confirmed or revoked by its reviewers
+    /// before a due date; your queue and overdue items
+    #[command(subcommand)]
+    Reviews(crate::commands::reviews::ReviewsCmd),
 }
 
 #[derive(Debug, Subcommand)]

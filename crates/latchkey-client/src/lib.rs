@@ -13,6 +13,7 @@ mod error;
 mod items;
 mod passkeys;
 mod query;
+mod reviews;
 mod rules;
 mod sod;
 mod totp;
@@ -26,4 +27,5 @@ pub use query::{
     NoFilter, Order, Page, RoleFilter, SecurityAlertFilter, SecurityEventFilter, SystemFilter,
     UserFilter,
 };
+pub use reviews::ReviewItemFilter;
 pub use sod::SodRuleFilter;

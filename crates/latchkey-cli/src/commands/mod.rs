@@ -5,6 +5,7 @@
 
 mod access;
 mod directory;
+pub mod reviews;
 mod rules;
 mod security;
 mod settings;
@@ -71,6 +72,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Items(cmd) => workspaces::items(ctx, cmd).await,
         Command::Rules(cmd) => rules::rules(ctx, cmd).await,
         Command::Sod(cmd) => sod::sod(ctx, cmd).await,
+        Command::Reviews(cmd) => reviews::reviews(ctx, cmd).await,
         Command::Groups(cmd) => directory::groups(ctx, cmd).await,
         Command::Memberships(cmd) => directory::memberships(ctx, cmd).await,
         Command::Systems(cmd) => access::systems(ctx, cmd).await,
