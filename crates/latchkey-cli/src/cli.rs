@@ -146,6 +146,10 @@ pub enum Command {
     /// decisions
     #[command(subcommand)]
     Approvals(crate::commands::approvals::ApprovalsCmd),
+    /// Access reviews: campaigns over grants, each confirmed or revoked by its reviewers
+    /// before a due date; your queue and overdue items
+    #[command(subcommand)]
+    Reviews(crate::commands::reviews::ReviewsCmd),
 }
 
 #[derive(Debug, Subcommand)]

@@ -15,6 +15,7 @@ mod history;
 mod items;
 mod passkeys;
 mod query;
+mod reviews;
 mod rules;
 mod sod;
 mod totp;
@@ -29,4 +30,5 @@ pub use query::{
     NoFilter, Order, Page, RoleFilter, SecurityAlertFilter, SecurityEventFilter, SystemFilter,
     UserFilter,
 };
+pub use reviews::ReviewItemFilter;
 pub use sod::SodRuleFilter;

@@ -423,6 +423,9 @@ pub struct Grant {
     pub parent_grant_id: Option<GrantId>,
     /// For origin `rule`: the role assignment rule that made it.
     pub rule_id: Option<crate::AssignmentRuleId>,
+    /// When a reviewer last confirmed the grant in an access review.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_recertified_at: Option<OffsetDateTime>,
     #[serde(flatten)]
     pub stamps: Stamps,
 }

@@ -102,3 +102,5 @@ id_type!(RuleRunId, "rule run");
 id_type!(SodRuleId, "segregation-of-duties rule");
 id_type!(SnapshotId, "access snapshot");
 id_type!(ApprovalId, "approval request");
+id_type!(AccessReviewId, "access review");
+id_type!(ReviewItemId, "access review item");

@@ -12,6 +12,7 @@ pub mod invitation;
 pub mod names;
 pub mod passkey;
 pub mod permission;
+pub mod reviews;
 pub mod rules;
 pub mod sign_in;
 pub mod sod;
@@ -29,6 +30,9 @@ pub use invitation::{Invitation, InvitationStatus};
 pub use names::{Email, Name, Slug, UserName};
 pub use passkey::{Ceremony, CeremonyPurpose, PasskeyRecord};
 pub use permission::{Permission, UnknownPermission};
+pub use reviews::{
+    AccessReview, ReviewDecision, ReviewItem, ReviewSelection, ReviewStatus, ReviewerKind,
+};
 pub use rules::{AssignmentRule, RuleRun, RunStatus};
 pub use sign_in::{
     AlertStatus, MagicLink, PasswordPolicy, PasswordRecord, RoleSecurityPolicy, SecurityAlert,

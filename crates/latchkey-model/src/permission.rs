@@ -65,6 +65,7 @@ permissions! {
     OrchestrationsPublish = "orchestrations.publish", privileged = false, "publish owned orchestrations to the organisation";
     RulesManage = "rules.manage", privileged = true, "manage role assignment rules";
     SodManage = "sod.manage", privileged = true, "manage segregation of duties rules";
+    ReviewsManage = "reviews.manage", privileged = true, "create, close and see every access review campaign, and decide any of its items";
     VaultAdmin = "vault.admin", privileged = true, "administer the password vault";
 }
 

@@ -310,6 +310,7 @@ impl Services {
             origin: GrantOrigin::Manual,
             parent_grant_id: None,
             rule_id: None,
+            last_recertified_at: None,
             stamps,
         };
         tx.insert_grant(&grant).await?;

@@ -561,6 +561,7 @@ impl Services {
             origin: GrantOrigin::Manual,
             parent_grant_id: None,
             rule_id: None,
+            last_recertified_at: None,
             stamps: Stamps::new(self.now(), Some(p.user_id)),
         };
         let id = grant.id;

@@ -159,6 +159,7 @@ impl Services {
             origin: GrantOrigin::Manual,
             parent_grant_id: None,
             rule_id: None,
+            last_recertified_at: None,
             stamps: Stamps::new(self.now(), Some(p.user_id)),
         };
         tx.insert_grant(&grant).await?;
@@ -224,6 +225,7 @@ impl Services {
             origin: GrantOrigin::Manual,
             parent_grant_id: None,
             rule_id: None,
+            last_recertified_at: None,
             stamps: Stamps::new(self.now(), Some(inviter.0)),
         };
         tx.insert_grant(&grant).await?;
@@ -497,6 +499,20 @@ impl Services {
     ) -> ServiceResult<Option<latchkey_model::ApprovalRequest>> {
         p.require(Permission::RolesGrant)?;
         let grant = self.grantable(&mut *tx, p, id).await?;
+        self.revoke_granted(tx, p, grant).await
+    }
+
+    /// The revocation every path shares once the caller's right to it is established (by
+    /// `roles.grant` in `revoke_grant_in`, or as a reviewer in an access review): a rule's
+    /// grant is refused (409 `rule_granted`), a pending one too (409 `approval_pending`);
+    /// for a system with an approval process the grant turns `pending_revoke` and the
+    /// request is answered, otherwise it goes with its non-mandatory children.
+    pub(crate) async fn revoke_granted(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        grant: Grant,
+    ) -> ServiceResult<Option<latchkey_model::ApprovalRequest>> {
         if grant.origin == GrantOrigin::Rule {
             return Err(self.rule_granted(&mut *tx, &grant, "revoked").await?);
         }
@@ -608,7 +624,12 @@ impl Services {
     }
 
     /// A grant the caller may change: `roles.grant` covering its grantee or role system.
-    async fn grantable(&self, tx: &mut dyn Tx, p: &Principal, id: GrantId) -> ServiceResult<Grant> {
+    pub(crate) async fn grantable(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        id: GrantId,
+    ) -> ServiceResult<Grant> {
         let scope = p.require(Permission::RolesGrant)?;
         let g = tx
             .get_grant(p.org_id, id)
@@ -651,7 +672,7 @@ impl Services {
         })
     }
 
-    async fn grant_scope(
+    pub(crate) async fn grant_scope(
         &self,
         tx: &mut dyn Tx,
         org: OrgId,
@@ -684,6 +705,7 @@ impl Services {
             origin: GrantOrigin::Inheritance,
             parent_grant_id: Some(parent.id),
             rule_id: None,
+            last_recertified_at: None,
             ..parent.clone()
         }
     }

@@ -23,6 +23,7 @@ pub mod mail;
 mod metadata;
 mod passkeys;
 mod principal;
+mod reviews;
 mod revision;
 mod roles;
 mod rules;
@@ -58,6 +59,7 @@ pub use list::{
 };
 pub use passkeys::PasskeySettings;
 pub use principal::{Credential, PendingAction, Principal, Scope};
+pub use reviews::{AccessReviewFilter, ReviewItemFilter};
 pub use revision::{MAX_REVISION_WAIT, observe_revisions};
 pub use rules::{DEFAULT_PREVIEW_LIMIT, RULE_PAGE};
 pub use secrets::{MasterKey, SecretsError};

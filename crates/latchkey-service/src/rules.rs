@@ -800,6 +800,7 @@ impl Services {
                     origin: GrantOrigin::Rule,
                     parent_grant_id: None,
                     rule_id: Some(rule),
+                    last_recertified_at: None,
                     stamps: Stamps::new(now, actor),
                 };
                 audits.push(self.audit_entry(

@@ -340,7 +340,8 @@ CREATE TABLE history_grants (
     updated_at BIGINT,
     updated_by UUID,
     version BIGINT,
-    rule_id UUID
+    rule_id UUID,
+    last_recertified_at BIGINT
 );
 
 CREATE INDEX history_grants_id_idx ON history_grants (org_id, id, rev_from);
@@ -351,8 +352,8 @@ CREATE INDEX history_grants_group_id_idx ON history_grants (org_id, group_id, re
 
 CREATE INDEX history_grants_role_id_idx ON history_grants (org_id, role_id, rev_from);
 
-INSERT INTO history_grants (rev_from, rev_to, id, org_id, role_id, user_id, group_id, scope, starts_at, ends_at, status, origin, parent_grant_id, created_at, created_by, updated_at, updated_by, version, rule_id)
-SELECT o.revision, NULL, t.id, t.org_id, t.role_id, t.user_id, t.group_id, t.scope, t.starts_at, t.ends_at, t.status, t.origin, t.parent_grant_id, t.created_at, t.created_by, t.updated_at, t.updated_by, t.version, t.rule_id
+INSERT INTO history_grants (rev_from, rev_to, id, org_id, role_id, user_id, group_id, scope, starts_at, ends_at, status, origin, parent_grant_id, created_at, created_by, updated_at, updated_by, version, rule_id, last_recertified_at)
+SELECT o.revision, NULL, t.id, t.org_id, t.role_id, t.user_id, t.group_id, t.scope, t.starts_at, t.ends_at, t.status, t.origin, t.parent_grant_id, t.created_at, t.created_by, t.updated_at, t.updated_by, t.version, t.rule_id, t.last_recertified_at
 FROM grants t JOIN organisations o ON o.id = t.org_id;
 
 CREATE FUNCTION history_grants_record() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -367,8 +368,8 @@ BEGIN
         UPDATE history_grants SET rev_to = rev WHERE org_id = OLD.org_id AND id = OLD.id AND rev_to IS NULL;
     END IF;
     IF TG_OP <> 'DELETE' THEN
-        INSERT INTO history_grants (rev_from, rev_to, id, org_id, role_id, user_id, group_id, scope, starts_at, ends_at, status, origin, parent_grant_id, created_at, created_by, updated_at, updated_by, version, rule_id)
-        VALUES (rev, NULL, NEW.id, NEW.org_id, NEW.role_id, NEW.user_id, NEW.group_id, NEW.scope, NEW.starts_at, NEW.ends_at, NEW.status, NEW.origin, NEW.parent_grant_id, NEW.created_at, NEW.created_by, NEW.updated_at, NEW.updated_by, NEW.version, NEW.rule_id);
+        INSERT INTO history_grants (rev_from, rev_to, id, org_id, role_id, user_id, group_id, scope, starts_at, ends_at, status, origin, parent_grant_id, created_at, created_by, updated_at, updated_by, version, rule_id, last_recertified_at)
+        VALUES (rev, NULL, NEW.id, NEW.org_id, NEW.role_id, NEW.user_id, NEW.group_id, NEW.scope, NEW.starts_at, NEW.ends_at, NEW.status, NEW.origin, NEW.parent_grant_id, NEW.created_at, NEW.created_by, NEW.updated_at, NEW.updated_by, NEW.version, NEW.rule_id, NEW.last_recertified_at);
     END IF;
     RETURN NULL;
 END $$;

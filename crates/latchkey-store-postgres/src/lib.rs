@@ -81,6 +81,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0015_approvals.sql"),
     ),
     (
+        "0016_access_reviews.sql",
+        include_str!("../migrations/0016_access_reviews.sql"),
+    ),
+    (
         "0017_history.sql",
         include_str!("../migrations/0017_history.sql"),
     ),

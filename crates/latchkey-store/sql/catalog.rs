@@ -638,7 +638,8 @@ macro_rules! grant_cols {
         concat!(
             "id, org_id, role_id, user_id, group_id, scope, starts_at, ends_at, status, origin, ",
             "parent_grant_id, rule_id, ",
-            stamp_cols!()
+            stamp_cols!(),
+            ", last_recertified_at"
         )
     };
 }
@@ -657,7 +658,10 @@ fn grantee(c: &Cols<'_>) -> StoreResult<Grantee> {
 /// The columns `grant` reads, for the history tables (which have the same ones).
 pub(super) const GRANT_COLS: &str = grant_cols!();
 
-pub(super) fn grant(row: &DbRow) -> StoreResult<Grant> {
+/// `SELECT` of every grant column `grant` reads, for statements outside this module.
+pub(crate) const SELECT_GRANTS: &str = concat!("SELECT ", grant_cols!(), " FROM grants");
+
+pub(crate) fn grant(row: &DbRow) -> StoreResult<Grant> {
     let c = Cols(row);
     let grantee = grantee(&c)?;
     Ok(Grant {
@@ -672,11 +676,12 @@ pub(super) fn grant(row: &DbRow) -> StoreResult<Grant> {
         origin: c.named("origin", GrantOrigin::parse)?,
         parent_grant_id: c.opt_uuid("parent_grant_id")?.map(GrantId::from_uuid),
         rule_id: c.opt_uuid("rule_id")?.map(AssignmentRuleId::from_uuid),
+        last_recertified_at: c.opt_instant("last_recertified_at")?,
         stamps: c.stamps()?,
     })
 }
 
-/// Binds `$1..$17` in `grant_cols!()` order.
+/// Binds `$1..$18` in `grant_cols!()` order.
 fn bind_grant<'q>(q: Query<'q>, g: &Grant) -> Query<'q> {
     let (user, group) = match g.grantee {
         Grantee::User(u) => (Some(u.as_uuid()), None),
@@ -695,7 +700,7 @@ fn bind_grant<'q>(q: Query<'q>, g: &Grant) -> Query<'q> {
         .bind(g.origin.as_str())
         .bind(g.parent_grant_id.map(|p| p.as_uuid()))
         .bind(g.rule_id.map(|r| r.as_uuid()));
-    bind_stamps(q, &g.stamps)
+    bind_stamps(q, &g.stamps).bind(opt_micros(g.last_recertified_at))
 }
 
 #[async_trait]
@@ -704,7 +709,7 @@ impl GrantStore for SqlTx {
         let q = sqlx::query(concat!(
             "INSERT INTO grants (",
             grant_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
         ));
         bind_grant(q, g)
             .execute(self.conn())
@@ -717,7 +722,7 @@ impl GrantStore for SqlTx {
         for chunk in grants.chunks(ROWS_PER_STATEMENT) {
             let sql = values_sql(
                 concat!("INSERT INTO grants (", grant_cols!(), ") VALUES "),
-                17,
+                18,
                 chunk.len(),
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
@@ -744,7 +749,8 @@ impl GrantStore for SqlTx {
             "UPDATE grants SET role_id = $3, user_id = $4, group_id = $5, scope = $6, ",
             "starts_at = $7, ends_at = $8, status = $9, origin = $10, parent_grant_id = $11, ",
             "rule_id = $12, created_at = $13, created_by = $14, updated_at = $15, ",
-            "updated_by = $16, version = $17 WHERE id = $1 AND org_id = $2"
+            "updated_by = $16, version = $17, last_recertified_at = $18 ",
+            "WHERE id = $1 AND org_id = $2"
         ));
         updated(
             bind_grant(q, g)

@@ -35,6 +35,7 @@ mod metadata;
 mod orgs;
 mod paging;
 mod passkeys;
+mod reviews;
 mod rules;
 mod schedule;
 mod sign_in;

@@ -29,6 +29,7 @@ mod credentials;
 mod directory;
 mod history;
 mod isolation;
+mod reviews;
 mod rules;
 mod settings;
 mod sign_in;
@@ -97,6 +98,7 @@ pub const STORIES: &[(&str, Story)] = &[
     ("sod_rules", |s| Box::pin(sod::sod_rules(s))),
     ("history", |s| Box::pin(history::history(s))),
     ("approvals", |s| Box::pin(approvals::approvals(s))),
+    ("access_reviews", |s| Box::pin(reviews::access_reviews(s))),
 ];
 
 /// Runs every story against `store`, which should be a fresh, migrated database.
@@ -325,6 +327,7 @@ fn grant_value(org: OrgId, role: RoleId, grantee: Grantee) -> Grant {
         origin: GrantOrigin::Manual,
         parent_grant_id: None,
         rule_id: None,
+        last_recertified_at: None,
         stamps: stamps(),
     }
 }

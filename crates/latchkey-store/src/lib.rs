@@ -10,6 +10,7 @@ mod approvals;
 mod error;
 mod history;
 mod query;
+mod reviews;
 mod rules;
 mod schedule;
 mod sod;
@@ -33,6 +34,7 @@ pub use approvals::{ApprovalQuery, ApprovalStore};
 pub use error::StoreError;
 pub use history::{HistoryStore, MembershipsOf, OrgAsOf};
 pub use query::*;
+pub use reviews::{ReviewCounts, ReviewItemQuery, ReviewStore};
 pub use rules::{RuleGrant, RuleStore};
 pub use schedule::{Edge, ScheduleStore};
 pub use sod::{SodRuleQuery, SodStore};
@@ -101,6 +103,7 @@ pub trait Tx:
     + SodStore
     + HistoryStore
     + ApprovalStore
+    + ReviewStore
     + Send
 {
     async fn commit(self: Box<Self>) -> StoreResult<()>;

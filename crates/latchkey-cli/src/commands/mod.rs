@@ -7,6 +7,7 @@ mod access;
 pub mod approvals;
 mod directory;
 pub mod history;
+pub mod reviews;
 mod rules;
 mod security;
 mod settings;
@@ -74,6 +75,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Rules(cmd) => rules::rules(ctx, cmd).await,
         Command::Sod(cmd) => sod::sod(ctx, cmd).await,
         Command::Approvals(cmd) => approvals::approvals(ctx, cmd).await,
+        Command::Reviews(cmd) => reviews::reviews(ctx, cmd).await,
         Command::Groups(cmd) => directory::groups(ctx, cmd).await,
         Command::Memberships(cmd) => directory::memberships(ctx, cmd).await,
         Command::Systems(cmd) => access::systems(ctx, cmd).await,

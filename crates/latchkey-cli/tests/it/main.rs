@@ -11,6 +11,7 @@ mod invitations;
 mod passkeys;
 mod process;
 mod replicas;
+mod reviews;
 mod round_trip;
 mod rules;
 mod shutdown;

@@ -327,6 +327,7 @@ fn flattened_entities_round_trip() {
         origin: GrantOrigin::Manual,
         parent_grant_id: None,
         rule_id: None,
+        last_recertified_at: None,
         stamps: stamps.clone(),
     };
     let json = serde_json::to_string(&grant).unwrap();
