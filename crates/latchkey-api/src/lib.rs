@@ -7,6 +7,7 @@
 
 mod approvals;
 mod history;
+mod preview;
 mod requests;
 mod responses;
 mod reviews;
@@ -17,6 +18,7 @@ mod workspaces;
 
 pub use approvals::*;
 pub use history::*;
+pub use preview::*;
 pub use requests::*;
 pub use responses::*;
 pub use reviews::*;

@@ -94,6 +94,9 @@ pub enum Command {
     EffectiveRoles(EffectiveRolesArgs),
     /// May this user do this? Exit 0 when allowed, 1 when not
     Check(CheckArgs),
+    /// Preview a change to a role or group: who would gain and who would lose which
+    /// effective role (nothing is changed)
+    Preview(crate::commands::history::PreviewArgs),
     /// Import a CSV file (all or nothing), or load NDJSON records with `--bulk FILE`
     Import(ImportArgs),
     /// Export a collection as CSV

@@ -73,3 +73,18 @@ impl Client {
             .await
     }
 }
+
+impl Client {
+    /// `POST /api/v1/access-preview`: who would gain and lose which effective role.
+    pub async fn preview_change(
+        &self,
+        change: &latchkey_api::ChangeToPreview,
+        limit: Option<u32>,
+    ) -> Result<latchkey_api::AccessPreview> {
+        let path = match limit {
+            Some(l) => format!("/api/v1/access-preview?limit={l}"),
+            None => "/api/v1/access-preview".to_owned(),
+        };
+        self.create(&path, change).await
+    }
+}

@@ -32,7 +32,7 @@ pub(crate) enum Item {
 }
 
 /// Every instant at which a grant, group or membership window starts or ends.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Timeline {
     /// Grant and group boundaries, with what starts or ends there.
     events: BTreeMap<OffsetDateTime, Vec<Item>>,
@@ -144,7 +144,7 @@ impl KeyQuery {
 ///
 /// **Invariant:** `pairs` holds exactly `pair(g, compact(k))` for every key `k` of every
 /// `sets[g]` where both are defined, and `filters[g]` has the bits of every key of `sets[g]`.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct GroupSets {
     sets: Vec<CountedSet>,
     filters: Vec<Filter>,
@@ -289,7 +289,7 @@ impl GroupSets {
 }
 
 /// The per-group and per-user key sets for the cache instant, and the interval they hold for.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Cache {
     /// The cache instant; `None` while cold.
     pub(crate) at: Option<OffsetDateTime>,

@@ -63,7 +63,7 @@ pub(crate) trait RoleGraph {
     fn mandatory(&self, role: u32) -> &[(u32, ScopeMapping)];
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct RoleClosure {
     /// For each role slot: itself (empty chain, `Keep`) and every role reached by mandatory
     /// edges; empty for an absent role.

@@ -22,7 +22,7 @@ use crate::keys::{FastMap, Scopes, key, key_role};
 use crate::output::{EffectiveRole, Holder, PermissionGrants, Provenance, Source};
 use crate::snapshot::{Snapshot, in_window};
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct GroupRec {
     pub(crate) disabled: bool,
     pub(crate) active_since: Option<OffsetDateTime>,
@@ -41,7 +41,7 @@ impl GroupRec {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct MembershipRec {
     /// `None` for a membership loaded from a snapshot without ids.
     pub(crate) id: Option<MembershipId>,
@@ -50,7 +50,7 @@ pub(crate) struct MembershipRec {
     pub(crate) ends_at: Option<OffsetDateTime>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct UserRec {
     pub(crate) id: UserId,
     pub(crate) present: bool,
@@ -62,7 +62,7 @@ pub(crate) struct UserRec {
     pub(crate) grants: Vec<u32>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct RoleRec {
     pub(crate) id: RoleId,
     pub(crate) present: bool,
@@ -86,7 +86,7 @@ pub(crate) enum Target {
     Group(u32),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct GrantRec {
     pub(crate) id: GrantId,
     /// Known and conferring; only live grants are linked into the lists above.
@@ -130,7 +130,7 @@ impl RoleGraph for RoleView<'_> {
 /// The entitlement engine of one organisation. Pure: no I/O, no clock (every time-dependent
 /// question takes its instant), no panic on any data. See the crate documentation for the
 /// cache contract of [`Engine::check`].
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Engine {
     pub(crate) groups: Forest<GroupId>,
     /// Parallel to the group forest's slots.
@@ -825,6 +825,28 @@ impl Engine {
     /// The group and every descendant (preorder, siblings by id); unknown -> empty.
     pub fn group_subtree(&self, group: GroupId) -> Vec<GroupId> {
         self.groups.subtree_ids(group)
+    }
+
+    /// The present users whose primary group, or a group of one of their secondary
+    /// memberships (whatever its window), is one of `groups`: who a change to those
+    /// groups can reach. Unknown groups match no one.
+    pub fn users_in_groups(&self, groups: &[GroupId]) -> Vec<UserId> {
+        let slots: std::collections::HashSet<u32> = groups
+            .iter()
+            .filter_map(|g| self.groups.index(*g))
+            .collect();
+        if slots.is_empty() {
+            return Vec::new();
+        }
+        self.users
+            .iter()
+            .filter(|u| u.present)
+            .filter(|u| {
+                u.primary.is_some_and(|g| slots.contains(&g))
+                    || u.memberships.iter().any(|m| slots.contains(&m.group))
+            })
+            .map(|u| u.id)
+            .collect()
     }
 
     /// Whether `group` is `root` or below it. Unknown groups are in no subtree.

@@ -13,7 +13,7 @@ use std::hash::Hash;
 
 use crate::keys::FastMap;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Forest<Id> {
     ids: Vec<Id>,
     index: FastMap<Id, u32>,

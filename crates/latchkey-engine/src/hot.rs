@@ -110,7 +110,7 @@ impl Line {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct HotUsers {
     lines: Vec<Line>,
     len: usize,

@@ -91,7 +91,7 @@ pub(crate) const fn key_role(key: u64) -> u32 {
 /// Scope values to dense ids, 0 standing for "no scope value". Values are never forgotten:
 /// ids stay valid for the engine's life, and the table is as large as the distinct values
 /// ever seen, which is small next to the organisation.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Scopes {
     index: FastMap<Box<str>, u32>,
     names: Vec<Box<str>>,
@@ -273,7 +273,7 @@ struct Bucket([u64; 8]);
 /// buckets, kept at most 70% full, so a lookup reads one line nearly always. One table holds
 /// the pairs of every group, where a set per group would cost a header read and a binary
 /// search over several lines.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct PairTable {
     buckets: Vec<Bucket>,
     len: usize,

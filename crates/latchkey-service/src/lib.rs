@@ -22,6 +22,7 @@ mod list;
 pub mod mail;
 mod metadata;
 mod passkeys;
+mod preview;
 mod principal;
 mod reviews;
 mod revision;

@@ -198,3 +198,104 @@ impl Tabular for AccessSnapshot {
         ]
     }
 }
+
+/// What `latchkey preview` judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PreviewKind {
+    AddGrantedRole,
+    RemoveGrantedRole,
+    GrantToGroup,
+    RevokeGrant,
+    MoveGroup,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct PreviewArgs {
+    #[arg(value_enum)]
+    pub kind: PreviewKind,
+    /// The parent role (granted roles) or the role to grant (grant-to-group)
+    #[arg(long, value_name = "ROLE_ID")]
+    pub role: Option<latchkey_model::RoleId>,
+    /// The granted (child) role
+    #[arg(long, value_name = "ROLE_ID")]
+    pub child: Option<latchkey_model::RoleId>,
+    /// The group granted to, or moved
+    #[arg(long, value_name = "GROUP_ID")]
+    pub group: Option<GroupId>,
+    /// The new parent of a moved group, or `root`
+    #[arg(long, value_name = "GROUP_ID|root")]
+    pub parent: Option<String>,
+    #[arg(long, value_name = "GRANT_ID")]
+    pub grant: Option<latchkey_model::GrantId>,
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// A granted role that is not mandatory (its holders do not hold it by that alone)
+    #[arg(long)]
+    pub optional: bool,
+    #[arg(long)]
+    pub limit: Option<u32>,
+}
+
+fn needed<T>(value: Option<T>, flag: &str, kind: &str) -> anyhow::Result<T> {
+    value.ok_or_else(|| anyhow::anyhow!("`preview {kind}` needs {flag}"))
+}
+
+pub async fn preview(ctx: &Ctx, a: PreviewArgs) -> anyhow::Result<ExitCode> {
+    use latchkey_api::ChangeToPreview as C;
+    let change = match a.kind {
+        PreviewKind::AddGrantedRole => C::AddGrantedRole {
+            role_id: needed(a.role, "--role", "add-granted-role")?,
+            child_role_id: needed(a.child, "--child", "add-granted-role")?,
+            mandatory: !a.optional,
+        },
+        PreviewKind::RemoveGrantedRole => C::RemoveGrantedRole {
+            role_id: needed(a.role, "--role", "remove-granted-role")?,
+            child_role_id: needed(a.child, "--child", "remove-granted-role")?,
+        },
+        PreviewKind::GrantToGroup => C::GrantToGroup {
+            role_id: needed(a.role, "--role", "grant-to-group")?,
+            group_id: needed(a.group, "--group", "grant-to-group")?,
+            scope: a.scope,
+        },
+        PreviewKind::RevokeGrant => C::RevokeGrant {
+            grant_id: needed(a.grant, "--grant", "revoke-grant")?,
+        },
+        PreviewKind::MoveGroup => C::MoveGroup {
+            group_id: needed(a.group, "--group", "move-group")?,
+            parent_id: match needed(a.parent, "--parent (a group id or root)", "move-group")?
+                .as_str()
+            {
+                "root" => None,
+                id => Some(
+                    id.parse()
+                        .map_err(|_| anyhow::anyhow!("--parent is a group id or `root`"))?,
+                ),
+            },
+        },
+    };
+    let answer = ctx.client.preview_change(&change, a.limit).await?;
+    if ctx.out.json {
+        ctx.out.print_json(&answer)?;
+        return success();
+    }
+    let rows = |side: &'static str, list: &[latchkey_api::PreviewEntry]| -> Vec<Vec<String>> {
+        list.iter()
+            .map(|e| {
+                vec![
+                    side.to_owned(),
+                    e.user_name.clone(),
+                    format!("{}/{}", e.system_name, e.role_name),
+                    e.scope.clone().unwrap_or_default(),
+                ]
+            })
+            .collect()
+    };
+    let mut all = rows("gains", &answer.gains);
+    all.extend(rows("loses", &answer.losses));
+    println!(
+        "{} users considered: {} gains, {} losses",
+        answer.users_considered, answer.gains_total, answer.losses_total
+    );
+    println!("{}", table(&["", "user", "role", "scope"], all.into_iter()));
+    success()
+}

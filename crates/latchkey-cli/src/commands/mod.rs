@@ -83,6 +83,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<ExitCode> {
         Command::Grants(cmd) => access::grants(ctx, cmd).await,
         Command::Metadata(cmd) => settings::metadata(ctx, cmd).await,
         Command::MailDomains(cmd) => settings::mail_domains(ctx, cmd).await,
+        Command::Preview(args) => history::preview(ctx, args).await,
         Command::Check(args) => {
             let request = latchkey_api::CheckRequest {
                 user: args.user_id,

@@ -2,7 +2,7 @@
 //! `groups members --at` shows a past membership, `effective-roles --at` a past role,
 //! `groups restore-members --dry-run` then for real brings the membership back,
 //! `users restore-grants` the grant, and `security snapshots create|list|csv` pins and
-//! downloads who held what.
+//! downloads who held what; `preview grant-to-group` tells who would gain a role.
 
 use latchkey_testkit::{Backend, TempDir};
 use serde_json::Value;
@@ -143,6 +143,48 @@ async fn history(backend: Backend) {
         ])
         .await;
     assert_eq!(std::fs::read_to_string(&file).unwrap(), csv);
+
+    // A preview of a grant to the group: Ana would view; nothing is granted.
+    let viewer = admin
+        .create(&["roles", "create", "--name", "viewer", "--system", &sys])
+        .await;
+    let preview = admin
+        .json(&[
+            "preview",
+            "grant-to-group",
+            "--role",
+            &viewer,
+            "--group",
+            &team,
+        ])
+        .await;
+    assert_eq!(preview["gains"][0]["user_name"], "ana", "{preview}");
+    assert_eq!(preview["gains_total"], 1, "{preview}");
+    let table = admin
+        .ok(&[
+            "preview",
+            "grant-to-group",
+            "--role",
+            &viewer,
+            "--group",
+            &team,
+        ])
+        .await;
+    assert!(
+        table.contains("gains") && table.contains("Wiki/viewer"),
+        "{table}"
+    );
+    let roles = admin.json(&["effective-roles", &ana]).await;
+    assert_eq!(roles["roles"].as_array().unwrap().len(), 1, "{roles}");
+    let missing = admin
+        .run(&["preview", "move-group", "--group", &team])
+        .await;
+    assert_ne!(missing.status.code(), Some(0));
+    assert!(
+        text(&missing.stderr).contains("--parent"),
+        "{}",
+        text(&missing.stderr)
+    );
 
     // Before the history: the server's message naming `at`, exit status 1.
     let early = admin

@@ -9,6 +9,7 @@ mod directory;
 mod history;
 pub(crate) mod invitations;
 mod passkeys;
+mod preview;
 mod reviews;
 mod rules;
 mod settings;
@@ -32,6 +33,7 @@ pub fn api(r: ApiRouter) -> ApiRouter {
     let r = rules::routes(r);
     let r = sod::routes(r);
     let r = history::routes(r);
+    let r = preview::routes(r);
     let r = approvals::routes(r);
     let r = reviews::routes(r);
     sign_in::routes(r)

@@ -17,6 +17,7 @@ mod harness;
 mod history;
 mod invitations;
 mod passkeys;
+mod preview;
 mod reviews;
 mod robustness;
 mod rules;
