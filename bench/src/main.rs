@@ -6,7 +6,8 @@
 //! random questions, and their check and absorb costs are printed side by side.
 //!
 //! `latchkey-bench governance` times what segregation of duties adds to a grant
-//! (`governance.rs`).
+//! (`governance.rs`); `latchkey-bench history` an `?at=` question one year back after a
+//! year of daily changes (`history.rs`).
 //!
 //! `latchkey-bench sign-in` and `latchkey-bench workspaces` run the real services in process
 //! over a scratch SQLite store: what signing in costs (`sign_in.rs`), and reading a
@@ -30,6 +31,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod bulk;
 mod compare;
 mod governance;
+mod history;
 mod http;
 mod ndjson;
 mod org;
@@ -64,7 +66,8 @@ const USAGE: &str = "usage: latchkey-bench engine [--seed N] [--compare]
        latchkey-bench sign-in
        latchkey-bench workspaces [--seed N] [--keep]
        latchkey-bench rules [--seed N] [--keep]
-       latchkey-bench governance [--seed N]";
+       latchkey-bench governance [--seed N]
+       latchkey-bench history [--seed N]";
 
 struct Args {
     what: String,
@@ -82,10 +85,10 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     let what = it.next().cloned().unwrap_or_default();
     if !matches!(
         what.as_str(),
-        "engine" | "bulk" | "http" | "sign-in" | "workspaces" | "rules" | "governance"
+        "engine" | "bulk" | "http" | "sign-in" | "workspaces" | "rules" | "governance" | "history"
     ) {
         return Err(
-            "name a benchmark: engine, bulk, http, sign-in, workspaces, rules or governance"
+            "name a benchmark: engine, bulk, http, sign-in, workspaces, rules, governance or history"
                 .to_owned(),
         );
     }
@@ -163,6 +166,13 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("latchkey-bench rules: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        "history" => match history::run(args.seed) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("latchkey-bench history: {e}");
                 ExitCode::FAILURE
             }
         },

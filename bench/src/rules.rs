@@ -194,10 +194,19 @@ async fn measure(dir: &Path, seed: u64) -> Result<(), String> {
         "| apply: {expected} grants until the run succeeded | {} | ≤ 2 s |",
         fmt_dur(applied)
     );
-    println!("| apply: until the engine answered the last grant | {} | |", fmt_dur(seen));
-    println!("| preview with nothing to change | {} | |", fmt_dur(preview_nothing));
+    println!(
+        "| apply: until the engine answered the last grant | {} | |",
+        fmt_dur(seen)
+    );
+    println!(
+        "| preview with nothing to change | {} | |",
+        fmt_dur(preview_nothing)
+    );
     println!("| apply with nothing to change | {} | |", fmt_dur(again));
-    println!("| apply revoking {expected} grants | {} | |", fmt_dur(revoked));
+    println!(
+        "| apply revoking {expected} grants | {} | |",
+        fmt_dur(revoked)
+    );
     Ok(())
 }
 
@@ -216,7 +225,10 @@ async fn apply(
         .await
         .map_err(err)?;
     loop {
-        let now = services.get_rule_run(admin, id, run.id).await.map_err(err)?;
+        let now = services
+            .get_rule_run(admin, id, run.id)
+            .await
+            .map_err(err)?;
         match now.status {
             RunStatus::Running => tokio::time::sleep(Duration::from_millis(1)).await,
             RunStatus::Failed => return Err(format!("the run failed: {:?}", now.message)),
@@ -236,7 +248,11 @@ async fn apply(
 }
 
 /// Streams the NDJSON file into `Services::bulk_load`, draining its answers.
-async fn load(services: &Services, admin: &Principal, file: &Path) -> Result<(), String> {
+pub(crate) async fn load(
+    services: &Services,
+    admin: &Principal,
+    file: &Path,
+) -> Result<(), String> {
     let (lines, input) = tokio::sync::mpsc::channel(4_096);
     let (output, mut answers) = tokio::sync::mpsc::channel::<Value>(4_096);
     let path = file.to_owned();
@@ -270,7 +286,10 @@ async fn load(services: &Services, admin: &Principal, file: &Path) -> Result<(),
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(format!("the bulk load refused records: {}", errors.join("; ")))
+        Err(format!(
+            "the bulk load refused records: {}",
+            errors.join("; ")
+        ))
     }
 }
 

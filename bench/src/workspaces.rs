@@ -435,7 +435,9 @@ async fn load(
     let t = Instant::now();
     let roles: Vec<(UserId, MemberRole)> = users.iter().map(|&u| (u, member_role(rng))).collect();
     let mut tx = store.begin().await.map_err(err)?;
-    tx.bump_revision(org).await.map_err(err)?;
+    tx.bump_revision(org, time::OffsetDateTime::now_utc())
+        .await
+        .map_err(err)?;
     for &(user, role) in &roles {
         tx.put_member(&WorkspaceMember {
             workspace_id: ws,
@@ -639,7 +641,9 @@ async fn load_folders(
         index.insert(f.id, i);
     }
     let mut tx = store.begin().await.map_err(err)?;
-    tx.bump_revision(org).await.map_err(err)?;
+    tx.bump_revision(org, time::OffsetDateTime::now_utc())
+        .await
+        .map_err(err)?;
     for f in &folders {
         tx.insert_folder(f).await.map_err(err)?;
     }
@@ -701,7 +705,9 @@ async fn load_documents(
             i += 1;
         }
         let mut tx = store.begin().await.map_err(err)?;
-        tx.bump_revision(org).await.map_err(err)?;
+        tx.bump_revision(org, time::OffsetDateTime::now_utc())
+            .await
+            .map_err(err)?;
         tx.insert_documents(&batch).await.map_err(err)?;
         tx.commit().await.map_err(err)?;
     }
