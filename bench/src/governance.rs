@@ -234,7 +234,13 @@ pub fn run(seed: u64) -> Result<(), String> {
         "| {:<52} | {:>21} | {:>21} | {:<8} |",
         "per grant, p50 / p99", "p50 / p99", "p50 / p99", "target"
     );
-    println!("|{}|{}|{}|{}|", "-".repeat(54), "-".repeat(23), "-".repeat(23), "-".repeat(10));
+    println!(
+        "|{}|{}|{}|{}|",
+        "-".repeat(54),
+        "-".repeat(23),
+        "-".repeat(23),
+        "-".repeat(10)
+    );
     row("SoD evaluation added to a grant", &added, "≤ 5 µs");
     row(
         "  … always reading the user's roles (worst case)",
