@@ -3,7 +3,8 @@
 //! effective role away, double decisions, closing), manager reviewers (the nearest group
 //! with a `users.manage` holder wins, nobody reviews their own grant, the owner as
 //! fallback), group and system selections, overdue items as the clock moves, validation
-//! naming fields, permissions, and other organisations.
+//! naming fields, permissions, and other organisations; a grant made by an assignment
+//! rule is an item that is not reviewable, and deciding it is refused naming the rule.
 
 use std::sync::Arc;
 
@@ -712,3 +713,58 @@ both!(role_owner_reviews);
 both!(manager_and_owner_reviewers);
 both!(overdue_items);
 both!(validation_permissions_and_isolation);
+both!(rule_grants_are_not_reviewable);
+
+async fn rule_grants_are_not_reviewable(backend: Backend) {
+    let (t, _) = app(backend).await;
+    let a = &t.admin;
+    let staff = t.group(a, "Staff", None).await;
+    let olga = t.user(a, "olga", &staff).await;
+    let ana = t.user(a, "ana", &staff).await;
+    let (_, role) = owned_role(&t, "Reader", Some(&olga)).await;
+    // Ana reads by hand; Ben by a rule over his user name (run when he is created).
+    let by_hand = grant(&t, &role, &ana).await;
+    t.post(
+        a,
+        "/api/v1/assignment-rules",
+        json!({ "name": "Ben reads", "expression": r#"user.user_name == "ben""#, "role_ids": [role] }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let ben = t.user(a, "ben", &staff).await;
+    assert!(holds(&t, &ben, &role).await, "the rule gives Ben the role");
+
+    let c = campaign(&t, json!({ "role_id": role }), "role_owner").await;
+    let id = c["id"].as_str().unwrap();
+    let all = items(&t, a, &format!("/api/v1/access-reviews/{id}/items")).await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    let manual = item_of(&all, &by_hand);
+    assert_eq!(manual["decision"], "pending");
+    let by_rule = all
+        .iter()
+        .find(|i| i["grant_id"] != by_hand.as_str())
+        .unwrap();
+    assert_eq!(by_rule["decision"], "not_reviewable", "{by_rule}");
+    let shown = t
+        .get(a, &format!("/api/v1/access-reviews/{id}"))
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(shown["counts"]["not_reviewable"], 1, "{shown}");
+    assert_eq!(shown["counts"]["pending"], 1, "{shown}");
+
+    // Deciding it, even as the administrator, is refused naming the rule; Ben keeps it.
+    let refused = t
+        .post(
+            a,
+            &decide_path(&c, by_rule),
+            json!({ "decision": "revoke" }),
+        )
+        .await
+        .problem(StatusCode::CONFLICT, "rule_granted");
+    assert!(
+        refused["detail"].as_str().unwrap().contains("Ben reads"),
+        "{refused}"
+    );
+    assert!(holds(&t, &ben, &role).await);
+}
