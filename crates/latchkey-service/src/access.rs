@@ -69,32 +69,29 @@ impl Services {
             .await?;
         drop(tx);
         let then = rows.as_ref().and_then(|r| r.users.first());
-        let visible = match (&now, then) {
-            (Some(u), _) => scope.covers_user_in(u.primary_group_id),
-            (None, Some(u)) => scope.covers_user_in(u.primary_group_id),
-            (None, None) => false,
-        };
-        let (Some(rows), true) = (rows.as_ref(), visible) else {
-            return match (now, visible) {
-                // The user exists and is visible, but did not exist yet then.
-                (Some(u), true) => Ok(EffectiveRoles {
-                    user_id: u.id,
-                    user_name: u.user_name,
-                    at,
-                    as_of_revision: Some(revision),
-                    roles: Vec::new(),
-                }),
-                _ => Err(ServiceError::not_found("user", user)),
-            };
+        // Within scope by the primary group the user has now, or had then if deleted since.
+        let group = now.as_ref().or(then).map(|u| u.primary_group_id);
+        if !group.is_some_and(|g| scope.covers_user_in(g)) {
+            return Err(ServiceError::not_found("user", user));
+        }
+        let (Some(rows), Some(then)) = (rows.as_ref(), then) else {
+            // The user exists, but did not exist yet then.
+            let u = now.ok_or_else(|| ServiceError::not_found("user", user))?;
+            return Ok(EffectiveRoles {
+                user_id: u.id,
+                user_name: u.user_name,
+                at,
+                as_of_revision: Some(revision),
+                roles: Vec::new(),
+            });
         };
         let state = OrgState::from_rows(revision, rows);
         let mut roles = effective_role_views(&state, user, at);
         self.name_rules(p.org_id, roles.iter_mut().flat_map(|r| r.paths.iter_mut()))
             .await?;
-        let user_name = then.map(|u| u.user_name.clone()).unwrap_or_default();
         Ok(EffectiveRoles {
             user_id: user,
-            user_name,
+            user_name: then.user_name.clone(),
             at,
             as_of_revision: Some(revision),
             roles,
@@ -177,7 +174,7 @@ impl Services {
     }
 
     /// Names the rules of `rule` paths (rendered under the engine's lock with ids only).
-    async fn name_rules<'a>(
+    pub(crate) async fn name_rules<'a>(
         &self,
         org: latchkey_model::OrgId,
         paths: impl Iterator<Item = &'a mut AccessPath>,

@@ -12,8 +12,9 @@
 use std::collections::{HashMap, HashSet};
 
 use latchkey_api::{
-    AccessPath, CreateGrant, CreateMembership, CreateSnapshot, GroupMemberView, GroupMembers,
-    RestoreOutcome, RestoreRequest, RestoredItem, SnapshotEntry, UpdateGrant, UpdateMembership,
+    AccessPath, CreateGrant, CreateMembership, CreateSnapshot, EffectiveRoleView, GroupMemberView,
+    GroupMembers, RestoreOutcome, RestoreRequest, RestoredItem, SnapshotEntry, UpdateGrant,
+    UpdateMembership,
 };
 use latchkey_model::{
     AccessSnapshot, FieldError, Grant, GrantOrigin, GroupId, Membership, OrgId, Permission, RoleId,
@@ -168,7 +169,7 @@ impl Services {
             .into_iter()
             .next();
         let name = match (now, then) {
-            (_, Some(then)) if groups.covers_group(group) || groups.is_global() => then.name,
+            (_, Some(then)) if groups.covers_group(group) => then.name,
             (Some(now), None) if groups.covers_group(group) => now.name,
             _ => return Err(ServiceError::not_found("group", group)),
         };
@@ -244,14 +245,7 @@ impl Services {
         group: GroupId,
         req: RestoreRequest,
     ) -> ServiceResult<RestoreOutcome> {
-        if req.dry_run {
-            let mut tx = self.read().await?;
-            return self.restore_members_in(&mut *tx, p, group, &req).await;
-        }
-        let mut tx = self.begin(p.org_id).await?;
-        let outcome = self.restore_members_in(&mut *tx, p, group, &req).await?;
-        tx.commit().await?;
-        Ok(outcome)
+        self.restore(p, Restore::Members(group), req).await
     }
 
     async fn restore_members_in(
@@ -264,7 +258,7 @@ impl Services {
         let scope = p.require(Permission::UsersManage)?;
         self.require_past(req.at)?;
         let g = tx.get_group(p.org_id, group).await?;
-        if g.is_none() || !(scope.covers_group(group) || scope.is_global()) {
+        if g.is_none() || !scope.covers_group(group) {
             return Err(ServiceError::not_found("group", group));
         }
         let revision = self.revision_at(&mut *tx, p.org_id, req.at).await?;
@@ -279,18 +273,10 @@ impl Services {
             then,
             now,
             |m| m.id.as_uuid(),
-            |m| m.user_id.as_uuid(),
+            |m| m.user_id,
             |a, b| (a.starts_at, a.ends_at) == (b.starts_at, b.ends_at),
         );
-        let mut outcome = RestoreOutcome {
-            at: req.at,
-            as_of_revision: revision,
-            dry_run: req.dry_run,
-            added: Vec::new(),
-            removed: Vec::new(),
-            changed: Vec::new(),
-            not_restored: Vec::new(),
-        };
+        let mut outcome = nothing_restored(req, revision);
         let user_ids: Vec<UserId> = plan
             .add
             .iter()
@@ -413,12 +399,26 @@ impl Services {
         user: UserId,
         req: RestoreRequest,
     ) -> ServiceResult<RestoreOutcome> {
+        self.restore(p, Restore::Grants(user), req).await
+    }
+
+    /// A dry run reads and changes nothing; a restore writes in one transaction.
+    async fn restore(
+        &self,
+        p: &Principal,
+        what: Restore,
+        req: RestoreRequest,
+    ) -> ServiceResult<RestoreOutcome> {
+        let run = async |tx: &mut dyn Tx| match what {
+            Restore::Members(group) => self.restore_members_in(tx, p, group, &req).await,
+            Restore::Grants(user) => self.restore_grants_in(tx, p, user, &req).await,
+        };
         if req.dry_run {
             let mut tx = self.read().await?;
-            return self.restore_grants_in(&mut *tx, p, user, &req).await;
+            return run(&mut *tx).await;
         }
         let mut tx = self.begin(p.org_id).await?;
-        let outcome = self.restore_grants_in(&mut *tx, p, user, &req).await?;
+        let outcome = run(&mut *tx).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -433,7 +433,7 @@ impl Services {
         let scope = p.require(Permission::RolesGrant)?;
         self.require_past(req.at)?;
         match tx.get_user(p.org_id, user).await? {
-            Some(u) if scope.covers_user_in(u.primary_group_id) || scope.is_global() => {}
+            Some(u) if scope.covers_user_in(u.primary_group_id) => {}
             _ => return Err(ServiceError::not_found("user", user)),
         }
         let revision = self.revision_at(&mut *tx, p.org_id, req.at).await?;
@@ -456,23 +456,10 @@ impl Services {
             then,
             now,
             |g| g.id.as_uuid(),
-            |g| {
-                // Pairs a grant with another of the same role and scope.
-                let mut h = std::collections::hash_map::DefaultHasher::new();
-                std::hash::Hash::hash(&(g.role_id, &g.scope), &mut h);
-                uuid::Uuid::from_u64_pair(std::hash::Hasher::finish(&h), 0)
-            },
+            key,
             |a, b| (a.starts_at, a.ends_at) == (b.starts_at, b.ends_at),
         );
-        let mut outcome = RestoreOutcome {
-            at: req.at,
-            as_of_revision: revision,
-            dry_run: req.dry_run,
-            added: Vec::new(),
-            removed: Vec::new(),
-            changed: Vec::new(),
-            not_restored: Vec::new(),
-        };
+        let mut outcome = nothing_restored(req, revision);
         if policy_moved > 0 {
             outcome.not_restored.push(format!(
                 "{policy_moved} role(s) given by assignment rules or granted roles differ; \
@@ -708,12 +695,6 @@ impl Services {
         at: OffsetDateTime,
     ) -> ServiceResult<Vec<SnapshotEntry>> {
         let rows = tx.organisation_as_of(org, revision).await?;
-        let rules: HashMap<_, _> = tx
-            .list_rules(org)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r.name))
-            .collect();
         let state = OrgState::from_rows(revision, &rows);
         let mut users: Vec<(&str, UserId)> = rows
             .users
@@ -721,9 +702,20 @@ impl Services {
             .map(|u| (u.user_name.as_str(), u.id))
             .collect();
         users.sort();
+        let mut held: Vec<(&str, UserId, Vec<EffectiveRoleView>)> = users
+            .into_iter()
+            .map(|(name, user)| (name, user, effective_role_views(&state, user, at)))
+            .collect();
+        self.name_rules(
+            org,
+            held.iter_mut()
+                .flat_map(|(_, _, roles)| roles.iter_mut())
+                .flat_map(|r| r.paths.iter_mut()),
+        )
+        .await?;
         let mut out = Vec::new();
-        for (user_name, user) in users {
-            for role in effective_role_views(&state, user, at) {
+        for (user_name, user, roles) in held {
+            for role in roles {
                 out.push(SnapshotEntry {
                     user_id: user,
                     user_name: user_name.to_owned(),
@@ -734,13 +726,33 @@ impl Services {
                     paths: role
                         .paths
                         .iter()
-                        .map(|path| path_words(path, &rules))
+                        .map(path_words)
                         .collect::<Vec<_>>()
                         .join("; "),
                 });
             }
         }
         Ok(out)
+    }
+}
+
+/// What a restore brings back.
+#[derive(Clone, Copy)]
+enum Restore {
+    Members(GroupId),
+    Grants(UserId),
+}
+
+/// An outcome with nothing in it yet.
+fn nothing_restored(req: &RestoreRequest, revision: i64) -> RestoreOutcome {
+    RestoreOutcome {
+        at: req.at,
+        as_of_revision: revision,
+        dry_run: req.dry_run,
+        added: Vec::new(),
+        removed: Vec::new(),
+        changed: Vec::new(),
+        not_restored: Vec::new(),
     }
 }
 
@@ -771,18 +783,9 @@ fn members_limit(limit: Option<u32>) -> ServiceResult<u32> {
 }
 
 /// One access path in words, for a CSV cell.
-fn path_words(
-    path: &AccessPath,
-    rules: &HashMap<latchkey_model::AssignmentRuleId, String>,
-) -> String {
+fn path_words(path: &AccessPath) -> String {
     let mut words = match (path.kind.as_str(), &path.rule, &path.member_group) {
-        ("rule", Some(rule), _) => format!(
-            "rule {}",
-            rules
-                .get(&rule.id)
-                .cloned()
-                .unwrap_or_else(|| rule.id.to_string())
-        ),
+        ("rule", Some(rule), _) => format!("rule {}", rule.name),
         ("group", _, Some(member)) => match &path.ancestor_group {
             Some(a) if a.id != member.id => format!("group {} via {}", member.name, a.name),
             _ => format!("group {}", member.name),
@@ -806,11 +809,11 @@ struct Plan<T> {
     change: Vec<(T, T)>,
 }
 
-fn pair_up<T>(
+fn pair_up<T, K: PartialEq>(
     then: Vec<T>,
     now: Vec<T>,
     id: impl Fn(&T) -> uuid::Uuid,
-    key: impl Fn(&T) -> uuid::Uuid,
+    key: impl Fn(&T) -> K,
     same: impl Fn(&T, &T) -> bool,
 ) -> Plan<T> {
     let mut now: Vec<Option<T>> = now.into_iter().map(Some).collect();

@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashSet};
 use latchkey_api::{AccessPreview, ChangeToPreview, PreviewEntry};
 use latchkey_engine::{Change, GrantEdge, GroupNode, InheritanceEdge};
 use latchkey_model::{
-    GrantId, Grantee, GroupId, Permission, RoleId, ScopeMapping, UserId, ValidationErrors,
+    GrantId, Grantee, GroupId, Permission, RoleId, ScopeMapping, SystemId, UserId, ValidationErrors,
 };
 use time::OffsetDateTime;
 
@@ -31,7 +31,8 @@ enum Reach {
     User(UserId),
 }
 
-type Keys = BTreeSet<(RoleId, Option<String>)>;
+/// Effective roles as (role, its system, scope).
+type Keys = BTreeSet<(RoleId, SystemId, Option<String>)>;
 
 impl Services {
     pub async fn preview_change(
@@ -71,19 +72,20 @@ impl Services {
             }
         }
         let live = engine.read();
-        let entry = |user: UserId, name: &str, (role, scope): &(RoleId, Option<String>)| {
-            let system = live.roles.get(role).map(|(_, s)| *s);
-            PreviewEntry {
-                user_id: user,
-                user_name: name.to_owned(),
-                role_id: *role,
-                role_name: live.role_name(*role),
-                system_id: system
-                    .unwrap_or_else(|| latchkey_model::SystemId::from_uuid(uuid::Uuid::nil())),
-                system_name: system.map(|s| live.system_name(s)).unwrap_or_default(),
-                scope: scope.clone(),
-            }
-        };
+        let entry =
+            |user: UserId,
+             name: &str,
+             (role, system, scope): &(RoleId, SystemId, Option<String>)| {
+                PreviewEntry {
+                    user_id: user,
+                    user_name: name.to_owned(),
+                    role_id: *role,
+                    role_name: live.role_name(*role),
+                    system_id: *system,
+                    system_name: live.system_name(*system),
+                    scope: scope.clone(),
+                }
+            };
         let mut gains = Vec::new();
         let mut losses = Vec::new();
         for (user, gained, lost) in &diffs {
@@ -329,7 +331,7 @@ fn judge(
         engine
             .effective_roles(user, now)
             .into_iter()
-            .map(|r| (r.role, r.scope))
+            .map(|r| (r.role, r.system, r.scope))
             .collect()
     };
     let considered = users.len();

@@ -27,6 +27,16 @@ fn role_names(body: &Value) -> Vec<String> {
     out
 }
 
+/// `key` of every item of a list, in order.
+fn field(items: &Value, key: &str) -> Vec<String> {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i[key].as_str().unwrap().to_owned())
+        .collect()
+}
+
 async fn roles_at(t: &TestApp, user: &str, at: Option<&str>) -> Vec<String> {
     let path = match at {
         Some(at) => format!("/api/v1/users/{user}/effective-roles?at={at}"),
@@ -347,14 +357,7 @@ async fn earlier_memberships_and_grants_are_restored(backend: Backend) {
         .await
         .expect(StatusCode::OK)
         .body;
-    let names = |items: &Value| -> Vec<String> {
-        items
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["user_name"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let names = |items: &Value| field(items, "user_name");
     assert_eq!(names(&preview["added"]), vec!["uno"]);
     assert_eq!(names(&preview["removed"]), vec!["tres"]);
     assert_eq!(names(&preview["changed"]), vec!["dos"]);
@@ -421,14 +424,7 @@ async fn earlier_memberships_and_grants_are_restored(backend: Backend) {
         .await
         .expect(StatusCode::OK)
         .body;
-    let roles = |items: &Value| -> Vec<String> {
-        items
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["role_name"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let roles = |items: &Value| field(items, "role_name");
     assert_eq!(roles(&done["added"]), vec!["Viewer"]);
     assert_eq!(roles(&done["removed"]), vec!["Closer"]);
     assert_eq!(roles(&done["changed"]), vec!["Poster"]);
