@@ -127,6 +127,14 @@ impl RoleGraph for RoleView<'_> {
     }
 }
 
+/// A user's standing as [`Engine::user_groups`] answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserGroups {
+    pub enabled: bool,
+    pub primary: Option<GroupId>,
+    pub secondary: Vec<GroupId>,
+}
+
 /// The entitlement engine of one organisation. Pure: no I/O, no clock (every time-dependent
 /// question takes its instant), no panic on any data. See the crate documentation for the
 /// cache contract of [`Engine::check`].
@@ -882,15 +890,34 @@ impl Engine {
         self.roles.get(r as usize).and_then(|r| r.system)
     }
 
-    /// Whether the user is enabled; unknown -> `None`. The engine itself ignores this flag.
     /// How many users the organisation has.
     pub fn user_count(&self) -> usize {
         self.users.iter().filter(|u| u.present).count()
     }
 
+    /// Whether the user is enabled; unknown -> `None`. The engine itself ignores this flag.
     pub fn user_enabled(&self, user: UserId) -> Option<bool> {
         let u = self.present_user(user)?;
         self.users.get(u as usize).map(|u| u.enabled)
+    }
+
+    /// Where a present user stands at `at`: whether enabled, the primary group (as given,
+    /// present or not) and the group of each secondary membership in force at `at`, in the
+    /// order they were added; unknown or absent user -> `None`. What rule expressions read
+    /// of a user besides the user's own attributes.
+    pub fn user_groups(&self, user: UserId, at: OffsetDateTime) -> Option<UserGroups> {
+        let u = self.present_user(user)?;
+        let rec = self.users.get(u as usize)?;
+        Some(UserGroups {
+            enabled: rec.enabled,
+            primary: rec.primary.and_then(|g| self.groups.id(g)),
+            secondary: rec
+                .memberships
+                .iter()
+                .filter(|m| in_window(m.starts_at, m.ends_at, at))
+                .filter_map(|m| self.groups.id(m.group))
+                .collect(),
+        })
     }
 
     /// Calls `f(role, scope, source, chain)` for every path giving user `u` a role at `at`:

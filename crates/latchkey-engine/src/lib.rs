@@ -50,7 +50,7 @@ pub mod sod;
 pub mod workspace;
 
 pub use change::{Change, Membership};
-pub use engine::Engine;
+pub use engine::{Engine, UserGroups};
 pub use output::{EffectiveRole, Holder, PermissionGrants, Provenance, Source};
 pub use snapshot::{
     GrantEdge, GroupNode, InheritanceEdge, MembershipEdge, RoleNode, Snapshot, SystemNode,

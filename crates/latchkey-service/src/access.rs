@@ -253,15 +253,15 @@ pub(crate) fn render_path(engine: &OrgState, path: &Provenance) -> AccessPath {
     let chain = path.chain.iter().map(|r| role_ref(*r)).collect();
     match &path.source {
         Source::Direct { grant, role } => AccessPath {
-            kind: if engine.rule_of_grant.contains_key(grant) {
+            kind: if engine.rule_grants.contains_key(grant) {
                 "rule"
             } else {
                 "direct"
             }
             .to_owned(),
             // Named by `Services::name_rules` once the engine's lock is released.
-            rule: engine.rule_of_grant.get(grant).map(|r| NamedRef {
-                id: *r,
+            rule: engine.rule_grants.get(grant).map(|r| NamedRef {
+                id: r.rule_id,
                 name: String::new(),
             }),
             grant_id: *grant,

@@ -10,18 +10,19 @@
 //! write lock. The engine's revision is then the one read, so writes that leave no entry
 //! (metadata, tokens) advance it too.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
+use latchkey_engine::rules::UserFacts;
 use latchkey_engine::{
     Change, Engine, GrantEdge, GroupNode, InheritanceEdge, Membership as EngineMembership,
     MembershipEdge, RoleNode, Snapshot, SystemNode, UserNode,
 };
 use latchkey_model::{
-    AssignmentRuleId, Grant, GrantId, Group, GroupId, InheritanceId, Membership, MembershipId,
-    OrgId, Permission, Role, RoleId, RoleInheritance, System, SystemId, User, UserId,
+    Grant, GrantId, Group, GroupId, InheritanceId, Membership, MembershipId, OrgId, Permission,
+    Role, RoleId, RoleInheritance, System, SystemId, User, UserId,
 };
-use latchkey_store::{ChangeKind, Store, Tx};
+use latchkey_store::{ChangeKind, RuleGrant, Store, Tx};
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
 
@@ -29,6 +30,8 @@ use crate::ServiceResult;
 
 /// Change-log entries read per round trip when catching up.
 const CATCH_UP_BATCH: u32 = 10_000;
+/// Users read per round trip when loading their facts.
+const FACTS_PAGE: u32 = 10_000;
 
 /// An organisation's engine and the names needed to explain its answers.
 #[derive(Debug)]
@@ -47,8 +50,12 @@ pub struct OrgState {
     pub permissions_of: HashMap<RoleId, Vec<Permission>>,
     /// Granted-role links by id, to remove them by parent and child once their row is gone.
     inheritance: HashMap<InheritanceId, (RoleId, RoleId)>,
-    /// The grants role assignment rules made, and which rule made each.
-    pub rule_of_grant: HashMap<GrantId, AssignmentRuleId>,
+    /// The grants role assignment rules made: which rule made each, to whom, of what.
+    pub rule_grants: HashMap<GrantId, RuleGrant>,
+    /// What rule expressions read of each user besides memberships (names, type,
+    /// attributes), by id; loaded on first use by `EngineCache::user_facts` and kept
+    /// current by the change log from then on, like the graph.
+    pub user_facts: Option<BTreeMap<UserId, UserFacts>>,
 }
 
 impl OrgState {
@@ -218,6 +225,43 @@ impl EngineCache {
         }
     }
 
+    /// The organisation's live engine with every user's facts loaded: read from the store
+    /// on first use (under the update lock, so no catch-up interleaves), then caught up, so
+    /// that facts and graph answer for the same revision.
+    pub async fn user_facts(
+        &self,
+        store: &dyn Store,
+        org: OrgId,
+        now: OffsetDateTime,
+    ) -> ServiceResult<Arc<OrgEngine>> {
+        let live = self.get(store, org, now).await?;
+        if live.read().user_facts.is_some() {
+            return Ok(live);
+        }
+        {
+            let _guard = self.update.lock().await;
+            if live.read().user_facts.is_none() {
+                let mut tx = store.read().await?;
+                let mut facts = BTreeMap::new();
+                let mut after = None;
+                loop {
+                    let page = tx.users_after(org, after, FACTS_PAGE).await?;
+                    let Some(last) = page.last() else { break };
+                    after = Some(last.id);
+                    for u in &page {
+                        facts.insert(u.id, crate::rules::own_facts(u));
+                    }
+                }
+                drop(tx);
+                live.write().user_facts = Some(facts);
+            }
+        }
+        // Rows changed since the graph's last entry are read again as they are now: facts
+        // read after the graph converge with it.
+        self.catch_up(store, org, now).await?;
+        Ok(live)
+    }
+
     /// Moves every live engine's caches to `now` (windows that started or ended).
     pub fn advance_all(&self, now: OffsetDateTime) {
         for org in self.organisations() {
@@ -340,8 +384,18 @@ async fn read_row(
 
 fn apply_row(state: &mut OrgState, row: Row) {
     let change = match row {
-        Row::User(_, Some(u)) => Change::UpsertUser(user_node(&u)),
-        Row::User(id, None) => Change::RemoveUser(id),
+        Row::User(_, Some(u)) => {
+            if let Some(facts) = state.user_facts.as_mut() {
+                facts.insert(u.id, crate::rules::own_facts(&u));
+            }
+            Change::UpsertUser(user_node(&u))
+        }
+        Row::User(id, None) => {
+            if let Some(facts) = state.user_facts.as_mut() {
+                facts.remove(&id);
+            }
+            Change::RemoveUser(id)
+        }
         Row::Group(_, Some(g)) => {
             state.groups.insert(g.id, g.name.clone());
             Change::UpsertGroup(group_node(&g))
@@ -385,18 +439,36 @@ fn apply_row(state: &mut OrgState, row: Row) {
             None => return,
         },
         Row::Grant(_, Some(g)) => {
-            match g.rule_id {
-                Some(rule) => state.rule_of_grant.insert(g.id, rule),
-                None => state.rule_of_grant.remove(&g.id),
+            match rule_grant(g.id, g.rule_id, g.grantee, g.role_id) {
+                Some(r) => state.rule_grants.insert(g.id, r),
+                None => state.rule_grants.remove(&g.id),
             };
             Change::UpsertGrant(grant_edge(&g))
         }
         Row::Grant(id, None) => {
-            state.rule_of_grant.remove(&id);
+            state.rule_grants.remove(&id);
             Change::RemoveGrant(id)
         }
     };
     state.engine.apply(&change);
+}
+
+/// A grant as `OrgState::rule_grants` keeps it: made by a rule, to a user.
+fn rule_grant(
+    id: GrantId,
+    rule: Option<latchkey_model::AssignmentRuleId>,
+    grantee: latchkey_model::Grantee,
+    role: RoleId,
+) -> Option<RuleGrant> {
+    match (rule, grantee) {
+        (Some(rule_id), latchkey_model::Grantee::User(user_id)) => Some(RuleGrant {
+            grant_id: id,
+            rule_id,
+            user_id,
+            role_id: role,
+        }),
+        _ => None,
+    }
 }
 
 fn user_node(u: &User) -> UserNode {
@@ -508,9 +580,9 @@ async fn load(tx: &mut dyn Tx, org: OrgId) -> ServiceResult<OrgState> {
             })
             .collect(),
     };
-    let rule_of_grant = grants
+    let rule_grants = grants
         .iter()
-        .filter_map(|g| g.rule_id.map(|r| (g.id, r)))
+        .filter_map(|g| rule_grant(g.id, g.rule_id, g.grantee, g.role_id).map(|r| (g.id, r)))
         .collect();
     let membership_ids: Vec<MembershipId> = memberships.iter().map(|m| m.id).collect();
     let mut state = OrgState {
@@ -526,7 +598,8 @@ async fn load(tx: &mut dyn Tx, org: OrgId) -> ServiceResult<OrgState> {
             .iter()
             .map(|e| (e.id, (e.parent_role_id, e.child_role_id)))
             .collect(),
-        rule_of_grant,
+        rule_grants,
+        user_facts: None,
     };
     for r in &roles {
         state.note_role(r);
@@ -574,11 +647,14 @@ impl OrgState {
                 .iter()
                 .map(|e| (e.id, (e.parent_role_id, e.child_role_id)))
                 .collect(),
-            rule_of_grant: rows
+            rule_grants: rows
                 .grants
                 .iter()
-                .filter_map(|g| g.rule_id.map(|r| (g.id, r)))
+                .filter_map(|g| {
+                    rule_grant(g.id, g.rule_id, g.grantee, g.role_id).map(|r| (g.id, r))
+                })
                 .collect(),
+            user_facts: None,
         };
         for r in &rows.roles {
             state.note_role(r);

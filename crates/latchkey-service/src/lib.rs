@@ -212,6 +212,15 @@ impl Services {
     }
 
     /// Brings the organisation's live engine up to the store (the change log).
+    /// The organisation's engine with every user's facts loaded (what rule expressions
+    /// read), current.
+    pub(crate) async fn user_facts(&self, org: OrgId) -> ServiceResult<Arc<OrgEngine>> {
+        self.inner
+            .engines
+            .user_facts(&*self.inner.store, org, self.now())
+            .await
+    }
+
     pub async fn catch_up(&self, org: OrgId) -> ServiceResult<()> {
         self.inner
             .engines
@@ -283,6 +292,7 @@ impl Services {
             tx,
             services: self,
             org,
+            revision,
         })
     }
 
@@ -357,9 +367,16 @@ pub(crate) struct WriteTx<'a> {
     tx: Box<dyn Tx>,
     services: &'a Services,
     org: OrgId,
+    /// The revision this transaction commits as; every earlier one is committed (the
+    /// organisation's revision is bumped under its write lock).
+    revision: i64,
 }
 
 impl WriteTx<'_> {
+    pub(crate) fn revision(&self) -> i64 {
+        self.revision
+    }
+
     pub(crate) async fn commit(self) -> ServiceResult<()> {
         self.tx.commit().await?;
         self.services.catch_up(self.org).await

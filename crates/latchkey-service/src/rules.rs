@@ -3,12 +3,16 @@
 //! roles it gives are grants of origin `rule` carrying the rule's id, which nobody revokes
 //! or changes by hand.
 //!
-//! - **Preview** evaluates the rule for every user in one read and answers the exact diff:
-//!   who gains which role, who loses it, whose data made the expression fail.
+//! - **Preview** evaluates the rule for every user and answers the exact diff: who gains
+//!   which role, who loses it, whose data made the expression fail. It reads nothing from
+//!   the store but the rule: users' facts, memberships and rule grants come from the live
+//!   engine's state (`OrgState::user_facts`, loaded once and kept by the change log).
 //! - **Apply** starts a run: a background task that walks the users in id order, a page per
-//!   write transaction, re-reading each page's users, memberships and rule grants inside the
-//!   transaction that changes them (so the diff it writes is never stale), and records its
-//!   progress in the run's row as it commits each page.
+//!   write transaction, and records its progress in the run's row as it commits each page.
+//!   A page is evaluated from the engine's state only when that state is exactly what the
+//!   transaction sees (the engine holds the revision just before the transaction's own), so
+//!   the diff it writes is never stale; otherwise the page's users, memberships and rule
+//!   grants are read inside the transaction.
 //! - **Re-run on change**: every write to a user or to a user's memberships re-evaluates
 //!   every rule for that user in the same transaction.
 //!
@@ -18,6 +22,7 @@
 //! those its role-name expression gives are checked at each evaluation and reported.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ops::Bound;
 
 use latchkey_api::{
     AssignmentRuleView, CheckExpression, CreateAssignmentRule, RuleChange, RuleDiff, RuleError,
@@ -33,6 +38,7 @@ use latchkey_model::{
 use latchkey_store::{MembershipHead, RuleGrant, Tx};
 use time::OffsetDateTime;
 
+use crate::engines::OrgState;
 use crate::{Principal, ServiceError, ServiceResult, Services, check_version, validate};
 
 /// Users evaluated (and, when applying, written) per transaction.
@@ -62,6 +68,19 @@ struct Catalogue {
     /// Roles with non-mandatory granted roles (their grants make further grants).
     optional_parents: HashSet<RoleId>,
 }
+
+/// A user as rule expressions see them.
+struct Subject {
+    id: UserId,
+    facts: UserFacts,
+}
+
+/// The grants rules made, by user and rule.
+type Held = HashMap<(UserId, AssignmentRuleId), Vec<RuleGrant>>;
+
+/// Times a run's page waits for the engine to reach the transaction's revision before it
+/// reads the page from the store instead.
+const CURRENT_ATTEMPTS: u32 = 3;
 
 /// What evaluating the rules means for one user.
 #[derive(Default)]
@@ -314,16 +333,15 @@ impl Services {
             errors: Vec::new(),
             truncated: false,
         };
-        let mut after = None;
-        loop {
-            let users = tx.users_after(org, after, RULE_PAGE).await?;
-            let Some(last) = users.last() else { break };
-            after = Some(last.id);
-            let mut outcomes = self
-                .evaluate(tx, org, &compiled, &catalogue, &users, now)
-                .await?;
-            self.screen_sod(tx, org, &compiled, &mut outcomes, false)
-                .await?;
+        let engine = self.user_facts(org).await?;
+        let (subjects, held) = {
+            let state = engine.read();
+            subjects_from_engine(&state, Some(diff.rule_id), None, usize::MAX, now)
+        };
+        let mut outcomes = decide(&compiled, &catalogue, subjects, held);
+        self.screen_sod(tx, org, &compiled, &mut outcomes, false)
+            .await?;
+        {
             for o in outcomes {
                 let Some(user_id) = o.user_id else { continue };
                 diff.users += 1;
@@ -503,7 +521,33 @@ impl Services {
             self.catalogue(&mut *tx, org).await?
         };
         loop {
-            let mut tx = self.begin(org).await?;
+            let now = self.now();
+            // The page from the engine's state when it is exactly what the transaction
+            // sees: every revision before the transaction's own applied.
+            let mut attempts = 0;
+            let (mut tx, from_engine) = loop {
+                let engine = self.user_facts(org).await?;
+                let tx = self.begin(org).await?;
+                let page = {
+                    let state = engine.read();
+                    (state.revision == tx.revision() - 1).then(|| {
+                        subjects_from_engine(
+                            &state,
+                            Some(run.rule_id),
+                            after,
+                            RULE_PAGE as usize,
+                            now,
+                        )
+                    })
+                };
+                attempts += 1;
+                if page.is_some() || attempts >= CURRENT_ATTEMPTS {
+                    break (tx, page);
+                }
+                // Another write landed first: roll back, catch up and try again.
+                drop(tx);
+                self.catch_up(org).await?;
+            };
             // Read again in every page: an edit while the run goes on applies from the
             // next page, and a deleted rule stops the run.
             let rule = tx
@@ -512,14 +556,20 @@ impl Services {
                 .ok_or_else(|| ServiceError::not_found("role assignment rule", run.rule_id))?;
             let schema = self.rule_schema(&mut *tx, org).await?;
             let compiled = [compile(rule, &schema)?];
-            let users = tx.users_after(org, after, RULE_PAGE).await?;
-            let Some(last) = users.last() else {
+            let (subjects, held) = match from_engine {
+                Some(page) => page,
+                None => {
+                    let users = tx.users_after(org, after, RULE_PAGE).await?;
+                    self.subjects_from_store(&mut *tx, org, &compiled, &catalogue, &users, now)
+                        .await?
+                }
+            };
+            let Some(last) = subjects.last() else {
                 return Ok(());
             };
             after = Some(last.id);
-            let mut outcomes = self
-                .evaluate(&mut *tx, org, &compiled, &catalogue, &users, self.now())
-                .await?;
+            let page_users = subjects.len() as i64;
+            let mut outcomes = decide(&compiled, &catalogue, subjects, held);
             self.screen_sod(&mut *tx, org, &compiled, &mut outcomes, true)
                 .await?;
             run.errors += outcomes.iter().map(|o| o.errors.len() as i64).sum::<i64>();
@@ -527,7 +577,7 @@ impl Services {
             let written = self
                 .write_outcomes(&mut *tx, Some(p), org, &catalogue, outcomes)
                 .await?;
-            run.done += users.len() as i64;
+            run.done += page_users;
             run.total = run.total.max(run.done);
             run.granted += written.granted;
             run.revoked += written.revoked;
@@ -676,7 +726,8 @@ impl Services {
         Ok(())
     }
 
-    /// Evaluates `rules` for `users` against their rule grants now: one outcome per user.
+    /// Evaluates `rules` for `users` against their rule grants now, as `tx` sees them: one
+    /// outcome per user.
     async fn evaluate(
         &self,
         tx: &mut dyn Tx,
@@ -686,6 +737,23 @@ impl Services {
         users: &[User],
         now: OffsetDateTime,
     ) -> ServiceResult<Vec<Outcome>> {
+        let (subjects, held) = self
+            .subjects_from_store(tx, org, rules, catalogue, users, now)
+            .await?;
+        Ok(decide(rules, catalogue, subjects, held))
+    }
+
+    /// `users` as rule expressions see them and the grants `rules` made them, as `tx`
+    /// sees them.
+    async fn subjects_from_store(
+        &self,
+        tx: &mut dyn Tx,
+        org: OrgId,
+        rules: &[Compiled],
+        catalogue: &Catalogue,
+        users: &[User],
+        now: OffsetDateTime,
+    ) -> ServiceResult<(Vec<Subject>, Held)> {
         let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
         let memberships = tx.memberships_of(org, &ids).await?;
         let mut groups_of: HashMap<UserId, Vec<&MembershipHead>> = HashMap::new();
@@ -698,7 +766,7 @@ impl Services {
             [one] => Some(one.rule.id),
             _ => None,
         };
-        let mut held: HashMap<(UserId, AssignmentRuleId), Vec<RuleGrant>> = HashMap::new();
+        let mut held = Held::new();
         for g in tx.rule_grants(org, only, Some(&ids)).await? {
             held.entry((g.user_id, g.rule_id)).or_default().push(g);
         }
@@ -722,52 +790,21 @@ impl Services {
                 .cloned()
                 .unwrap_or_default()
         };
-        let mut out = Vec::with_capacity(users.len());
-        for u in users {
-            let facts = UserFacts {
-                user_name: u.user_name.clone(),
-                first_name: u.first_name.clone(),
-                last_name: u.last_name.clone(),
-                full_name: u.full_name.clone(),
-                email: u.email.clone(),
-                user_type: u.user_type.clone(),
-                active: u.enabled,
-                primary_group: group_name(u.primary_group_id),
-                groups: groups_of
+        let subjects = users
+            .iter()
+            .map(|u| {
+                let mut facts = own_facts(u);
+                facts.active = u.enabled;
+                facts.primary_group = group_name(u.primary_group_id);
+                facts.groups = groups_of
                     .get(&u.id)
                     .map(|ms| ms.iter().map(|m| group_name(m.group_id)).collect())
-                    .unwrap_or_default(),
-                attributes: attribute_values(&u.attributes),
-            };
-            let mut o = Outcome {
-                user_id: Some(u.id),
-                user_name: u.user_name.clone(),
-                ..Outcome::default()
-            };
-            for c in rules {
-                let (wanted, matched) = wanted_roles(c, &facts, catalogue, &mut o.errors);
-                o.matching |= matched;
-                let have = held.remove(&(u.id, c.rule.id)).unwrap_or_default();
-                let have_roles: BTreeSet<RoleId> = have.iter().map(|g| g.role_id).collect();
-                for role in &wanted {
-                    if !have_roles.contains(role) {
-                        o.gains.push((c.rule.id, *role));
-                    }
-                }
-                let mut kept = BTreeSet::new();
-                for g in have {
-                    // A second grant of one role by one rule (never made by Latchkey) goes.
-                    if wanted.contains(&g.role_id) && kept.insert(g.role_id) {
-                        continue;
-                    }
-                    o.losses.push(g);
-                }
-            }
-            out.push(o);
-        }
-        Ok(out)
+                    .unwrap_or_default();
+                Subject { id: u.id, facts }
+            })
+            .collect();
+        Ok((subjects, held))
     }
-
     /// Writes outcomes: the grants gained (origin `rule`) and the grants lost, with their
     /// audit entries. Answers what was done.
     async fn write_outcomes(
@@ -1005,6 +1042,108 @@ impl Catalogue {
             .get(&role)
             .cloned()
             .unwrap_or_else(|| (role.to_string(), String::new()))
+    }
+}
+
+/// Evaluates `rules` for `subjects` against the grants they made them (`held`): one
+/// outcome per subject, in the subjects' order.
+fn decide(
+    rules: &[Compiled],
+    catalogue: &Catalogue,
+    subjects: Vec<Subject>,
+    mut held: Held,
+) -> Vec<Outcome> {
+    let mut out = Vec::with_capacity(subjects.len());
+    for Subject { id, facts } in subjects {
+        let mut o = Outcome {
+            user_id: Some(id),
+            user_name: facts.user_name.clone(),
+            ..Outcome::default()
+        };
+        for c in rules {
+            let (wanted, matched) = wanted_roles(c, &facts, catalogue, &mut o.errors);
+            o.matching |= matched;
+            let have = held.remove(&(id, c.rule.id)).unwrap_or_default();
+            let have_roles: BTreeSet<RoleId> = have.iter().map(|g| g.role_id).collect();
+            for role in &wanted {
+                if !have_roles.contains(role) {
+                    o.gains.push((c.rule.id, *role));
+                }
+            }
+            let mut kept = BTreeSet::new();
+            for g in have {
+                // A second grant of one role by one rule (never made by Latchkey) goes.
+                if wanted.contains(&g.role_id) && kept.insert(g.role_id) {
+                    continue;
+                }
+                o.losses.push(g);
+            }
+        }
+        out.push(o);
+    }
+    out
+}
+
+/// Up to `limit` users after `after` in id order as rule expressions see them at `now`,
+/// and the grants `rule` (every rule when `None`) made them, from the live engine's state;
+/// the state must hold the users' facts (`EngineCache::user_facts`).
+fn subjects_from_engine(
+    state: &OrgState,
+    rule: Option<AssignmentRuleId>,
+    after: Option<UserId>,
+    limit: usize,
+    now: OffsetDateTime,
+) -> (Vec<Subject>, Held) {
+    let Some(facts) = state.user_facts.as_ref() else {
+        return (Vec::new(), Held::new());
+    };
+    let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+    let group_name = |g: GroupId| state.groups.get(&g).cloned().unwrap_or_default();
+    let mut subjects = Vec::new();
+    for (id, own) in facts.range((from, Bound::Unbounded)) {
+        if subjects.len() >= limit {
+            break;
+        }
+        // A user the graph does not have (yet, or any more) is not evaluated.
+        let Some(standing) = state.engine.user_groups(*id, now) else {
+            continue;
+        };
+        let mut facts = own.clone();
+        facts.active = standing.enabled;
+        facts.primary_group = standing.primary.map(group_name).unwrap_or_default();
+        facts.groups = standing.secondary.into_iter().map(group_name).collect();
+        subjects.push(Subject { id: *id, facts });
+    }
+    let mut held = Held::new();
+    if let (Some(first), Some(last)) = (subjects.first(), subjects.last()) {
+        let (first, last) = (first.id, last.id);
+        for g in state.rule_grants.values() {
+            if rule.is_none_or(|r| r == g.rule_id) && (first..=last).contains(&g.user_id) {
+                held.entry((g.user_id, g.rule_id)).or_default().push(*g);
+            }
+        }
+        // In grant order, as the store answers them.
+        for grants in held.values_mut() {
+            grants.sort_by_key(|g| g.grant_id);
+        }
+    }
+    (subjects, held)
+}
+
+/// What rule expressions read of a user's own row: names, type, custom attributes. The
+/// rest (`active`, groups) is where the user stands at the instant of evaluation.
+pub(crate) fn own_facts(u: &User) -> UserFacts {
+    UserFacts {
+        user_name: u.user_name.clone(),
+        first_name: u.first_name.clone(),
+        last_name: u.last_name.clone(),
+        full_name: u.full_name.clone(),
+        email: u.email.clone(),
+        user_type: u.user_type.clone(),
+        active: u.enabled,
+        primary_group: String::new(),
+        groups: Vec::new(),
+        attributes: attribute_values(&u.attributes),
     }
 }
 

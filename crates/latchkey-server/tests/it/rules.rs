@@ -501,6 +501,94 @@ async fn preview_apply_and_changes_to_users(backend: Backend) {
     assert_eq!(left.body["items"], json!([]));
 }
 
+both!(previews_follow_every_change_to_users);
+/// Previews answer from the live engine's copy of every user: after the first preview has
+/// loaded it, each later change to a user's name, attributes, memberships (in force or
+/// not yet), existence and status must show in the next preview. A draft rule is used so
+/// that the rules' own re-run on change does not hide a stale copy.
+async fn previews_follow_every_change_to_users(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let a = &t.admin;
+    let root = root_group(&t).await;
+    let writers = t.group(a, "Writers", Some(&root)).await;
+    let editors = t.group(a, "Editors", Some(&root)).await;
+    let sys = t.system(a, "Docs").await;
+    let author = t.role(a, &sys, "Author").await;
+    let ana = t.user(a, "ana", &writers).await;
+    let bea = t.user(a, "bea", &writers).await;
+    let draft = json!({
+        "name": "Blue or editors",
+        "expression": r#"user.active && (user.last_name == "Blue" || "Editors" in user.groups)"#,
+        "role_ids": [author],
+    });
+    let preview = || async {
+        let diff = t
+            .post(a, "/api/v1/assignment-rules/preview", draft.clone())
+            .await
+            .expect(StatusCode::OK)
+            .body;
+        let gains: Vec<String> = names(&diff["gains"]).into_iter().map(|(u, _)| u).collect();
+        (gains, diff["users"].as_u64().unwrap())
+    };
+    let (gains, users) = preview().await;
+    assert_eq!(gains, Vec::<String>::new());
+    // admin, ana, bea
+    assert_eq!(users, 3);
+
+    t.patch(
+        a,
+        &format!("/api/v1/users/{bea}"),
+        json!({ "last_name": "Blue" }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    assert_eq!(preview().await.0, vec!["bea"]);
+    t.patch(
+        a,
+        &format!("/api/v1/users/{bea}"),
+        json!({ "user_name": "bee" }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    assert_eq!(preview().await.0, vec!["bee"]);
+
+    t.post(
+        a,
+        "/api/v1/memberships",
+        json!({ "user_id": ana, "group_id": editors }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    assert_eq!(preview().await.0, vec!["ana", "bee"]);
+
+    // A membership that starts later does not count yet.
+    let cai = t.user(a, "cai", &writers).await;
+    t.post(
+        a,
+        "/api/v1/memberships",
+        json!({ "user_id": cai, "group_id": editors, "starts_at": "2099-01-01T00:00:00Z" }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    assert_eq!(
+        preview().await,
+        (vec!["ana".to_owned(), "bee".to_owned()], 4)
+    );
+
+    t.patch(
+        a,
+        &format!("/api/v1/users/{ana}"),
+        json!({ "enabled": false }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    assert_eq!(preview().await.0, vec!["bee"]);
+    t.delete(a, &format!("/api/v1/users/{bea}"))
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    assert_eq!(preview().await, (Vec::<String>::new(), 3));
+}
+
 both!(role_names_attributes_and_evaluation_errors);
 async fn role_names_attributes_and_evaluation_errors(backend: Backend) {
     let t = TestApp::new(backend).await;
