@@ -328,7 +328,7 @@ pub(crate) async fn magic_link_form(
 
 /// Cookies are `Secure` except on a loopback name, where development runs over plain
 /// HTTP.
-fn served_locally(headers: &HeaderMap) -> bool {
+pub(crate) fn served_locally(headers: &HeaderMap) -> bool {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
