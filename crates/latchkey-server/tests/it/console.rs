@@ -1,8 +1,8 @@
 //! The console's pages in process, as a browser would use them: cookies, HTML forms with
 //! their CSRF field, redirects. Sign-in is required, forms without the session's token are
 //! refused, pages are authorised by the services, values are escaped, a refused form keeps
-//! what was typed and shows the message next to the field, and the effective-access tab
-//! draws the provenance tree.
+//! what was typed and shows the message next to the field, the effective-access tab draws
+//! the provenance tree, and a session whose roles first ask for a passkey is told so.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
@@ -460,3 +460,53 @@ async fn the_access_tab_draws_provenance_and_sod_refusals_name_the_rule(backend:
     );
 }
 both!(the_access_tab_draws_provenance_and_sod_refusals_name_the_rule);
+
+async fn a_session_whose_roles_ask_for_a_passkey_is_told_so(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let g = root_group(&t).await;
+    let fay = user_with(
+        &t,
+        json!({ "user_name": "fay", "first_name": "Fay", "last_name": "Strict", "primary_group_id": g }),
+    )
+    .await;
+    set_password(&t, &fay, "correct horse battery staple").await;
+    let system = t.system(&t.admin, "Vault").await;
+    let strict = t.role(&t.admin, &system, "Keeper").await;
+    t.grant_user(&t.admin, &strict, &fay, None)
+        .await
+        .expect(StatusCode::CREATED);
+    t.put(
+        &t.admin,
+        &format!("/api/v1/roles/{strict}/security-policy"),
+        json!({ "require_passkey": true, "passkey_after_magic_link": false, "idle_timeout_minutes": null }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let b = signed_in(&t, "fay", "correct horse battery staple").await;
+    for path in ["/", "/groups"] {
+        let page = browse(&t, Method::GET, path, &b.cookies, None).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}: {}", page.body);
+        assert!(
+            page.body.contains("Register a passkey first"),
+            "{path}: {}",
+            page.body
+        );
+        assert!(page.body.contains("/api/v1/me/passkeys/register/begin"));
+    }
+    // Nothing else, but signing out works.
+    let form = [("name", "Mine"), ("csrf", b.csrf.as_str())];
+    let refused = browse(&t, Method::POST, "/groups", &b.cookies, Some(&form)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let out = browse(
+        &t,
+        Method::POST,
+        "/sign-out",
+        &b.cookies,
+        Some(&[("csrf", b.csrf.as_str())]),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER, "{}", out.body);
+    let home = browse(&t, Method::GET, "/", &b.cookies, None).await;
+    assert!(home.body.contains("Sign in to Latchkey"), "{}", home.body);
+}
+both!(a_session_whose_roles_ask_for_a_passkey_is_told_so);
