@@ -372,7 +372,7 @@ async fn a_refused_form_keeps_what_was_typed(backend: Backend) {
 }
 both!(a_refused_form_keeps_what_was_typed);
 
-async fn the_access_tab_draws_provenance_and_sod_refusals_name_the_rule(backend: Backend) {
+async fn the_user_page_draws_provenance_refuses_forbidden_grants_and_shows_risks(backend: Backend) {
     let t = TestApp::new(backend).await;
     let b = admin_browser(&t).await;
     let finance = t.group(&t.admin, "Finance", None).await;
@@ -458,8 +458,38 @@ async fn the_access_tab_draws_provenance_and_sod_refusals_name_the_rule(backend:
         "{}",
         refused.body
     );
+
+    // A combination with a high risk is granted, and the roles tab shows the risk.
+    let reporter = t.role(&t.admin, &payments, "Reporter").await;
+    t.post(
+        &t.admin,
+        "/api/v1/sod-rules",
+        json!({ "name": "Clerks rarely report", "system_id": payments, "kind": "all",
+                "risk": "high", "role_ids": [clerk, reporter] }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let grant = [("csrf", b.csrf.as_str()), ("role_id", reporter.as_str())];
+    let granted = browse(
+        &t,
+        Method::POST,
+        &format!("/users/{ana}/grants"),
+        &b.cookies,
+        Some(&grant),
+    )
+    .await;
+    assert_eq!(granted.status, StatusCode::SEE_OTHER, "{}", granted.body);
+    assert_eq!(granted.location(), format!("/users/{ana}?tab=roles"));
+    let roles = browse(&t, Method::GET, granted.location(), &b.cookies, None).await;
+    let row = roles
+        .body
+        .split("<tr>")
+        .find(|row| row.contains("<th scope=\"row\">Reporter</th>"))
+        .unwrap_or_else(|| panic!("no Reporter row in {}", roles.body));
+    assert!(row.contains("risk-high"), "{row}");
+    assert!(row.contains("Clerks rarely report"), "{row}");
 }
-both!(the_access_tab_draws_provenance_and_sod_refusals_name_the_rule);
+both!(the_user_page_draws_provenance_refuses_forbidden_grants_and_shows_risks);
 
 async fn a_session_whose_roles_ask_for_a_passkey_is_told_so(backend: Backend) {
     let t = TestApp::new(backend).await;
