@@ -21,6 +21,8 @@ use axum::routing::{get, post};
 
 use crate::app::AppState;
 
+pub(crate) use session::{link_failed_page, link_page};
+
 /// Every console route.
 pub fn routes() -> Router<AppState> {
     Router::new()

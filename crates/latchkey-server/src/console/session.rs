@@ -183,3 +183,28 @@ pub(super) async fn sign_out(
     clear_session_cookies(&mut response);
     response
 }
+
+/// `GET /auth/magic-link?token=…`, where a mailed or bootstrap link leads: a button that
+/// posts the token (fetching the link signs nobody in, so mail scanners do not use it up).
+/// The token stays out of `Referer` headers.
+pub(crate) fn link_page(token: &str) -> Response {
+    let mut response = Page::new("link.html").set("token", token).render();
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+/// The answer to a link that does not sign in: invalid, expired or already used.
+pub(crate) fn link_failed_page(status: StatusCode) -> Response {
+    Page::new("error.html")
+        .status(status)
+        .set("status", status.as_u16())
+        .set("title", "This link does not work")
+        .set(
+            "problem",
+            "it is invalid, expired or already used; ask for a new one from the sign-in page",
+        )
+        .render()
+}

@@ -30,6 +30,7 @@ const TEMPLATE_FILES: &[(&str, &str)] = &[
     ("macros.html", include_str!("../../templates/macros.html")),
     ("sign_in.html", include_str!("../../templates/sign_in.html")),
     ("pending.html", include_str!("../../templates/pending.html")),
+    ("link.html", include_str!("../../templates/link.html")),
     ("error.html", include_str!("../../templates/error.html")),
     ("home.html", include_str!("../../templates/home.html")),
     ("users.html", include_str!("../../templates/users.html")),

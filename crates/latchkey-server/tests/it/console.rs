@@ -157,6 +157,12 @@ async fn pages_require_sign_in_and_the_bootstrap_link_opens_the_console(backend:
     let link = format!("/auth/magic-link?token={}", t.sign_in_secret);
     let landing = browse(&t, Method::GET, &link, "", None).await;
     assert_eq!(landing.status, StatusCode::OK);
+    assert!(landing.body.contains(&t.sign_in_secret), "{}", landing.body);
+    assert_eq!(
+        landing.headers.get(header::REFERRER_POLICY).unwrap(),
+        "no-referrer",
+        "the token stays out of Referer headers"
+    );
     let form = [("token", t.sign_in_secret.as_str())];
     let signed = browse(&t, Method::POST, "/auth/magic-link", "", Some(&form)).await;
     assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
@@ -172,6 +178,11 @@ async fn pages_require_sign_in_and_the_bootstrap_link_opens_the_console(backend:
         again.status,
         StatusCode::UNAUTHORIZED,
         "the link works once"
+    );
+    assert!(
+        again.body.contains("This link does not work"),
+        "{}",
+        again.body
     );
 
     // Signing out ends the session.
