@@ -2,7 +2,8 @@
 //! their CSRF field, redirects. Sign-in is required, forms without the session's token are
 //! refused, pages are authorised by the services, values are escaped, a refused form keeps
 //! what was typed and shows the message next to the field, the effective-access tab draws
-//! the provenance tree, and a session whose roles first ask for a passkey is told so.
+//! the provenance tree, a session whose roles first ask for a passkey is told so, and
+//! hostile ids, queries and forms get pages, never server errors.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
@@ -551,3 +552,77 @@ async fn a_session_whose_roles_ask_for_a_passkey_is_told_so(backend: Backend) {
     assert!(home.body.contains("Sign in to Latchkey"), "{}", home.body);
 }
 both!(a_session_whose_roles_ask_for_a_passkey_is_told_so);
+
+async fn hostile_requests_get_pages_not_server_errors(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let b = admin_browser(&t).await;
+    let g = root_group(&t).await;
+    let u = t.user(&t.admin, "real", &g).await;
+    let gets = [
+        "/users?cursor=%ZZ&order=sideways&sort=nope&enabled=2&group=nope&col=nope".to_owned(),
+        "/users?cursor=not-a-cursor".to_owned(),
+        "/users?group=00000000-0000-0000-0000-000000000000".to_owned(),
+        "/users/not-an-id".to_owned(),
+        format!("/users/{u}?tab=nope"),
+        format!("/users/{g}"),
+        "/groups/not-an-id".to_owned(),
+        "/groups/not-an-id/children".to_owned(),
+        format!("/groups/{u}/children"),
+        "/roles?cursor=%00".to_owned(),
+    ];
+    for path in &gets {
+        let page = browse(&t, Method::GET, path, &b.cookies, None).await;
+        assert!(
+            page.status.is_client_error() || page.status.is_success(),
+            "GET {path} answered {}: {}",
+            page.status,
+            page.body
+        );
+        assert_eq!(
+            page.headers.get(header::CONTENT_TYPE).unwrap(),
+            "text/html; charset=utf-8",
+            "GET {path}"
+        );
+    }
+    let posts = [
+        "/users".to_owned(),
+        format!("/users/{u}/grants"),
+        "/users/not-an-id/grants".to_owned(),
+        "/groups".to_owned(),
+        format!("/groups/{g}/grants"),
+        "/roles".to_owned(),
+        "/roles/inheritance".to_owned(),
+        "/systems".to_owned(),
+    ];
+    let forms: [&[(&str, &str)]; 3] = [
+        &[("csrf", b.csrf.as_str())],
+        &[
+            ("csrf", b.csrf.as_str()),
+            ("role_id", "nope"),
+            ("parent_id", "nope"),
+            ("system_id", "nope"),
+            ("primary_group_id", "nope"),
+            ("name", "\u{0}"),
+        ],
+        &[
+            ("csrf", b.csrf.as_str()),
+            ("role_id", &g),
+            ("parent_id", &u),
+            ("system_id", &g),
+            ("primary_group_id", &u),
+            ("name", &"x".repeat(5000)),
+        ],
+    ];
+    for path in &posts {
+        for form in forms {
+            let page = browse(&t, Method::POST, path, &b.cookies, Some(form)).await;
+            assert!(
+                page.status.is_client_error(),
+                "POST {path} with {form:?} answered {}: {}",
+                page.status,
+                page.body
+            );
+        }
+    }
+}
+both!(hostile_requests_get_pages_not_server_errors);
