@@ -57,7 +57,9 @@ async function expectText(locator, text) {
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   const page = await context.newPage();
-  page.setDefaultTimeout(15000);
+  // Generous: CI runs this beside the rest of the test suite on two cores.
+  page.setDefaultTimeout(30000);
+  page.setDefaultNavigationTimeout(60000);
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   // Script errors and refusals by the content security policy fail the scenario; a
   // page answered with an error status (the refused grant's 409) is expected.
