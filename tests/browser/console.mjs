@@ -166,8 +166,12 @@ try {
 
   say('an SoD rule forbids Approver with Auditor (REST API, with the session)');
   const created = await page.evaluate(async () => {
-    const roles = await (await fetch('/api/v1/roles?q=')).json();
-    const byName = Object.fromEntries(roles.items.map((r) => [r.name, r]));
+    const roles = await (await fetch('/api/v1/roles?limit=1000')).json();
+    // The seeded `latchkey` system has an Auditor too: take the roles of Payments.
+    const approverRole = roles.items.find((r) => r.name === 'Approver');
+    const byName = Object.fromEntries(
+      roles.items.filter((r) => r.system_id === approverRole.system_id).map((r) => [r.name, r]),
+    );
     const csrf = document.cookie
       .split('; ')
       .find((c) => c.startsWith('latchkey_csrf='))
