@@ -75,6 +75,12 @@ try {
   await page.getByLabel('Email address').waitFor();
   await screenshot(page, 'sign-in');
 
+  say('the keyboard: the first Tab reaches the skip link, which leads to the main content');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to main content');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
+
   say('the bootstrap link signs the administrator in');
   await page.goto(link);
   await page.getByRole('button', { name: 'Sign in' }).click();
