@@ -381,6 +381,30 @@ async fn a_refused_form_keeps_what_was_typed(backend: Backend) {
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
     let page = browse(&t, Method::GET, created.location(), &b.cookies, None).await;
     assert!(page.body.contains("Ana Diaz"), "{}", page.body);
+
+    // The details tab lists custom attributes.
+    t.post(
+        &t.admin,
+        "/api/v1/metadata/attributes",
+        json!({ "object_type": "user", "name": "site", "data_type": "string" }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let user = created.location().trim_start_matches("/users/").to_owned();
+    t.patch(
+        &t.admin,
+        &format!("/api/v1/users/{user}"),
+        json!({ "attributes": { "site": "Barcelona" } }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let page = browse(&t, Method::GET, created.location(), &b.cookies, None).await;
+    assert!(
+        page.body
+            .contains("<tr><th scope=\"row\">site</th><td>Barcelona</td></tr>"),
+        "{}",
+        page.body
+    );
 }
 both!(a_refused_form_keeps_what_was_typed);
 
