@@ -1,5 +1,6 @@
-//! The application: shared state, every route, and the middleware around them (request ids,
-//! request logs, metrics, body limits, the problem+json fallback).
+//! The application: shared state, every route (the REST API, the console's pages, health and
+//! metrics), and the middleware around them (request ids, request logs, metrics, body
+//! limits, the problem+json fallback).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,6 +62,7 @@ pub fn build(services: Services, max_body_bytes: usize) -> Router {
             get(crate::routes::workspaces::invite_page)
                 .post(crate::routes::workspaces::invite_form),
         )
+        .merge(crate::console::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

@@ -74,7 +74,7 @@ impl ApiError {
         }
     }
 
-    fn parts(&self) -> (&'static str, String, Vec<FieldError>) {
+    pub(crate) fn parts(&self) -> (&'static str, String, Vec<FieldError>) {
         match self {
             Self::Service(e) => match e {
                 ServiceError::Unauthenticated(m) => ("unauthenticated", m.clone(), vec![]),

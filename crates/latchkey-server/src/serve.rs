@@ -1,6 +1,6 @@
 //! `latchkey serve`: load the configuration, open the store (migrating it), create the first
-//! organisation on a fresh store and print its administrator's token once, then serve until
-//! SIGTERM or Ctrl-C, letting requests in flight finish.
+//! organisation on a fresh store and print its administrator's token and console sign-in
+//! link once, then serve until SIGTERM or Ctrl-C, letting requests in flight finish.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -68,11 +68,11 @@ fn init_logs(config: &Config) {
     };
 }
 
-/// Writes the bootstrap token readable by its owner only.
-fn write_token_file(dir: &Path, token: &str) -> anyhow::Result<std::path::PathBuf> {
+/// Writes a bootstrap secret (the token, the sign-in link) readable by its owner only.
+fn write_secret_file(dir: &Path, name: &str, secret: &str) -> anyhow::Result<std::path::PathBuf> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("could not create `{}`", dir.display()))?;
-    let path = dir.join("bootstrap-token");
+    let path = dir.join(name);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -90,7 +90,7 @@ fn write_token_file(dir: &Path, token: &str) -> anyhow::Result<std::path::PathBu
         use std::os::unix::fs::PermissionsExt as _;
         file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
-    writeln!(file, "{token}")?;
+    writeln!(file, "{secret}")?;
     Ok(path)
 }
 
@@ -131,21 +131,25 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     services.use_mailer(latchkey_service::MailSettings {
         mailer,
         from: config.mail_from.clone(),
-        public_url,
+        public_url: public_url.clone(),
     });
     if let Some(boot) = services
         .bootstrap()
         .await
         .context("could not create the first organisation")?
     {
-        let path = write_token_file(&config.data_dir, &boot.token)?;
+        let path = write_secret_file(&config.data_dir, "bootstrap-token", &boot.token)?;
+        let link = format!("{public_url}/auth/magic-link?token={}", boot.sign_in_secret);
+        let link_path = write_secret_file(&config.data_dir, "bootstrap-sign-in-link", &link)?;
         // Printed once, on the start that created the organisation; never logged.
         println!(
-            "Created organisation `{}` with administrator `{}`.\nBootstrap API token (shown once, also in {}):\n\n    {}\n",
+            "Created organisation `{}` with administrator `{}`.\nBootstrap API token (shown once, also in {}):\n\n    {}\n\nSign in to the console within {} hours, once (also in {}):\n\nSign in: {link}\n",
             boot.organisation.slug,
             boot.admin_user_name,
             path.display(),
-            boot.token
+            boot.token,
+            latchkey_service::BOOTSTRAP_LINK_HOURS,
+            link_path.display(),
         );
     }
     // Keeps the engines current with writes of other servers sharing the database.

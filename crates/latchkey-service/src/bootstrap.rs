@@ -1,7 +1,8 @@
 //! Creating an organisation: its root group, the built-in `latchkey` information system
 //! with the seeded system roles, and its first administrator with an API token. The first
 //! start of a server creates the first organisation this way, and its administrator is also
-//! the installation administrator, who may create further organisations.
+//! the installation administrator, who may create further organisations, and gets a
+//! single-use sign-in link for the console (a magic link valid a day, stored hashed).
 
 use latchkey_api::{CreateOrganisation, OrganisationCreated};
 use latchkey_model::{
@@ -80,7 +81,14 @@ pub struct Bootstrapped {
     pub admin_user_name: String,
     /// Shown once; only its hash is stored.
     pub token: String,
+    /// The secret of the administrator's first sign-in link (`/auth/magic-link?token=…`):
+    /// single-use, valid [`BOOTSTRAP_LINK_HOURS`] hours, shown once, stored hashed.
+    pub sign_in_secret: String,
 }
+
+/// How long the first administrator's sign-in link stays valid: long enough to read the
+/// output of a first start the next morning.
+pub const BOOTSTRAP_LINK_HOURS: i64 = 24;
 
 impl Services {
     /// Creates the first organisation when the store has none. Returns `None` when one
@@ -99,11 +107,27 @@ impl Services {
                 true,
             )
             .await?;
+        // The same single-use link as a mailed one, so the console's first sign-in needs
+        // neither a password nor a mail server.
+        let now = self.now();
+        let sign_in_secret = crate::tokens::random_secret(crate::sign_in::MAGIC_LINK_PREFIX);
+        let link = latchkey_model::MagicLink {
+            id: latchkey_model::MagicLinkId::from_uuid(self.uuid()),
+            org_id: created.organisation.id,
+            user_id: created.admin_user_id,
+            token_hash: crate::hash_token(&sign_in_secret),
+            created_at: now,
+            expires_at: now + time::Duration::hours(BOOTSTRAP_LINK_HOURS),
+            used_at: None,
+            ip: None,
+        };
+        tx.insert_magic_link(&link).await?;
         tx.commit().await?;
         Ok(Some(Bootstrapped {
             organisation: created.organisation,
             admin_user_name: created.admin_user_name,
             token: created.admin_token,
+            sign_in_secret,
         }))
     }
 

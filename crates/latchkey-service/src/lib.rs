@@ -47,7 +47,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 pub use approvals::{ApprovalFilter, MAX_COMMENT};
-pub use bootstrap::Bootstrapped;
+pub use bootstrap::{BOOTSTRAP_LINK_HOURS, Bootstrapped};
 pub use bulk::{BULK_BATCH, MAX_LINE};
 pub use check::MAX_BATCH;
 pub use engines::{OrgEngine, OrgState};
@@ -68,7 +68,7 @@ pub use sign_in::{
     ClientInfo, MAGIC_LINK_PREFIX, SESSION_PREFIX, SignInSettings, events as security_events,
 };
 pub use sod::{PREVIEW_LIMIT, SOD_ALERT, SodRuleFilter};
-pub use tokens::{csrf_token, hash_token};
+pub use tokens::{csrf_token, hash_token, random_secret};
 pub use workspaces::{DocumentFilter, WORKSPACE_INVITATION_PREFIX, WORKSPACE_KEY_PREFIX};
 
 /// The use cases over one store.

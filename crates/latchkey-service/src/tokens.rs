@@ -27,7 +27,7 @@ pub fn csrf_token(session_secret: &str) -> String {
 }
 
 /// `prefix` and 32 random bytes in base64url.
-pub(crate) fn random_secret(prefix: &str) -> String {
+pub fn random_secret(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))

@@ -1,7 +1,8 @@
 //! `latchkey serve` on a fresh store, as an operator first runs it: with no configuration it
 //! keeps SQLite in `./latchkey-data/`, prints the bootstrap token once on standard output
 //! (never in the logs) and writes it to `latchkey-data/bootstrap-token` readable by its owner
-//! only; the token works; a restart prints none and the first token still works. The same on
+//! only, with the console's single-use sign-in link beside it; the token works; a restart
+//! prints neither and the first token still works. The same on
 //! PostgreSQL, named by `LATCHKEY_DATABASE_URL` or by `--database-url`.
 
 use std::os::unix::fs::PermissionsExt as _;
@@ -81,6 +82,22 @@ async fn bootstrap_once_then_restart(store: Store<'_>) {
     );
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "bootstrap-token has mode {mode:o}");
+    // The console's sign-in link: printed once, in a file only its owner reads.
+    let link = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Sign in: "))
+        .unwrap_or_else(|| panic!("no sign-in link on standard output:\n{stdout}"));
+    assert!(
+        link.starts_with(&format!("{}/auth/magic-link?token=lkm_", first.url)),
+        "{link}"
+    );
+    let link_file = data.join("bootstrap-sign-in-link");
+    assert_eq!(
+        std::fs::read_to_string(&link_file).unwrap(),
+        format!("{link}\n")
+    );
+    let mode = std::fs::metadata(&link_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "bootstrap-sign-in-link has mode {mode:o}");
     let sqlite = data.join("latchkey.db");
     match store {
         Store::Default => assert!(sqlite.is_file(), "no {}", sqlite.display()),
@@ -99,12 +116,20 @@ async fn bootstrap_once_then_restart(store: Store<'_>) {
         "the token was logged:\n{}",
         first.stderr.text()
     );
+    let secret = link.split("token=").nth(1).unwrap();
+    assert!(
+        !first.stderr.text().contains(secret),
+        "the sign-in link was logged:\n{}",
+        first.stderr.text()
+    );
 
     let mut second = store.start(dir.path()).await;
     let again = second.stdout.text();
     assert!(
-        !again.contains("lk_") && !again.contains("Created organisation"),
-        "a restart printed a token:\n{again}"
+        !again.contains("lk_")
+            && !again.contains("Created organisation")
+            && !again.contains("Sign in:"),
+        "a restart printed a token or a link:\n{again}"
     );
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),

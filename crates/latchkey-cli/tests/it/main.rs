@@ -6,6 +6,7 @@
 mod approvals;
 mod audit_tamper;
 mod bootstrap;
+mod console;
 mod history;
 mod invitations;
 mod passkeys;

@@ -284,18 +284,7 @@ pub(crate) async fn magic_link_page(
         .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
         .take(200)
         .collect();
-    let page = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in to Latchkey</title></head>\n<body><main><h1>Sign in to Latchkey</h1>\n<form method=\"post\" action=\"/auth/magic-link\"><input type=\"hidden\" name=\"token\" value=\"{token}\"><button type=\"submit\">Sign in</button></form>\n</main></body></html>\n"
-    );
-    (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-            (header::REFERRER_POLICY, "no-referrer"),
-        ],
-        page,
-    )
-        .into_response()
+    crate::console::link_page(&token)
 }
 
 /// `POST /auth/magic-link` (the page's form): signs in, sets the cookies and goes home.
@@ -314,21 +303,13 @@ pub(crate) async fn magic_link_form(
             }
             response
         }
-        Err(e) => {
-            let status = crate::error::ApiError::from(e).status_code();
-            (
-                status,
-                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in to Latchkey</title></head>\n<body><main><h1>This link does not work</h1><p>It is invalid, expired or already used. Ask for a new one.</p></main></body></html>\n",
-            )
-                .into_response()
-        }
+        Err(e) => crate::console::link_failed_page(crate::error::ApiError::from(e).status_code()),
     }
 }
 
 /// Cookies are `Secure` except on a loopback name, where development runs over plain
 /// HTTP.
-fn served_locally(headers: &HeaderMap) -> bool {
+pub(crate) fn served_locally(headers: &HeaderMap) -> bool {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())

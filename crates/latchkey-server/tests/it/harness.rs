@@ -22,6 +22,8 @@ pub const PEER: &str = "x-test-peer";
 pub struct TestApp {
     pub app: Router,
     pub admin: String,
+    /// The secret of the first administrator's bootstrap sign-in link.
+    pub sign_in_secret: String,
     /// Kept for its lifetime: dropping it removes the database.
     _store: TestStore,
     /// Where mails go (an outbox folder).
@@ -135,6 +137,7 @@ impl TestApp {
         Self {
             app,
             admin: boot.token,
+            sign_in_secret: boot.sign_in_secret,
             _store: store,
             outbox,
             services,
@@ -152,6 +155,7 @@ impl TestApp {
         Self {
             app: latchkey_server::build_app(services.clone(), 16 * 1024 * 1024),
             admin: self.admin,
+            sign_in_secret: self.sign_in_secret,
             _store: self._store,
             outbox: self.outbox,
             services,

@@ -12,6 +12,7 @@ mod access;
 mod admin;
 mod approvals;
 mod bulk;
+mod console;
 mod directory;
 mod harness;
 mod history;

@@ -1,0 +1,188 @@
+//! Roles and information systems: the role list (cursor pages) with the roles each one
+//! grants, and forms to create an information system, a role of a chosen system, and an
+//! inheritance (a parent role granting a child role).
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::response::Response;
+use latchkey_api::{CreateGrantedRole, CreateRole, CreateSystem};
+use latchkey_model::RoleId;
+use latchkey_service::{ListParams, RoleFilter};
+use serde_json::json;
+
+use super::users::{role_choices, role_label, system_names};
+use super::view::{Console, ConsoleForm, Form, Page, Problem, encode_query, redirect};
+use crate::app::AppState;
+
+/// Rows on a page of the role list.
+const PAGE_SIZE: &str = "100";
+
+/// What a successful form says when the list shows again.
+fn notice(done: &str) -> Option<&'static str> {
+    match done {
+        "system" => Some("Information system created."),
+        "role" => Some("Role created."),
+        "inheritance" => {
+            Some("Inheritance added: holders of the parent role now hold the child role too.")
+        }
+        _ => None,
+    }
+}
+
+/// `GET /roles?cursor=…`.
+pub(super) async fn list(
+    State(s): State<AppState>,
+    c: Console,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Response {
+    let q = Form::from_pairs(pairs);
+    roles_page(&s, &c, &q, None).await
+}
+
+async fn roles_page(
+    s: &AppState,
+    c: &Console,
+    q: &Form,
+    failed: Option<(&str, &Problem, &Form)>,
+) -> Response {
+    let filter = RoleFilter {
+        list: ListParams {
+            limit: Some(PAGE_SIZE.to_owned()),
+            cursor: q.opt("cursor"),
+            order: None,
+        },
+        q: q.opt("q"),
+        ..RoleFilter::default()
+    };
+    let page = match s.services.list_roles(&c.p, &filter).await {
+        Ok(page) => page,
+        Err(e) => return Problem::from(e).page(c),
+    };
+    let systems = system_names(s, c).await;
+    let names: HashMap<RoleId, String> = page
+        .items
+        .iter()
+        .map(|r| {
+            let system = systems.get(&r.system_id).cloned().unwrap_or_default();
+            (r.id, format!("{system} / {}", r.name))
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for r in &page.items {
+        let mut grants = Vec::new();
+        if let Ok(edges) = s.services.list_granted_roles(&c.p, r.id).await {
+            for edge in edges {
+                let child = match names.get(&edge.child_role_id) {
+                    Some(name) => name.clone(),
+                    None => role_label(s, c, &systems, edge.child_role_id).await,
+                };
+                grants.push(json!({ "role": child, "mandatory": edge.mandatory }));
+            }
+        }
+        rows.push(json!({
+            "id": r.id,
+            "name": r.name,
+            "system": systems.get(&r.system_id),
+            "description": r.description,
+            "privileged": r.privileged,
+            "system_role": r.system_role,
+            "grants": grants,
+        }));
+    }
+    let mut system_list: Vec<_> = systems
+        .iter()
+        .map(|(id, name)| json!({ "id": id, "name": name }))
+        .collect();
+    system_list.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    let next_page = page.next_cursor.as_deref().map(|cursor| {
+        format!(
+            "/roles?{}",
+            encode_query([("q", q.get("q")), ("cursor", cursor)])
+        )
+    });
+    let mut page = Page::signed_in("roles.html", c, "roles")
+        .set("rows", rows)
+        .set("systems", system_list)
+        .set("roles", role_choices(s, c).await)
+        .set("next_page", next_page)
+        .set("notice", notice(q.get("done")))
+        .set("q", q.get("q"));
+    if let Some((which, problem, form)) = failed {
+        page = page.failed(problem, form).set("failed_form", which);
+    }
+    page.render()
+}
+
+async fn refused(
+    s: &AppState,
+    c: &Console,
+    which: &str,
+    problem: &Problem,
+    form: &Form,
+) -> Response {
+    roles_page(s, c, &Form::default(), Some((which, problem, form))).await
+}
+
+/// `POST /systems`.
+pub(super) async fn create_system(State(s): State<AppState>, f: ConsoleForm) -> Response {
+    let ConsoleForm { c, form, headers } = f;
+    let req = CreateSystem {
+        name: form.get("name").to_owned(),
+        description: form.opt("description"),
+        system_type: form.opt("system_type"),
+        ..CreateSystem::default()
+    };
+    match s.services.create_system(&c.p, req).await {
+        Ok(_) => redirect(&headers, "/roles?done=system"),
+        Err(e) => refused(&s, &c, "system", &Problem::from(e), &form).await,
+    }
+}
+
+/// `POST /roles`.
+pub(super) async fn create(State(s): State<AppState>, f: ConsoleForm) -> Response {
+    let ConsoleForm { c, form, headers } = f;
+    let Ok(system_id) = form.get("system_id").parse() else {
+        let problem = Problem::invalid("system_id", "choose the role's information system");
+        return refused(&s, &c, "role", &problem, &form).await;
+    };
+    let req = CreateRole {
+        name: form.get("name").to_owned(),
+        system_id,
+        description: form.opt("description"),
+        category: None,
+        domain_type: None,
+        domain_id: None,
+        external_id: None,
+        owner_id: None,
+        privileged: None,
+        permissions: Vec::new(),
+    };
+    match s.services.create_role(&c.p, req).await {
+        Ok(_) => redirect(&headers, "/roles?done=role"),
+        Err(e) => refused(&s, &c, "role", &Problem::from(e), &form).await,
+    }
+}
+
+/// `POST /roles/inheritance`: the parent role grants the child role.
+pub(super) async fn add_inheritance(State(s): State<AppState>, f: ConsoleForm) -> Response {
+    let ConsoleForm { c, form, headers } = f;
+    let Ok(parent) = form.get("parent_id").parse::<RoleId>() else {
+        let problem = Problem::invalid("parent_id", "choose the parent role");
+        return refused(&s, &c, "inheritance", &problem, &form).await;
+    };
+    let Ok(child) = form.get("role_id").parse::<RoleId>() else {
+        let problem = Problem::invalid("role_id", "choose the role it grants");
+        return refused(&s, &c, "inheritance", &problem, &form).await;
+    };
+    let req = CreateGrantedRole {
+        role_id: child,
+        mandatory: form.checked("mandatory"),
+        scope_mode: None,
+        scope_value: None,
+    };
+    match s.services.add_granted_role(&c.p, parent, req).await {
+        Ok(_) => redirect(&headers, "/roles?done=inheritance"),
+        Err(e) => refused(&s, &c, "inheritance", &Problem::from(e), &form).await,
+    }
+}

@@ -1,0 +1,652 @@
+//! The console's pages in process, as a browser would use them: cookies, HTML forms with
+//! their CSRF field, redirects. Sign-in is required, forms without the session's token are
+//! refused, pages are authorised by the services, values are escaped, a refused form keeps
+//! what was typed and shows the message next to the field, the effective-access tab draws
+//! the provenance tree, a session whose roles first ask for a passkey is told so, and
+//! hostile ids, queries and forms get pages, never server errors.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use latchkey_testkit::Backend;
+use serde_json::json;
+use tower::ServiceExt as _;
+
+use crate::both;
+use crate::harness::TestApp;
+use crate::sign_in::{root_group, set_password, sign_in, user_with};
+
+/// A browser's answer: status, headers, the page.
+struct Html {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Html {
+    fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The value a `Set-Cookie` header gives `name`.
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    }
+
+    /// The value of the first hidden `csrf` field.
+    fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .unwrap_or_else(|| panic!("no csrf field in {}", self.body));
+        let rest = &self.body[at + "name=\"csrf\" value=\"".len()..];
+        rest.split('"').next().unwrap().to_owned()
+    }
+}
+
+/// Sends a request as a browser: `cookies` as the `Cookie` header, `form` urlencoded.
+async fn browse(
+    t: &TestApp,
+    method: Method,
+    path: &str,
+    cookies: &str,
+    form: Option<&[(&str, &str)]>,
+) -> Html {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::HOST, "localhost");
+    if !cookies.is_empty() {
+        req = req.header(header::COOKIE, cookies);
+    }
+    let req = match form {
+        Some(pairs) => {
+            let body = pairs
+                .iter()
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                .collect::<Vec<_>>()
+                .join("&");
+            req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+        }
+        None => req.body(Body::empty()),
+    }
+    .unwrap();
+    let res = t.app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    Html {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// A signed-in browser: its session cookie and the CSRF token its pages carry.
+struct Browser {
+    cookies: String,
+    csrf: String,
+}
+
+/// Signs `user_name` in through the REST API and returns the browser's cookies.
+async fn signed_in(t: &TestApp, user_name: &str, password: &str) -> Browser {
+    let signed = sign_in(t, user_name, password)
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    let token = signed["token"].as_str().unwrap().to_owned();
+    Browser {
+        cookies: format!("latchkey_session={token}"),
+        csrf: latchkey_service::csrf_token(&token),
+    }
+}
+
+/// The administrator, with a password, signed in.
+async fn admin_browser(t: &TestApp) -> Browser {
+    let me = t.get(&t.admin, "/api/v1/me").await.expect(StatusCode::OK);
+    let admin = me.body["user_id"].as_str().unwrap().to_owned();
+    set_password(t, &admin, "correct horse battery staple").await;
+    signed_in(t, "admin", "correct horse battery staple").await
+}
+
+async fn pages_require_sign_in_and_the_bootstrap_link_opens_the_console(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    for path in ["/users", "/users/new", "/groups", "/roles"] {
+        let page = browse(&t, Method::GET, path, "", None).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(page.location(), "/", "{path}");
+    }
+    // A session that no longer exists is no better.
+    let page = browse(&t, Method::GET, "/users", "latchkey_session=lks_gone", None).await;
+    assert_eq!(page.location(), "/");
+
+    let home = browse(&t, Method::GET, "/", "", None).await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("Sign in to Latchkey"), "{}", home.body);
+    assert!(home.body.contains("Email me a sign-in link"));
+    assert_eq!(home.headers.get(header::CACHE_CONTROL).unwrap(), "no-store");
+    assert!(
+        home.cookie("latchkey_pre").is_some(),
+        "the sign-in forms' token"
+    );
+
+    // The bootstrap link: its page posts the token, which signs in once.
+    let link = format!("/auth/magic-link?token={}", t.sign_in_secret);
+    let landing = browse(&t, Method::GET, &link, "", None).await;
+    assert_eq!(landing.status, StatusCode::OK);
+    assert!(landing.body.contains(&t.sign_in_secret), "{}", landing.body);
+    assert_eq!(
+        landing.headers.get(header::REFERRER_POLICY).unwrap(),
+        "no-referrer",
+        "the token stays out of Referer headers"
+    );
+    let form = [("token", t.sign_in_secret.as_str())];
+    let signed = browse(&t, Method::POST, "/auth/magic-link", "", Some(&form)).await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    assert_eq!(signed.location(), "/");
+    let session = signed.cookie("latchkey_session").expect("a session cookie");
+    let cookies = format!("latchkey_session={session}");
+    let home = browse(&t, Method::GET, "/", &cookies, None).await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("Welcome, admin"), "{}", home.body);
+    assert!(home.body.contains("href=\"/users\""));
+    let again = browse(&t, Method::POST, "/auth/magic-link", "", Some(&form)).await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNAUTHORIZED,
+        "the link works once"
+    );
+    assert!(
+        again.body.contains("This link does not work"),
+        "{}",
+        again.body
+    );
+
+    // Signing out ends the session.
+    let csrf = home.csrf();
+    let out = browse(
+        &t,
+        Method::POST,
+        "/sign-out",
+        &cookies,
+        Some(&[("csrf", &csrf)]),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER, "{}", out.body);
+    let page = browse(&t, Method::GET, "/users", &cookies, None).await;
+    assert_eq!(page.location(), "/");
+}
+both!(pages_require_sign_in_and_the_bootstrap_link_opens_the_console);
+
+async fn console_posts_need_the_csrf_token(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let b = admin_browser(&t).await;
+    let form = [("name", "Finance")];
+    let refused = browse(&t, Method::POST, "/groups", &b.cookies, Some(&form)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.body.contains("security token"), "{}", refused.body);
+    let wrong = [("name", "Finance"), ("csrf", "not-the-token")];
+    let refused = browse(&t, Method::POST, "/groups", &b.cookies, Some(&wrong)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let groups = t
+        .get(&t.admin, "/api/v1/groups?q=Finance")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(groups.body["items"].as_array().unwrap().len(), 0);
+
+    let form = [("name", "Finance"), ("csrf", b.csrf.as_str())];
+    let created = browse(&t, Method::POST, "/groups", &b.cookies, Some(&form)).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    assert!(created.location().starts_with("/groups/"));
+    let groups = t
+        .get(&t.admin, "/api/v1/groups?q=Finance")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(groups.body["items"][0]["name"], "Finance");
+
+    // The sign-in form repeats the token of its own cookie.
+    let page = browse(&t, Method::GET, "/", "", None).await;
+    let pre = page.cookie("latchkey_pre").unwrap();
+    let creds = [
+        ("user_name", "admin"),
+        ("password", "correct horse battery staple"),
+    ];
+    let refused = browse(&t, Method::POST, "/sign-in", "", Some(&creds)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let with_token = [
+        ("user_name", "admin"),
+        ("password", "correct horse battery staple"),
+        ("csrf", pre.as_str()),
+    ];
+    let cookies = format!("latchkey_pre={pre}");
+    let signed = browse(&t, Method::POST, "/sign-in", &cookies, Some(&with_token)).await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    assert!(signed.cookie("latchkey_session").is_some());
+    // A wrong password shows the sign-in page again with the message and the user name.
+    let wrong = [
+        ("user_name", "admin"),
+        ("password", "wrong horse"),
+        ("csrf", pre.as_str()),
+    ];
+    let failed = browse(&t, Method::POST, "/sign-in", &cookies, Some(&wrong)).await;
+    assert_eq!(failed.status, StatusCode::UNAUTHORIZED);
+    assert!(failed.body.contains("role=\"alert\""), "{}", failed.body);
+    assert!(failed.body.contains("value=\"admin\""), "{}", failed.body);
+    assert!(
+        !failed.body.contains("wrong horse"),
+        "passwords are never echoed"
+    );
+}
+both!(console_posts_need_the_csrf_token);
+
+async fn pages_are_authorised_by_the_services(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let g = root_group(&t).await;
+    let mo = user_with(
+        &t,
+        json!({ "user_name": "mo", "first_name": "Mo", "last_name": "Member", "primary_group_id": g }),
+    )
+    .await;
+    set_password(&t, &mo, "correct horse battery staple").await;
+    let b = signed_in(&t, "mo", "correct horse battery staple").await;
+    let home = browse(&t, Method::GET, "/", &b.cookies, None).await;
+    assert_eq!(home.status, StatusCode::OK);
+    let users = browse(&t, Method::GET, "/users", &b.cookies, None).await;
+    assert_eq!(users.status, StatusCode::FORBIDDEN, "{}", users.body);
+    assert!(users.body.contains("users.view"), "{}", users.body);
+    let page = browse(&t, Method::GET, &format!("/users/{mo}"), &b.cookies, None).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let form = [("name", "Mine"), ("csrf", b.csrf.as_str())];
+    let refused = browse(&t, Method::POST, "/groups", &b.cookies, Some(&form)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    // An unknown id is not found, as in the REST API.
+    let admin = admin_browser(&t).await;
+    let missing = browse(
+        &t,
+        Method::GET,
+        "/users/0190a4b2-0000-7000-8000-00000000dead",
+        &admin.cookies,
+        None,
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+both!(pages_are_authorised_by_the_services);
+
+async fn user_names_are_escaped(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let g = root_group(&t).await;
+    let id = user_with(
+        &t,
+        json!({ "user_name": "eve", "first_name": "<script>alert(1)</script>", "last_name": "<b>x</b>", "primary_group_id": g }),
+    )
+    .await;
+    let b = admin_browser(&t).await;
+    for path in ["/users".to_owned(), format!("/users/{id}")] {
+        let page = browse(&t, Method::GET, &path, &b.cookies, None).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+        assert!(
+            page.body
+                .contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;")
+                || page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{path}: {}",
+            page.body
+        );
+        assert!(!page.body.contains("<script>alert"), "{path}");
+        assert!(!page.body.contains("<b>x</b>"), "{path}");
+    }
+}
+both!(user_names_are_escaped);
+
+async fn a_refused_form_keeps_what_was_typed(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let g = root_group(&t).await;
+    let b = admin_browser(&t).await;
+    let form = [
+        ("csrf", b.csrf.as_str()),
+        ("user_name", "ana"),
+        ("first_name", "Ana"),
+        ("last_name", "Diaz"),
+        ("email", "ana-at-example"),
+        ("primary_group_id", g.as_str()),
+        ("enabled", "on"),
+    ];
+    let page = browse(&t, Method::POST, "/users", &b.cookies, Some(&form)).await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    // The message sits under the email field, tied to it.
+    let field = page
+        .body
+        .find("id=\"user-email\"")
+        .expect("the email field");
+    let message = page
+        .body
+        .find("id=\"user-email-error\"")
+        .expect("the email message");
+    assert!(message > field, "{}", page.body);
+    assert!(page.body.contains("aria-describedby=\"user-email-error\""));
+    assert!(
+        page.body.contains("value=\"ana-at-example\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("value=\"ana\""));
+    assert!(page.body.contains("value=\"Diaz\""));
+    // The chosen group stays chosen.
+    assert!(
+        page.body
+            .contains(&format!("<option value=\"{g}\" selected>")),
+        "{}",
+        page.body
+    );
+    // Nothing was created.
+    let users = t
+        .get(&t.admin, "/api/v1/users?user_name=ana")
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(users.body["items"].as_array().unwrap().len(), 0);
+
+    // Corrected, it creates the user and opens the page.
+    let mut fixed = form.to_vec();
+    fixed.retain(|(k, _)| *k != "email");
+    let created = browse(&t, Method::POST, "/users", &b.cookies, Some(&fixed)).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let page = browse(&t, Method::GET, created.location(), &b.cookies, None).await;
+    assert!(page.body.contains("Ana Diaz"), "{}", page.body);
+
+    // The details tab lists custom attributes.
+    t.post(
+        &t.admin,
+        "/api/v1/metadata/attributes",
+        json!({ "object_type": "user", "name": "site", "data_type": "string" }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let user = created.location().trim_start_matches("/users/").to_owned();
+    t.patch(
+        &t.admin,
+        &format!("/api/v1/users/{user}"),
+        json!({ "attributes": { "site": "Barcelona" } }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let page = browse(&t, Method::GET, created.location(), &b.cookies, None).await;
+    assert!(
+        page.body
+            .contains("<tr><th scope=\"row\">site</th><td>Barcelona</td></tr>"),
+        "{}",
+        page.body
+    );
+}
+both!(a_refused_form_keeps_what_was_typed);
+
+async fn the_user_page_draws_provenance_refuses_forbidden_grants_and_shows_risks(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let b = admin_browser(&t).await;
+    let finance = t.group(&t.admin, "Finance", None).await;
+    let accounts = t.group(&t.admin, "Accounts", Some(&finance)).await;
+    let ana = t.user(&t.admin, "ana", &accounts).await;
+    let payments = t.system(&t.admin, "Payments").await;
+    let approver = t.role(&t.admin, &payments, "Approver").await;
+    let clerk = t.role(&t.admin, &payments, "Clerk").await;
+    let auditor = t.role(&t.admin, &payments, "Auditor").await;
+    // Through the console's forms: the inheritance and the group grant.
+    let inherit = [
+        ("csrf", b.csrf.as_str()),
+        ("parent_id", approver.as_str()),
+        ("role_id", clerk.as_str()),
+        ("mandatory", "on"),
+    ];
+    let done = browse(
+        &t,
+        Method::POST,
+        "/roles/inheritance",
+        &b.cookies,
+        Some(&inherit),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let grant = [("csrf", b.csrf.as_str()), ("role_id", approver.as_str())];
+    let done = browse(
+        &t,
+        Method::POST,
+        &format!("/groups/{finance}/grants"),
+        &b.cookies,
+        Some(&grant),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+
+    let page = browse(
+        &t,
+        Method::GET,
+        &format!("/users/{ana}?tab=access"),
+        &b.cookies,
+        None,
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Payments / Clerk"), "{}", page.body);
+    assert!(page.body.contains("via role Approver"), "{}", page.body);
+    assert!(
+        page.body.contains("via group Finance (granted to it; the user is a primary member of its subgroup Accounts)"),
+        "{}",
+        page.body
+    );
+
+    t.post(
+        &t.admin,
+        "/api/v1/sod-rules",
+        json!({ "name": "Approvers do not audit", "system_id": payments, "kind": "all",
+                "risk": "forbidden", "role_ids": [approver, auditor] }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let grant = [("csrf", b.csrf.as_str()), ("role_id", auditor.as_str())];
+    let refused = browse(
+        &t,
+        Method::POST,
+        &format!("/users/{ana}/grants"),
+        &b.cookies,
+        Some(&grant),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(
+        refused.body.contains("Approvers do not audit"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("role=\"alert\""));
+    // The role chosen stays chosen.
+    assert!(
+        refused
+            .body
+            .contains(&format!("<option value=\"{auditor}\" selected>")),
+        "{}",
+        refused.body
+    );
+
+    // A combination with a high risk is granted, and the roles tab shows the risk.
+    let reporter = t.role(&t.admin, &payments, "Reporter").await;
+    t.post(
+        &t.admin,
+        "/api/v1/sod-rules",
+        json!({ "name": "Clerks rarely report", "system_id": payments, "kind": "all",
+                "risk": "high", "role_ids": [clerk, reporter] }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let grant = [("csrf", b.csrf.as_str()), ("role_id", reporter.as_str())];
+    let granted = browse(
+        &t,
+        Method::POST,
+        &format!("/users/{ana}/grants"),
+        &b.cookies,
+        Some(&grant),
+    )
+    .await;
+    assert_eq!(granted.status, StatusCode::SEE_OTHER, "{}", granted.body);
+    assert_eq!(granted.location(), format!("/users/{ana}?tab=roles"));
+    let roles = browse(&t, Method::GET, granted.location(), &b.cookies, None).await;
+    let row = roles
+        .body
+        .split("<tr>")
+        .find(|row| row.contains("<th scope=\"row\">Reporter</th>"))
+        .unwrap_or_else(|| panic!("no Reporter row in {}", roles.body));
+    assert!(row.contains("risk-high"), "{row}");
+    assert!(row.contains("Clerks rarely report"), "{row}");
+}
+both!(the_user_page_draws_provenance_refuses_forbidden_grants_and_shows_risks);
+
+async fn a_session_whose_roles_ask_for_a_passkey_is_told_so(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let g = root_group(&t).await;
+    let fay = user_with(
+        &t,
+        json!({ "user_name": "fay", "first_name": "Fay", "last_name": "Strict", "primary_group_id": g }),
+    )
+    .await;
+    set_password(&t, &fay, "correct horse battery staple").await;
+    let system = t.system(&t.admin, "Vault").await;
+    let strict = t.role(&t.admin, &system, "Keeper").await;
+    t.grant_user(&t.admin, &strict, &fay, None)
+        .await
+        .expect(StatusCode::CREATED);
+    t.put(
+        &t.admin,
+        &format!("/api/v1/roles/{strict}/security-policy"),
+        json!({ "require_passkey": true, "passkey_after_magic_link": false, "idle_timeout_minutes": null }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let b = signed_in(&t, "fay", "correct horse battery staple").await;
+    for path in ["/", "/groups"] {
+        let page = browse(&t, Method::GET, path, &b.cookies, None).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}: {}", page.body);
+        assert!(
+            page.body.contains("Register a passkey first"),
+            "{path}: {}",
+            page.body
+        );
+        assert!(page.body.contains("/api/v1/me/passkeys/register/begin"));
+    }
+    // Nothing else, but signing out works.
+    let form = [("name", "Mine"), ("csrf", b.csrf.as_str())];
+    let refused = browse(&t, Method::POST, "/groups", &b.cookies, Some(&form)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let out = browse(
+        &t,
+        Method::POST,
+        "/sign-out",
+        &b.cookies,
+        Some(&[("csrf", b.csrf.as_str())]),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER, "{}", out.body);
+    let home = browse(&t, Method::GET, "/", &b.cookies, None).await;
+    assert!(home.body.contains("Sign in to Latchkey"), "{}", home.body);
+}
+both!(a_session_whose_roles_ask_for_a_passkey_is_told_so);
+
+async fn hostile_requests_get_pages_not_server_errors(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let b = admin_browser(&t).await;
+    let g = root_group(&t).await;
+    let u = t.user(&t.admin, "real", &g).await;
+    let gets = [
+        "/users?cursor=%ZZ&order=sideways&sort=nope&enabled=2&group=nope&col=nope".to_owned(),
+        "/users?cursor=not-a-cursor".to_owned(),
+        "/users?group=00000000-0000-0000-0000-000000000000".to_owned(),
+        "/users/not-an-id".to_owned(),
+        format!("/users/{u}?tab=nope"),
+        format!("/users/{g}"),
+        "/groups/not-an-id".to_owned(),
+        "/groups/not-an-id/children".to_owned(),
+        format!("/groups/{u}/children"),
+        "/roles?cursor=%00".to_owned(),
+    ];
+    for path in &gets {
+        let page = browse(&t, Method::GET, path, &b.cookies, None).await;
+        assert!(
+            page.status.is_client_error() || page.status.is_success(),
+            "GET {path} answered {}: {}",
+            page.status,
+            page.body
+        );
+        assert_eq!(
+            page.headers.get(header::CONTENT_TYPE).unwrap(),
+            "text/html; charset=utf-8",
+            "GET {path}"
+        );
+    }
+    let posts = [
+        "/users".to_owned(),
+        format!("/users/{u}/grants"),
+        "/users/not-an-id/grants".to_owned(),
+        "/groups".to_owned(),
+        format!("/groups/{g}/grants"),
+        "/roles".to_owned(),
+        "/roles/inheritance".to_owned(),
+        "/systems".to_owned(),
+    ];
+    let forms: [&[(&str, &str)]; 3] = [
+        &[("csrf", b.csrf.as_str())],
+        &[
+            ("csrf", b.csrf.as_str()),
+            ("role_id", "nope"),
+            ("parent_id", "nope"),
+            ("system_id", "nope"),
+            ("primary_group_id", "nope"),
+            ("name", "\u{0}"),
+        ],
+        &[
+            ("csrf", b.csrf.as_str()),
+            ("role_id", &g),
+            ("parent_id", &u),
+            ("system_id", &g),
+            ("primary_group_id", &u),
+            ("name", &"x".repeat(5000)),
+        ],
+    ];
+    for path in &posts {
+        for form in forms {
+            let page = browse(&t, Method::POST, path, &b.cookies, Some(form)).await;
+            assert!(
+                page.status.is_client_error(),
+                "POST {path} with {form:?} answered {}: {}",
+                page.status,
+                page.body
+            );
+        }
+    }
+}
+both!(hostile_requests_get_pages_not_server_errors);
