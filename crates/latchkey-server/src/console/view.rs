@@ -46,6 +46,16 @@ const TEMPLATE_FILES: &[(&str, &str)] = &[
     ),
     ("group.html", include_str!("../../templates/group.html")),
     ("roles.html", include_str!("../../templates/roles.html")),
+    ("audit.html", include_str!("../../templates/audit.html")),
+    (
+        "security.html",
+        include_str!("../../templates/security.html"),
+    ),
+    ("account.html", include_str!("../../templates/account.html")),
+    (
+        "token_created.html",
+        include_str!("../../templates/token_created.html"),
+    ),
 ];
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -380,7 +390,7 @@ impl Form {
     pub(crate) fn values(&self) -> BTreeMap<&str, &str> {
         self.0
             .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "password"))
+            .filter(|(k, _)| k != "csrf" && !k.contains("password"))
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect()
     }
