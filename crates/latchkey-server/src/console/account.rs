@@ -11,8 +11,9 @@ use latchkey_model::{SessionId, TokenId};
 use latchkey_service::ServiceError;
 use serde_json::json;
 
-use super::audit::{day, rfc3339};
-use super::view::{Console, ConsoleForm, Form, Page, Problem, clear_session_cookies, redirect};
+use super::view::{
+    Console, ConsoleForm, Form, Page, Problem, clear_session_cookies, day, redirect, rfc3339,
+};
 use crate::app::AppState;
 use crate::extract::Client;
 

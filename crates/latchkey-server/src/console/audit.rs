@@ -2,15 +2,12 @@
 //! in cursor pages, with a link that downloads the same filtered list as CSV from the REST
 //! API (`/api/v1/audit?format=csv`), which the session cookie authorises like the page.
 
+use super::view::{Console, Form, Page, Problem, day, encode_query, rfc3339};
+use crate::app::AppState;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use latchkey_service::{AuditFilter, ListParams};
 use serde_json::json;
-use time::macros::format_description;
-use time::{Date, Duration, OffsetDateTime};
-
-use super::view::{Console, Form, Page, Problem, encode_query};
-use crate::app::AppState;
 
 /// Rows on a page of the trail.
 const PAGE_SIZE: &str = "50";
@@ -24,32 +21,6 @@ const FILTERS: [&str; 6] = [
     "from",
     "to",
 ];
-
-/// The instant a `YYYY-MM-DD` field names: the start of that day (UTC), or with `end` the
-/// start of the next one, so a range "from 3 to 5 March" covers the whole of 5 March.
-pub(super) fn day(q: &Form, name: &str, end: bool) -> Result<Option<OffsetDateTime>, Problem> {
-    let raw = q.get(name);
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    let date = Date::parse(raw, format_description!("[year]-[month]-[day]"))
-        .map_err(|_| Problem::invalid(name, "give a date as YYYY-MM-DD"))?;
-    let start = date.midnight().assume_utc();
-    Ok(Some(if end {
-        start + Duration::days(1)
-    } else {
-        start
-    }))
-}
-
-/// An RFC 3339 instant for a query string; blank when there is none.
-pub(super) fn rfc3339(at: Option<OffsetDateTime>) -> String {
-    at.and_then(|at| {
-        at.format(&time::format_description::well_known::Rfc3339)
-            .ok()
-    })
-    .unwrap_or_default()
-}
 
 fn filter(q: &Form) -> Result<AuditFilter, Problem> {
     let actor_id = match q.opt("actor_id") {

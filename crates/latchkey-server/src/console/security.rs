@@ -13,8 +13,9 @@ use serde_json::json;
 use time::PrimitiveDateTime;
 use time::macros::format_description;
 
-use super::audit::{day, rfc3339};
-use super::view::{Console, ConsoleForm, Form, Page, Problem, encode_query, redirect};
+use super::view::{
+    Console, ConsoleForm, Form, Page, Problem, day, encode_query, redirect, rfc3339,
+};
 use crate::app::AppState;
 use crate::extract::Client;
 
