@@ -3,7 +3,9 @@
 // group tree, an information system with roles where one inherits another, a user in the
 // child group; grants the parent role to the parent group; sees on the user's page the tree
 // of paths that give each role; an SoD rule is added (REST API, with the browser's session)
-// and a grant it forbids is refused on screen, naming the rule; signs out.
+// and a grant it forbids is refused on screen, naming the rule; the audit trail is filtered,
+// an access snapshot pinned in the Security Center, an API token created on My account
+// with its secret shown once; signs out.
 //
 // Environment: LATCHKEY_URL (http://localhost:PORT), LATCHKEY_SIGN_IN_LINK (the bootstrap
 // link, on the same origin), LATCHKEY_SCREENSHOTS (optional: a folder for full-page
@@ -209,8 +211,45 @@ try {
   );
   await screenshot(page, 'user-sod-refused');
 
+  say('the audit trail, filtered to the groups created');
+  await nav('Audit').click();
+  await expectText(page.locator('h1'), 'Audit trail');
+  await page.getByLabel('Action', { exact: true }).fill('group.create');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expectText(page.locator('tbody'), 'group.create');
+  assert.ok(!(await page.locator('tbody').innerText()).includes('role.create'), 'the filter narrows');
+  assert.ok(
+    (await page.getByRole('link', { name: 'Download these entries as CSV' }).getAttribute('href')).includes('action=group.create'),
+    'the CSV link carries the filter',
+  );
+  await screenshot(page, 'audit');
+
+  say('the Security Center: an access snapshot is pinned');
+  await nav('Security').click();
+  await expectText(page.locator('h1'), 'Security Center');
+  await page.getByRole('link', { name: 'Access snapshots' }).click();
+  await page.getByLabel('Name').fill('Before the audit');
+  await page.getByRole('button', { name: 'Create snapshot' }).click();
+  await expectText(page.getByRole('status'), 'Access snapshot created.');
+  await expectText(page.locator('tbody'), 'Before the audit');
+  await screenshot(page, 'security');
+
+  say('my account: an API token, its secret shown once');
+  await nav('My account').click();
+  await expectText(page.locator('h1'), 'My account');
+  await expectText(page.locator('#sessions-heading + table'), 'this session');
+  await page.getByLabel('Name').fill('nightly export');
+  await page.getByRole('button', { name: 'Create token' }).click();
+  await expectText(page.getByRole('alert'), 'shown only this once');
+  const secret = await page.getByLabel('Secret').inputValue();
+  assert.ok(secret.startsWith('lk_'), `a token secret, not ${JSON.stringify(secret)}`);
+  await page.getByRole('link', { name: 'Back to my account' }).click();
+  await expectText(page.locator('#tokens-heading ~ table'), 'nightly export');
+  assert.ok(!(await page.content()).includes(secret), 'the secret is not shown again');
+  await screenshot(page, 'account');
+
   say('signing out');
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await expectText(page.locator('h1'), 'Sign in to Latchkey');
   await page.goto(`${base}/users`);
   await expectText(page.locator('h1'), 'Sign in to Latchkey');

@@ -6,10 +6,14 @@
 //!
 //! Files by page area: `view` (templates, page responses, the signed-in caller, forms and
 //! their CSRF check, errors next to fields), `session` (sign-in, sign-out, home), `users`,
-//! `groups`, `roles`.
+//! `groups`, `roles`, `audit`, `security` (the Security Center), `account` (my sessions,
+//! API tokens and password).
 
+mod account;
+mod audit;
 mod groups;
 mod roles;
+mod security;
 mod session;
 mod users;
 mod view;
@@ -41,6 +45,26 @@ pub fn routes() -> Router<AppState> {
         .route("/roles", get(roles::list).post(roles::create))
         .route("/roles/inheritance", post(roles::add_inheritance))
         .route("/systems", post(roles::create_system))
+        .route("/audit", get(audit::list))
+        .route("/security", get(security::events))
+        .route("/security/alerts", get(security::alerts))
+        .route(
+            "/security/alerts/{id}/acknowledge",
+            post(security::acknowledge),
+        )
+        .route("/security/alerts/{id}/resolve", post(security::resolve))
+        .route(
+            "/security/snapshots",
+            get(security::snapshots).post(security::create_snapshot),
+        )
+        .route("/account", get(account::show))
+        .route(
+            "/account/sessions/{id}/revoke",
+            post(account::revoke_session),
+        )
+        .route("/account/tokens", post(account::create_token))
+        .route("/account/tokens/{id}/revoke", post(account::revoke_token))
+        .route("/account/password", post(account::change_password))
         .route("/static/console.css", get(css))
         .route("/static/htmx.min.js", get(htmx))
 }

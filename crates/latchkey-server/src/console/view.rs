@@ -1,7 +1,7 @@
 //! What every console page shares: the templates (embedded in the binary, auto-escaped),
 //! the page response with its security headers, the signed-in caller taken from the session
-//! cookie, forms whose CSRF field is checked before anything else, and service errors
-//! turned into messages placed next to the fields they name.
+//! cookie, forms whose CSRF field is checked before anything else, service errors turned
+//! into messages placed next to the fields they name, and the dates filters and forms use.
 //!
 //! Architecture invariant: a console handler gets its caller only through [`Console`] or
 //! [`ConsoleForm`], so every page is signed in and every POST carries the session's CSRF
@@ -19,6 +19,8 @@ use latchkey_service::{PendingAction, Principal, ServiceError};
 use minijinja::Environment;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
+use time::macros::format_description;
+use time::{Date, Duration, OffsetDateTime};
 
 use crate::app::AppState;
 use crate::error::{ApiError, Failure};
@@ -46,6 +48,16 @@ const TEMPLATE_FILES: &[(&str, &str)] = &[
     ),
     ("group.html", include_str!("../../templates/group.html")),
     ("roles.html", include_str!("../../templates/roles.html")),
+    ("audit.html", include_str!("../../templates/audit.html")),
+    (
+        "security.html",
+        include_str!("../../templates/security.html"),
+    ),
+    ("account.html", include_str!("../../templates/account.html")),
+    (
+        "token_created.html",
+        include_str!("../../templates/token_created.html"),
+    ),
 ];
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -380,7 +392,7 @@ impl Form {
     pub(crate) fn values(&self) -> BTreeMap<&str, &str> {
         self.0
             .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "password"))
+            .filter(|(k, _)| k != "csrf" && !k.contains("password"))
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect()
     }
@@ -475,6 +487,32 @@ pub(crate) fn encode_query<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str
         .join("&")
 }
 
+/// The instant a `YYYY-MM-DD` field names: the start of that day (UTC), or with `end` the
+/// start of the next one, so a range "from 3 to 5 March" covers the whole of 5 March.
+pub(crate) fn day(q: &Form, name: &str, end: bool) -> Result<Option<OffsetDateTime>, Problem> {
+    let raw = q.get(name);
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let date = Date::parse(raw, format_description!("[year]-[month]-[day]"))
+        .map_err(|_| Problem::invalid(name, "give a date as YYYY-MM-DD"))?;
+    let start = date.midnight().assume_utc();
+    Ok(Some(if end {
+        start + Duration::days(1)
+    } else {
+        start
+    }))
+}
+
+/// An RFC 3339 instant for a query string; blank when there is none.
+pub(crate) fn rfc3339(at: Option<OffsetDateTime>) -> String {
+    at.and_then(|at| {
+        at.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    })
+    .unwrap_or_default()
+}
+
 /// `latchkey_session` and `latchkey_csrf` cleared.
 pub(crate) fn clear_session_cookies(response: &mut Response) {
     for name in [SESSION_COOKIE, crate::extract::CSRF_COOKIE] {
@@ -497,6 +535,25 @@ mod tests {
                 TEMPLATES.get_template(name).err()
             );
         }
+    }
+
+    #[test]
+    fn a_day_filter_covers_the_whole_day() {
+        let q = Form::from_pairs(vec![
+            ("from".to_owned(), "2026-03-05".to_owned()),
+            ("to".to_owned(), " 2026-03-05 ".to_owned()),
+            ("bad".to_owned(), "5 March".to_owned()),
+        ]);
+        let from = day(&q, "from", false).ok().flatten();
+        let to = day(&q, "to", true).ok().flatten();
+        assert_eq!(rfc3339(from), "2026-03-05T00:00:00Z");
+        assert_eq!(rfc3339(to), "2026-03-06T00:00:00Z");
+        assert_eq!(day(&q, "absent", false).ok(), Some(None));
+        let problem = day(&q, "bad", false).err().map(|p| p.fields);
+        assert_eq!(
+            problem.and_then(|f| f.get("bad").cloned()).as_deref(),
+            Some("give a date as YYYY-MM-DD")
+        );
     }
 
     #[tokio::test]

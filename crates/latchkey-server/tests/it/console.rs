@@ -650,3 +650,524 @@ async fn hostile_requests_get_pages_not_server_errors(backend: Backend) {
     }
 }
 both!(hostile_requests_get_pages_not_server_errors);
+
+/// The session token a browser carries, usable as a bearer token too.
+fn session_token(b: &Browser) -> &str {
+    b.cookies.trim_start_matches("latchkey_session=")
+}
+
+/// The `href` of the first link whose text is `text`.
+fn href_of(page: &Html, text: &str) -> String {
+    let end = page
+        .body
+        .find(&format!("\" download>{text}"))
+        .unwrap_or_else(|| panic!("no link `{text}` in {}", page.body));
+    let start = page.body[..end].rfind("href=\"").unwrap() + "href=\"".len();
+    page.body[start..end]
+        .replace("&amp;", "&")
+        .replace("&#x2f;", "/")
+}
+
+async fn the_audit_page_filters_and_downloads_the_same_list(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let g = root_group(&t).await;
+    t.post(&t.admin, "/api/v1/groups", json!({ "name": "Finance" }))
+        .await
+        .expect(StatusCode::CREATED);
+    let mo = t.user(&t.admin, "mo", &g).await;
+    let b = admin_browser(&t).await;
+
+    let all = browse(&t, Method::GET, "/audit", &b.cookies, None).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    assert!(all.body.contains("row\">group.create</th>"), "{}", all.body);
+    assert!(all.body.contains("row\">user.create</th>"), "{}", all.body);
+    assert!(all.body.contains(&format!("href=\"/users/{mo}\"")));
+
+    let path = "/audit?action=group.create&from=2000-01-01";
+    let narrowed = browse(&t, Method::GET, path, &b.cookies, None).await;
+    assert_eq!(narrowed.status, StatusCode::OK, "{}", narrowed.body);
+    assert!(
+        narrowed.body.contains("row\">group.create</th>"),
+        "{}",
+        narrowed.body
+    );
+    assert!(
+        !narrowed.body.contains("row\">user.create</th>"),
+        "{}",
+        narrowed.body
+    );
+    assert!(
+        narrowed.body.contains("value=\"group.create\""),
+        "the filter stays shown"
+    );
+    let to_past = browse(&t, Method::GET, "/audit?to=2000-01-01", &b.cookies, None).await;
+    assert!(
+        to_past.body.contains("No entries match"),
+        "{}",
+        to_past.body
+    );
+
+    // The CSV link downloads what the page shows, through the REST API and the same cookie.
+    let csv = href_of(&narrowed, "Download these entries as CSV");
+    assert!(
+        csv.starts_with("/api/v1/audit?format=csv&action=group.create"),
+        "{csv}"
+    );
+    let download = browse(&t, Method::GET, &csv, &b.cookies, None).await;
+    assert_eq!(download.status, StatusCode::OK, "{}", download.body);
+    assert!(
+        download.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(download.body.contains("group.create"), "{}", download.body);
+    assert!(!download.body.contains("user.create"), "{}", download.body);
+
+    // A date that is not one is said next to its field, and nothing is listed.
+    let bad = browse(&t, Method::GET, "/audit?from=yesterday", &b.cookies, None).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("id=\"audit-from-error\""), "{}", bad.body);
+    assert!(bad.body.contains("YYYY-MM-DD"), "{}", bad.body);
+    assert!(!bad.body.contains("group.create</th>"), "{}", bad.body);
+
+    // A member without `audit.view` is refused, as by the REST API.
+    set_password(&t, &mo, "correct horse battery staple").await;
+    let member = signed_in(&t, "mo", "correct horse battery staple").await;
+    let refused = browse(&t, Method::GET, "/audit", &member.cookies, None).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(refused.body.contains("audit.view"), "{}", refused.body);
+}
+both!(the_audit_page_filters_and_downloads_the_same_list);
+
+async fn the_security_center_needs_security_view_and_acts_on_alerts(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let g = root_group(&t).await;
+    let mo = t.user(&t.admin, "mo", &g).await;
+    set_password(&t, &mo, "correct horse battery staple").await;
+    let member = signed_in(&t, "mo", "correct horse battery staple").await;
+    for path in ["/security", "/security/alerts", "/security/snapshots"] {
+        let page = browse(&t, Method::GET, path, &member.cookies, None).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}: {}", page.body);
+        assert!(page.body.contains("security.view"), "{path}: {}", page.body);
+    }
+    let form = [("csrf", member.csrf.as_str()), ("name", "mine")];
+    let refused = browse(
+        &t,
+        Method::POST,
+        "/security/snapshots",
+        &member.cookies,
+        Some(&form),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+
+    // Weakening the password policy raises an alert; a wrong password, an event.
+    t.put(
+        &t.admin,
+        "/api/v1/password-policy",
+        json!({ "min_length": 8, "require_lowercase": false, "require_uppercase": false, "require_digit": false, "require_symbol": false, "history": 5, "expiry_days": null }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    sign_in(&t, "mo", "a wrong guess").await;
+    let b = admin_browser(&t).await;
+    let events = browse(&t, Method::GET, "/security?kind=sign_in.", &b.cookies, None).await;
+    assert_eq!(events.status, StatusCode::OK, "{}", events.body);
+    assert!(
+        events.body.contains("row\">sign_in.failed</th>"),
+        "{}",
+        events.body
+    );
+    assert!(
+        href_of(&events, "Download this list as CSV")
+            .starts_with("/api/v1/security/events?format=csv&kind=sign_in.")
+    );
+    let none = browse(&t, Method::GET, "/security?kind=session.", &b.cookies, None).await;
+    assert!(
+        !none.body.contains("row\">sign_in.failed</th>"),
+        "{}",
+        none.body
+    );
+
+    let alerts = t
+        .get(&t.admin, "/api/v1/security/alerts?rule=policy_weakened")
+        .await
+        .expect(StatusCode::OK);
+    let id = alerts.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let page = browse(&t, Method::GET, "/security/alerts", &b.cookies, None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body
+            .contains(&format!("/security/alerts/{id}/acknowledge")),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("it stays listed until resolved"),
+        "{}",
+        page.body
+    );
+
+    // Without the session's token nothing changes.
+    let ack = format!("/security/alerts/{id}/acknowledge");
+    let no_csrf = browse(&t, Method::POST, &ack, &b.cookies, Some(&[("note", "x")])).await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+    let alert = t
+        .get(&t.admin, "/api/v1/security/alerts?rule=policy_weakened")
+        .await;
+    assert_eq!(alert.body["items"][0]["status"], "open");
+
+    let hostile = "<script>alert(1)</script>";
+    let form = [("csrf", b.csrf.as_str()), ("note", hostile)];
+    let done = browse(&t, Method::POST, &ack, &b.cookies, Some(&form)).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location(), "/security/alerts?done=acknowledged");
+    let alert = t
+        .get(&t.admin, "/api/v1/security/alerts?rule=policy_weakened")
+        .await;
+    assert_eq!(alert.body["items"][0]["status"], "acknowledged");
+    assert_eq!(alert.body["items"][0]["note"], hostile);
+    let page = browse(
+        &t,
+        Method::GET,
+        "/security/alerts?done=acknowledged",
+        &b.cookies,
+        None,
+    )
+    .await;
+    assert!(page.body.contains("Alert acknowledged"), "{}", page.body);
+    assert!(
+        page.body.contains("&lt;script&gt;alert(1)"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("<script>alert"), "{}", page.body);
+    assert!(
+        !page.body.contains(&ack),
+        "an acknowledged alert is not acknowledged again"
+    );
+
+    let form = [("csrf", b.csrf.as_str()), ("note", "policy restored")];
+    let resolve = format!("/security/alerts/{id}/resolve");
+    let done = browse(&t, Method::POST, &resolve, &b.cookies, Some(&form)).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let alert = t
+        .get(&t.admin, "/api/v1/security/alerts?rule=policy_weakened")
+        .await;
+    assert_eq!(alert.body["items"][0]["status"], "resolved");
+    // Resolving twice is refused with the service's reason, on the alerts page.
+    let again = browse(&t, Method::POST, &resolve, &b.cookies, Some(&form)).await;
+    assert!(
+        again.status.is_client_error(),
+        "{}: {}",
+        again.status,
+        again.body
+    );
+    assert!(again.body.contains("role=\"alert\""), "{}", again.body);
+
+    // Snapshots: a hostile name is escaped, and its CSV downloads with the same cookie.
+    let form = [("csrf", b.csrf.as_str()), ("name", "<b>Q3</b>"), ("at", "")];
+    let made = browse(
+        &t,
+        Method::POST,
+        "/security/snapshots",
+        &b.cookies,
+        Some(&form),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let list = browse(
+        &t,
+        Method::GET,
+        "/security/snapshots?done=snapshot",
+        &b.cookies,
+        None,
+    )
+    .await;
+    assert!(list.body.contains("&lt;b&gt;Q3&lt;"), "{}", list.body);
+    assert!(!list.body.contains("<b>Q3</b>"), "{}", list.body);
+    let snaps = t.get(&t.admin, "/api/v1/security/access-snapshots").await;
+    let snap = snaps.body[0]["id"].as_str().unwrap().to_owned();
+    let csv_path = format!("/api/v1/security/access-snapshots/{snap}/csv");
+    assert!(list.body.contains(&csv_path), "{}", list.body);
+    let csv = browse(&t, Method::GET, &csv_path, &b.cookies, None).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(
+        csv.body.starts_with("user_id,user_name,role_id"),
+        "{}",
+        csv.body
+    );
+    let form = [("csrf", b.csrf.as_str()), ("name", "later"), ("at", "soon")];
+    let bad = browse(
+        &t,
+        Method::POST,
+        "/security/snapshots",
+        &b.cookies,
+        Some(&form),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.body.contains("id=\"snapshot-at-error\""),
+        "{}",
+        bad.body
+    );
+    assert!(bad.body.contains("value=\"later\""), "{}", bad.body);
+}
+both!(the_security_center_needs_security_view_and_acts_on_alerts);
+
+async fn an_account_token_is_shown_once_and_works_until_revoked(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let b = admin_browser(&t).await;
+    let no_csrf = browse(
+        &t,
+        Method::POST,
+        "/account/tokens",
+        &b.cookies,
+        Some(&[("name", "ci")]),
+    )
+    .await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+
+    let form = [
+        ("csrf", b.csrf.as_str()),
+        ("name", "<i>ci</i>"),
+        ("expires", ""),
+    ];
+    let created = browse(&t, Method::POST, "/account/tokens", &b.cookies, Some(&form)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert!(
+        created.body.contains("shown only this once"),
+        "{}",
+        created.body
+    );
+    assert!(created.body.contains("&lt;i&gt;ci&lt;"), "{}", created.body);
+    assert!(!created.body.contains("<i>ci</i>"), "{}", created.body);
+    let at = created.body.find("id=\"token-secret\"").unwrap();
+    let rest = &created.body[at..];
+    let start = rest.find("value=\"").unwrap() + "value=\"".len();
+    let secret = rest[start..].split('"').next().unwrap().to_owned();
+    assert!(secret.len() > 20, "{secret}");
+
+    let me = t.get(&secret, "/api/v1/me").await.expect(StatusCode::OK);
+    assert_eq!(me.body["user_name"], "admin");
+    let account = browse(&t, Method::GET, "/account", &b.cookies, None).await;
+    assert_eq!(account.status, StatusCode::OK, "{}", account.body);
+    assert!(account.body.contains("&lt;i&gt;ci&lt;"), "{}", account.body);
+    assert!(!account.body.contains(&secret), "the secret is shown once");
+    assert!(account.body.contains("refused at once"), "{}", account.body);
+
+    let tokens = t
+        .get(&secret, "/api/v1/tokens")
+        .await
+        .expect(StatusCode::OK);
+    let id = tokens
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "<i>ci</i>")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let form = [("csrf", b.csrf.as_str())];
+    let path = format!("/account/tokens/{id}/revoke");
+    let revoked = browse(&t, Method::POST, &path, &b.cookies, Some(&form)).await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.body);
+    assert_eq!(revoked.location(), "/account?done=token");
+    t.get(&secret, "/api/v1/me")
+        .await
+        .expect(StatusCode::UNAUTHORIZED);
+
+    // A blank name is said next to its field.
+    let form = [("csrf", b.csrf.as_str()), ("name", " ")];
+    let refused = browse(&t, Method::POST, "/account/tokens", &b.cookies, Some(&form)).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("id=\"token-name-error\""),
+        "{}",
+        refused.body
+    );
+}
+both!(an_account_token_is_shown_once_and_works_until_revoked);
+
+async fn the_account_page_ends_sessions_and_changes_the_password(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let g = root_group(&t).await;
+    // Signing in again ends a single-session user's earlier sessions: mo has several.
+    let mo = user_with(
+        &t,
+        json!({ "user_name": "mo", "first_name": "Mo", "last_name": "Member", "primary_group_id": g, "multi_session": true }),
+    )
+    .await;
+    set_password(&t, &mo, "correct horse battery staple").await;
+    let laptop = signed_in(&t, "mo", "correct horse battery staple").await;
+    let phone = signed_in(&t, "mo", "correct horse battery staple").await;
+
+    let account = browse(&t, Method::GET, "/account", &laptop.cookies, None).await;
+    assert_eq!(account.status, StatusCode::OK, "{}", account.location());
+    assert_eq!(
+        account.body.matches("/revoke\">").count(),
+        2,
+        "{}",
+        account.body
+    );
+    assert_eq!(account.body.matches("this session</span>").count(), 1);
+    assert!(account.body.contains("End this session and sign out"));
+
+    let phones = t
+        .get(session_token(&phone), "/api/v1/sessions")
+        .await
+        .expect(StatusCode::OK);
+    let phone_id = phones
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/account/sessions/{phone_id}/revoke");
+    let form = [("csrf", laptop.csrf.as_str())];
+    let ended = browse(&t, Method::POST, &path, &laptop.cookies, Some(&form)).await;
+    assert_eq!(ended.status, StatusCode::SEE_OTHER, "{}", ended.body);
+    assert_eq!(ended.location(), "/account?done=session");
+    let gone = browse(&t, Method::GET, "/account", &phone.cookies, None).await;
+    assert_eq!(gone.location(), "/", "the phone is signed out");
+    let still = browse(
+        &t,
+        Method::GET,
+        "/account?done=session",
+        &laptop.cookies,
+        None,
+    )
+    .await;
+    assert_eq!(still.status, StatusCode::OK);
+    assert!(still.body.contains("Session ended"), "{}", still.body);
+
+    // Someone else's session is not mine to end from here.
+    let admin = admin_browser(&t).await;
+    let admins = t
+        .get(session_token(&admin), "/api/v1/sessions")
+        .await
+        .expect(StatusCode::OK);
+    let admin_id = admins.body[0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/account/sessions/{admin_id}/revoke");
+    let refused = browse(&t, Method::POST, &path, &laptop.cookies, Some(&form)).await;
+    assert!(refused.status.is_client_error(), "{}", refused.status);
+    t.get(session_token(&admin), "/api/v1/me")
+        .await
+        .expect(StatusCode::OK);
+
+    // The password: errors next to the fields, never an echo of what was typed.
+    let wrong = [
+        ("csrf", laptop.csrf.as_str()),
+        ("current_password", "not my password"),
+        ("new_password", "a brand new long password"),
+        ("confirm_password", "a brand new long password"),
+    ];
+    let page = browse(
+        &t,
+        Method::POST,
+        "/account/password",
+        &laptop.cookies,
+        Some(&wrong),
+    )
+    .await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("id=\"password-current_password-error\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("the current password is wrong"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("not my password"));
+    let differ = [
+        ("csrf", laptop.csrf.as_str()),
+        ("current_password", "correct horse battery staple"),
+        ("new_password", "a brand new long password"),
+        ("confirm_password", "a brand new long passwort"),
+    ];
+    let page = browse(
+        &t,
+        Method::POST,
+        "/account/password",
+        &laptop.cookies,
+        Some(&differ),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.body.contains("id=\"password-confirm_password-error\""),
+        "{}",
+        page.body
+    );
+    let right = [
+        ("csrf", laptop.csrf.as_str()),
+        ("current_password", "correct horse battery staple"),
+        ("new_password", "a brand new long password"),
+        ("confirm_password", "a brand new long password"),
+    ];
+    let done = browse(
+        &t,
+        Method::POST,
+        "/account/password",
+        &laptop.cookies,
+        Some(&right),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    sign_in(&t, "mo", "a brand new long password")
+        .await
+        .expect(StatusCode::OK);
+
+    // Ending the current session signs this browser out.
+    let fresh = signed_in(&t, "mo", "a brand new long password").await;
+    let mine = t
+        .get(session_token(&fresh), "/api/v1/sessions")
+        .await
+        .expect(StatusCode::OK);
+    let id = mine
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let form = [("csrf", fresh.csrf.as_str())];
+    let out = browse(
+        &t,
+        Method::POST,
+        &format!("/account/sessions/{id}/revoke"),
+        &fresh.cookies,
+        Some(&form),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.location(), "/");
+    assert_eq!(out.cookie("latchkey_session").as_deref(), Some(""));
+    let gone = browse(&t, Method::GET, "/account", &fresh.cookies, None).await;
+    assert_eq!(gone.location(), "/");
+}
+both!(the_account_page_ends_sessions_and_changes_the_password);
