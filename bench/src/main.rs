@@ -7,7 +7,8 @@
 //!
 //! `latchkey-bench governance` times what segregation of duties adds to a grant
 //! (`governance.rs`); `latchkey-bench history` an `?at=` question one year back after a
-//! year of daily changes (`history.rs`).
+//! year of daily changes (`history.rs`); `latchkey-bench console` the console's main pages
+//! rendered by the real application in process (`console.rs`).
 //!
 //! `latchkey-bench sign-in` and `latchkey-bench workspaces` run the real services in process
 //! over a scratch SQLite store: what signing in costs (`sign_in.rs`), and reading a
@@ -30,6 +31,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bulk;
 mod compare;
+mod console;
 mod governance;
 mod history;
 mod http;
@@ -67,7 +69,8 @@ const USAGE: &str = "usage: latchkey-bench engine [--seed N] [--compare]
        latchkey-bench workspaces [--seed N] [--keep]
        latchkey-bench rules [--seed N] [--keep]
        latchkey-bench governance [--seed N]
-       latchkey-bench history [--seed N]";
+       latchkey-bench history [--seed N]
+       latchkey-bench console [--seed N]";
 
 struct Args {
     what: String,
@@ -85,10 +88,18 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     let what = it.next().cloned().unwrap_or_default();
     if !matches!(
         what.as_str(),
-        "engine" | "bulk" | "http" | "sign-in" | "workspaces" | "rules" | "governance" | "history"
+        "engine"
+            | "bulk"
+            | "http"
+            | "sign-in"
+            | "workspaces"
+            | "rules"
+            | "governance"
+            | "history"
+            | "console"
     ) {
         return Err(
-            "name a benchmark: engine, bulk, http, sign-in, workspaces, rules, governance or history"
+            "name a benchmark: engine, bulk, http, sign-in, workspaces, rules, governance, history or console"
                 .to_owned(),
         );
     }
@@ -166,6 +177,13 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("latchkey-bench rules: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        "console" => match console::run(args.seed) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("latchkey-bench console: {e}");
                 ExitCode::FAILURE
             }
         },

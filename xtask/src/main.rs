@@ -1,7 +1,7 @@
 //! Project chores that are easier in Rust than in shell: `cargo xtask tidy` checks the
 //! conventions no compiler enforces (every source file opens with a `//!` paragraph, the
 //! two migration folders match, dependencies point the way the architecture says, no
-//! ignored tests); `cargo xtask bench engine|bulk|http|sign-in|workspaces|rules|governance|history ...` runs the
+//! ignored tests); `cargo xtask bench engine|bulk|http|sign-in|workspaces|rules|governance|history|console ...` runs the
 //! benchmarks, a separate workspace in `bench/` so that the normal build never compiles it
 //! or its comparison engines: `engine` times the engine in process, `bulk` loads the
 //! benchmark organisation into the release server through `POST /api/v1/bulk` (SQLite
@@ -53,7 +53,8 @@ const BENCH_USAGE: &str = "usage: cargo xtask bench engine [--seed N] [--compare
        cargo xtask bench workspaces [--seed N] [--keep]
        cargo xtask bench rules [--seed N] [--keep]
        cargo xtask bench governance [--seed N]
-       cargo xtask bench history [--seed N]";
+       cargo xtask bench history [--seed N]
+       cargo xtask bench console [--seed N]";
 
 /// `cargo xtask bench engine|bulk|http|sign-in|workspaces|rules ...`: a release build and run of
 /// the benchmark workspace, which prints its own table (for `bulk` and `http` it builds and
@@ -70,6 +71,7 @@ fn bench(args: Vec<String>) -> ExitCode {
                 | "rules"
                 | "governance"
                 | "history"
+                | "console"
         )
     ) {
         eprintln!("{BENCH_USAGE}");
