@@ -130,7 +130,6 @@ impl RoleGraph for RoleView<'_> {
 /// A user's standing as [`Engine::user_groups`] answers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserGroups {
-    pub enabled: bool,
     pub primary: Option<GroupId>,
     pub secondary: Vec<GroupId>,
 }
@@ -901,7 +900,7 @@ impl Engine {
         self.users.get(u as usize).map(|u| u.enabled)
     }
 
-    /// Where a present user stands at `at`: whether enabled, the primary group (as given,
+    /// The groups a present user is in at `at`: the primary group (as given,
     /// present or not) and the group of each secondary membership in force at `at`, in the
     /// order they were added; unknown or absent user -> `None`. What rule expressions read
     /// of a user besides the user's own attributes.
@@ -909,7 +908,6 @@ impl Engine {
         let u = self.present_user(user)?;
         let rec = self.users.get(u as usize)?;
         Some(UserGroups {
-            enabled: rec.enabled,
             primary: rec.primary.and_then(|g| self.groups.id(g)),
             secondary: rec
                 .memberships

@@ -794,7 +794,6 @@ impl Services {
             .iter()
             .map(|u| {
                 let mut facts = own_facts(u);
-                facts.active = u.enabled;
                 facts.primary_group = group_name(u.primary_group_id);
                 facts.groups = groups_of
                     .get(&u.id)
@@ -805,6 +804,7 @@ impl Services {
             .collect();
         Ok((subjects, held))
     }
+
     /// Writes outcomes: the grants gained (origin `rule`) and the grants lost, with their
     /// audit entries. Answers what was done.
     async fn write_outcomes(
@@ -1109,7 +1109,6 @@ fn subjects_from_engine(
             continue;
         };
         let mut facts = own.clone();
-        facts.active = standing.enabled;
         facts.primary_group = standing.primary.map(group_name).unwrap_or_default();
         facts.groups = standing.secondary.into_iter().map(group_name).collect();
         subjects.push(Subject { id: *id, facts });
@@ -1130,8 +1129,9 @@ fn subjects_from_engine(
     (subjects, held)
 }
 
-/// What rule expressions read of a user's own row: names, type, custom attributes. The
-/// rest (`active`, groups) is where the user stands at the instant of evaluation.
+/// What rule expressions read of a user's row: names, type, custom attributes and
+/// `active`. Groups are where the user stands at the instant of evaluation, filled in by
+/// the caller.
 pub(crate) fn own_facts(u: &User) -> UserFacts {
     UserFacts {
         user_name: u.user_name.clone(),
