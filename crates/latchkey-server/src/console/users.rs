@@ -440,6 +440,7 @@ async fn roles_tab(
             "starts_at": g.starts_at.map(|t| t.date().to_string()),
             "ends_at": g.ends_at.map(|t| t.date().to_string()),
             "sod": sod,
+            "last_recertified_at": g.last_recertified_at.map(|t| t.date().to_string()),
         }));
     }
     Ok(rows)
