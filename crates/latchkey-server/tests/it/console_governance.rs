@@ -766,3 +766,87 @@ async fn a_review_revokes_after_confirmation_and_lists_overdue_items(backend: Ba
     assert_eq!(view["status"], "closed");
 }
 both!(a_review_revokes_after_confirmation_and_lists_overdue_items);
+
+async fn a_rule_is_changed_against_the_version_it_was_read_at(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let b = admin_browser(&t).await;
+    let wiki = t.system(&t.admin, "Wiki").await;
+    let editor = t.role(&t.admin, &wiki, "Editor").await;
+    let rule = t
+        .post(
+            &t.admin,
+            "/api/v1/assignment-rules",
+            json!({ "name": "Editors", "expression": "false", "role_ids": [editor] }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    let page = browse(&t, Method::GET, &format!("/rules/{rule}"), &b.cookies, None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("name=\"version\" value=\"1\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Never applied."));
+
+    let change = |version: &'static str, expression: &'static str| {
+        vec![
+            ("csrf", b.csrf.clone()),
+            ("version", version.to_owned()),
+            ("name", "Editors".to_owned()),
+            ("expression", expression.to_owned()),
+            ("role_ids", editor.clone()),
+            ("enabled", "on".to_owned()),
+        ]
+    };
+    let form = change("1", "user.user_name == \"ana\"");
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let saved = browse(
+        &t,
+        Method::POST,
+        &format!("/rules/{rule}"),
+        &b.cookies,
+        Some(&pairs),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(saved.location(), format!("/rules/{rule}?done=saved"));
+
+    // A form read before that change is refused, and shows what was typed.
+    let form = change("1", "user.user_name == \"bob\"");
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let stale = browse(
+        &t,
+        Method::POST,
+        &format!("/rules/{rule}"),
+        &b.cookies,
+        Some(&pairs),
+    )
+    .await;
+    assert!(stale.status.is_client_error(), "{}", stale.body);
+    assert!(stale.body.contains("role=\"alert\""), "{}", stale.body);
+    assert!(stale.body.contains("bob"), "{}", stale.body);
+    let now = t
+        .get(&t.admin, &format!("/api/v1/assignment-rules/{rule}"))
+        .await
+        .expect(StatusCode::OK)
+        .body;
+    assert_eq!(now["expression"], "user.user_name == \"ana\"");
+
+    // An unknown rule is not found; a malformed id on any governance page too.
+    let run = format!("/rules/{rule}/runs/nope");
+    for path in [
+        "/rules/0190a4b2-0000-7000-8000-00000000dead",
+        "/rules/nope",
+        run.as_str(),
+        "/sod/nope",
+        "/approvals/nope",
+        "/reviews/nope",
+        "/reviews/nope/items/nope/revoke",
+    ] {
+        let page = browse(&t, Method::GET, path, &b.cookies, None).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+    }
+}
+both!(a_rule_is_changed_against_the_version_it_was_read_at);
