@@ -129,8 +129,14 @@ pub(super) async fn list(
             ])
         )
     });
+    // The `all` tab only for whom the service lets read every request (it decides anyway).
+    let sees_all =
+        c.p.permissions()
+            .has_unscoped(latchkey_model::Permission::RolesGrant)
+            || c.p.holds(latchkey_model::Permission::SecurityView);
     let queues: Vec<_> = QUEUES
         .iter()
+        .filter(|(k, _)| *k != "all" || sees_all || queue == "all")
         .map(|(k, label)| json!({ "key": k, "label": label }))
         .collect();
     Page::signed_in("approvals.html", &c, "approvals")

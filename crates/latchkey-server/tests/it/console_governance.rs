@@ -174,6 +174,31 @@ async fn a_rule_error_shows_its_line_and_column_and_a_preview_writes_nothing(bac
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(finished, "the run did not finish");
+    // What htmx polls: the figures alone, without the page around them.
+    let req = axum::http::Request::builder()
+        .uri(&run)
+        .header(axum::http::header::HOST, "localhost")
+        .header(axum::http::header::COOKIE, &b.cookies)
+        .header("hx-request", "true")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = tower::ServiceExt::oneshot(t.app.clone(), req)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let fragment = String::from_utf8_lossy(&bytes);
+    assert!(
+        fragment.starts_with("<div id=\"run-progress\""),
+        "{fragment}"
+    );
+    assert!(!fragment.contains("<html"), "{fragment}");
+    assert!(
+        !fragment.contains("hx-trigger"),
+        "a finished run stops the polling"
+    );
     let granted = list(&t, &grants).await;
     assert_eq!(granted.len(), 1);
     assert_eq!(granted[0]["grantee_id"], ana);
