@@ -15,7 +15,7 @@ use latchkey_model::{AssignmentRuleId, RoleId, RuleRun, RuleRunId, RunStatus};
 use latchkey_service::ServiceError;
 use serde_json::{Value, json};
 
-use super::users::role_choices;
+use super::users::{role_choices, role_choices_with};
 use super::view::{Console, ConsoleForm, Form, Page, Problem, redirect};
 use crate::app::AppState;
 
@@ -175,7 +175,11 @@ impl<'a> RulePage<'a> {
     }
 
     async fn render(self, s: &AppState, c: &Console) -> Response {
-        let roles = role_choices(s, c).await;
+        let mut named = self.chosen.clone();
+        if let Some(v) = self.rule {
+            named.extend(v.rule.role_ids.iter().map(ToString::to_string));
+        }
+        let roles = role_choices_with(s, c, &named).await;
         let names = role_names(&roles);
         let mut page = Page::signed_in("rule.html", c, "rules")
             .set("roles", roles)

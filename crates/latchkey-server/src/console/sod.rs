@@ -12,7 +12,7 @@ use latchkey_model::{Risk, RoleId, SodKind, SodRule, SodRuleId, SystemId};
 use latchkey_service::{ListParams, ServiceError, SodRuleFilter};
 use serde_json::{Value, json};
 
-use super::users::{role_choices, system_names};
+use super::users::{role_choices, role_choices_with, system_names};
 use super::view::{Console, ConsoleForm, Form, Page, Problem, encode_query, redirect};
 use crate::app::AppState;
 
@@ -288,7 +288,11 @@ async fn form_page(
     for _ in 0..BLANK_PAIRS {
         pairs.push(json!({ "a": "", "b": "", "risk": "high" }));
     }
-    let roles = role_choices(s, c).await;
+    let mut named = chosen.clone();
+    if let Some(rule) = rule {
+        named.extend(rule.role_ids.iter().map(ToString::to_string));
+    }
+    let roles = role_choices_with(s, c, &named).await;
     let mut page = Page::signed_in("sod_rule.html", c, "sod")
         .set("systems", system_choices(s, c).await)
         .set("roles", &roles)

@@ -875,3 +875,31 @@ async fn a_rule_is_changed_against_the_version_it_was_read_at(backend: Backend) 
     }
 }
 both!(a_rule_is_changed_against_the_version_it_was_read_at);
+
+async fn a_rule_form_keeps_roles_beyond_the_first_choices(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let b = admin_browser(&t).await;
+    let bulk = t.system(&t.admin, "Bulk").await;
+    for i in 0..500 {
+        t.role(&t.admin, &bulk, &format!("r{i:03}")).await;
+    }
+    let last = t.role(&t.admin, &bulk, "zz-last").await;
+    let rule = t
+        .post(
+            &t.admin,
+            "/api/v1/assignment-rules",
+            json!({ "name": "Last", "expression": "false", "role_ids": [last] }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .id();
+    let page = browse(&t, Method::GET, &format!("/rules/{rule}"), &b.cookies, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(&format!(
+            "<option value=\"{last}\" selected>Bulk &#x2f; zz-last</option>"
+        )),
+        "the rule's role is offered, chosen, though beyond the select's first choices"
+    );
+}
+both!(a_rule_form_keeps_roles_beyond_the_first_choices);
