@@ -12,7 +12,7 @@ use latchkey_model::{Risk, RoleId, SodKind, SodRule, SodRuleId, SystemId};
 use latchkey_service::{ListParams, ServiceError, SodRuleFilter};
 use serde_json::{Value, json};
 
-use super::users::{role_choices, role_choices_with, system_names};
+use super::users::{role_choices_with, system_names};
 use super::view::{Console, ConsoleForm, Form, Page, Problem, encode_query, redirect};
 use crate::app::AppState;
 
@@ -76,7 +76,13 @@ pub(super) async fn list(
         Err(e) => return Problem::from(e).page(&c),
     };
     let systems = system_names(&s, &c).await;
-    let roles = role_choices(&s, &c).await;
+    // The roles the page's rules name, with their system (a page names a bounded number).
+    let named: Vec<String> = page
+        .items
+        .iter()
+        .flat_map(|r| r.role_ids.iter().map(ToString::to_string))
+        .collect();
+    let roles = role_choices_with(&s, &c, &named).await;
     let role_name = |id: &RoleId| {
         let id = id.to_string();
         roles
@@ -319,7 +325,7 @@ async fn form_page(
                 .iter()
                 .find(|r| r["id"] == id.as_str())
                 .and_then(|r| r["name"].as_str())
-                .map_or(id.clone(), str::to_owned)
+                .map(str::to_owned)
         };
         let users: Vec<_> = preview
             .users
@@ -329,7 +335,7 @@ async fn form_page(
                     "user_id": u.user_id,
                     "user_name": u.user_name,
                     "risk": u.risk.as_str(),
-                    "roles": u.roles.iter().map(|r| name(&r.id)).collect::<Vec<_>>(),
+                    "roles": u.roles.iter().map(|r| name(&r.id).unwrap_or_else(|| r.name.clone())).collect::<Vec<_>>(),
                 })
             })
             .collect();
