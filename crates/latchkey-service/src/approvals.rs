@@ -24,10 +24,13 @@
 //! Seeing a request: its requester, its system's approvers, and holders of `roles.grant`
 //! for the whole organisation or of `security.view`; anyone else gets 404.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use latchkey_api::{ApprovalDecision, CreateGrant, ListResponse};
 use latchkey_model::{
     ApprovalAction, ApprovalId, ApprovalRequest, ApprovalStatus, FieldError, Grant, GrantId,
-    GrantStatus, Grantee, OrgId, Permission, Role, RoleId, System, SystemId, UserId,
+    GrantStatus, Grantee, GroupId, OrgId, Permission, Role, RoleId, System, SystemId, UserId,
     ValidationErrors,
 };
 use latchkey_store::{After, ApprovalQuery, Paging, SortValue, SystemQuery, Tx};
@@ -66,6 +69,15 @@ pub struct ApprovalFilter {
     pub status: Option<String>,
     pub system_id: Option<SystemId>,
     pub grant_id: Option<GrantId>,
+}
+
+/// Names by id, for showing approval requests (`Services::approval_names`).
+#[derive(Debug, Clone, Default)]
+pub struct ApprovalNames {
+    pub systems: HashMap<SystemId, String>,
+    pub roles: HashMap<RoleId, String>,
+    pub users: HashMap<UserId, String>,
+    pub groups: HashMap<GroupId, String>,
 }
 
 /// 409 `approval_pending`: the grant already waits for a decision.
@@ -300,6 +312,65 @@ impl Services {
         } else {
             Err(ServiceError::not_found("approval request", id))
         }
+    }
+
+    /// The names a request's reader needs to understand it (its role and system, its
+    /// grantee, requester and decider), for requests the caller may see: its requester, an
+    /// approver of its system, or a reader of every request. An approver need not hold
+    /// `users.view` or `systems.view` to know whom and what they decide on; a request the
+    /// caller may not see is not found.
+    pub async fn approval_names(
+        &self,
+        p: &Principal,
+        requests: &[ApprovalRequest],
+    ) -> ServiceResult<ApprovalNames> {
+        let mut tx = self.read().await?;
+        let mut names = ApprovalNames::default();
+        let mut approver_of: HashMap<SystemId, bool> = HashMap::new();
+        for r in requests {
+            let approver = match approver_of.get(&r.system_id) {
+                Some(known) => *known,
+                None => {
+                    let known = self.is_approver(&mut *tx, p, r.system_id).await?;
+                    approver_of.insert(r.system_id, known);
+                    known
+                }
+            };
+            if r.requested_by != Some(p.user_id) && !sees_all(p) && !approver {
+                return Err(ServiceError::not_found("approval request", r.id));
+            }
+            if let Entry::Vacant(e) = names.systems.entry(r.system_id)
+                && let Some(system) = tx.get_system(p.org_id, r.system_id).await?
+            {
+                e.insert(system.name);
+            }
+            if let Entry::Vacant(e) = names.roles.entry(r.role_id)
+                && let Some(role) = tx.get_role(p.org_id, r.role_id).await?
+            {
+                e.insert(role.name);
+            }
+            let grantee_user = match r.grantee {
+                Grantee::User(u) => Some(u),
+                Grantee::Group(_) => None,
+            };
+            for user in [grantee_user, r.requested_by, r.decided_by]
+                .into_iter()
+                .flatten()
+            {
+                if let Entry::Vacant(e) = names.users.entry(user)
+                    && let Some(u) = tx.get_user(p.org_id, user).await?
+                {
+                    e.insert(u.user_name);
+                }
+            }
+            if let Grantee::Group(g) = r.grantee
+                && let Entry::Vacant(e) = names.groups.entry(g)
+                && let Some(group) = tx.get_group(p.org_id, g).await?
+            {
+                e.insert(group.name);
+            }
+        }
+        Ok(names)
     }
 
     /// `POST /api/v1/approvals/{id}/approve`: the grant takes effect, or the revoke does.

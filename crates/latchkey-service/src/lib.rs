@@ -46,7 +46,7 @@ use latchkey_store::{Store, Tx};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-pub use approvals::{ApprovalFilter, MAX_COMMENT};
+pub use approvals::{ApprovalFilter, ApprovalNames, MAX_COMMENT};
 pub use bootstrap::{BOOTSTRAP_LINK_HOURS, Bootstrapped};
 pub use bulk::{BULK_BATCH, MAX_LINE};
 pub use check::MAX_BATCH;

@@ -642,6 +642,25 @@ impl Services {
         ))
     }
 
+    /// One item of a campaign, for its reviewers and holders of `reviews.manage` (anyone
+    /// else: not found, as for the campaign). The console's revoke confirmation shows it.
+    pub async fn get_review_item(
+        &self,
+        p: &Principal,
+        campaign_id: AccessReviewId,
+        item_id: ReviewItemId,
+    ) -> ServiceResult<ReviewItemView> {
+        let mut tx = self.read().await?;
+        let campaign = self.visible_campaign(&mut *tx, p, campaign_id).await?;
+        let item = tx
+            .get_review_item(p.org_id, item_id)
+            .await?
+            .filter(|i| i.campaign_id == campaign_id)
+            .filter(|i| manages(p) || i.reviewer_ids.contains(&p.user_id))
+            .ok_or_else(|| ServiceError::not_found("access review item", item_id))?;
+        Ok(item_view(item, &campaign, self.now()))
+    }
+
     pub async fn decide_review_item(
         &self,
         p: &Principal,

@@ -7,14 +7,19 @@
 //! Files by page area: `view` (templates, page responses, the signed-in caller, forms and
 //! their CSRF check, errors next to fields), `session` (sign-in, sign-out, home), `users`,
 //! `groups`, `roles`, `audit`, `security` (the Security Center), `account` (my sessions,
-//! API tokens and password).
+//! API tokens and password), and governance: `rules` (role assignment rules), `sod`
+//! (segregation of duties), `approvals`, `reviews` (access reviews).
 
 mod account;
+mod approvals;
 mod audit;
 mod groups;
+mod reviews;
 mod roles;
+mod rules;
 mod security;
 mod session;
+mod sod;
 mod users;
 mod view;
 
@@ -65,6 +70,28 @@ pub fn routes() -> Router<AppState> {
         .route("/account/tokens", post(account::create_token))
         .route("/account/tokens/{id}/revoke", post(account::revoke_token))
         .route("/account/password", post(account::change_password))
+        .route("/rules", get(rules::list).post(rules::create))
+        .route("/rules/new", get(rules::new_form))
+        .route("/rules/{id}", get(rules::show).post(rules::update))
+        .route("/rules/{id}/preview", post(rules::preview))
+        .route("/rules/{id}/apply", post(rules::apply))
+        .route("/rules/{id}/runs/{run}", get(rules::run))
+        .route("/sod", get(sod::list).post(sod::create))
+        .route("/sod/new", get(sod::new_form))
+        .route("/sod/{id}", get(sod::show).post(sod::update))
+        .route("/approvals", get(approvals::list))
+        .route("/approvals/{id}", get(approvals::show))
+        .route("/approvals/{id}/decide", post(approvals::decide))
+        .route("/reviews", get(reviews::list).post(reviews::create))
+        .route("/reviews/new", get(reviews::new_form))
+        .route("/reviews/items", get(reviews::items))
+        .route("/reviews/{id}", get(reviews::show))
+        .route("/reviews/{id}/close", post(reviews::close))
+        .route(
+            "/reviews/{id}/items/{item}/revoke",
+            get(reviews::revoke_form),
+        )
+        .route("/reviews/{id}/items/{item}/decide", post(reviews::decide))
         .route("/static/console.css", get(css))
         .route("/static/htmx.min.js", get(htmx))
 }

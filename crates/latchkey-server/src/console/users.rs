@@ -79,6 +79,29 @@ pub(super) async fn role_choices(s: &AppState, c: &Console) -> Vec<serde_json::V
     }
 }
 
+/// [`role_choices`], plus the roles of `chosen` beyond its first [`CHOICES`], so that a
+/// form editing something that names them shows them chosen and keeps them when saved.
+pub(super) async fn role_choices_with(
+    s: &AppState,
+    c: &Console,
+    chosen: &[String],
+) -> Vec<serde_json::Value> {
+    let mut roles = role_choices(s, c).await;
+    let missing: Vec<RoleId> = chosen
+        .iter()
+        .filter(|id| !roles.iter().any(|r| r["id"] == id.as_str()))
+        .filter_map(|id| id.parse().ok())
+        .collect();
+    if !missing.is_empty() {
+        let systems = system_names(s, c).await;
+        for id in missing {
+            let name = role_label(s, c, &systems, id).await;
+            roles.push(json!({ "id": id, "name": name }));
+        }
+    }
+    roles
+}
+
 /// The names of the information systems the caller may see.
 pub(super) async fn system_names(s: &AppState, c: &Console) -> HashMap<SystemId, String> {
     let filter = SystemFilter {
@@ -440,6 +463,7 @@ async fn roles_tab(
             "starts_at": g.starts_at.map(|t| t.date().to_string()),
             "ends_at": g.ends_at.map(|t| t.date().to_string()),
             "sod": sod,
+            "last_recertified_at": g.last_recertified_at.map(|t| t.date().to_string()),
         }));
     }
     Ok(rows)

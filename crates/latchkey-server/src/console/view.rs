@@ -58,6 +58,43 @@ const TEMPLATE_FILES: &[(&str, &str)] = &[
         "token_created.html",
         include_str!("../../templates/token_created.html"),
     ),
+    ("rules.html", include_str!("../../templates/rules.html")),
+    ("rule.html", include_str!("../../templates/rule.html")),
+    (
+        "rule_run.html",
+        include_str!("../../templates/rule_run.html"),
+    ),
+    (
+        "rule_run_progress.html",
+        include_str!("../../templates/rule_run_progress.html"),
+    ),
+    ("sod.html", include_str!("../../templates/sod.html")),
+    (
+        "sod_rule.html",
+        include_str!("../../templates/sod_rule.html"),
+    ),
+    (
+        "approvals.html",
+        include_str!("../../templates/approvals.html"),
+    ),
+    (
+        "approval.html",
+        include_str!("../../templates/approval.html"),
+    ),
+    ("reviews.html", include_str!("../../templates/reviews.html")),
+    (
+        "review_items.html",
+        include_str!("../../templates/review_items.html"),
+    ),
+    (
+        "review_new.html",
+        include_str!("../../templates/review_new.html"),
+    ),
+    ("review.html", include_str!("../../templates/review.html")),
+    (
+        "review_revoke.html",
+        include_str!("../../templates/review_revoke.html"),
+    ),
 ];
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
