@@ -7,16 +7,21 @@
 //! Files by page area: `view` (templates, page responses, the signed-in caller, forms and
 //! their CSRF check, errors next to fields), `session` (sign-in, sign-out, home), `users`,
 //! `groups`, `roles`, `audit`, `security` (the Security Center), `account` (my sessions,
-//! API tokens and password).
+//! API tokens and password), `lifecycle` (users' CSV download, invitation, disabling,
+//! deletion with hand-over, and the user page's sessions, security and audit tabs),
+//! `import` (CSV import with column mapping and a dry run), `workspaces`.
 
 mod account;
 mod audit;
 mod groups;
+mod import;
+mod lifecycle;
 mod roles;
 mod security;
 mod session;
 mod users;
 mod view;
+mod workspaces;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -65,6 +70,44 @@ pub fn routes() -> Router<AppState> {
         .route("/account/tokens", post(account::create_token))
         .route("/account/tokens/{id}/revoke", post(account::revoke_token))
         .route("/account/password", post(account::change_password))
+        .route("/users/export.csv", get(lifecycle::export))
+        .route("/users/import", get(import::upload_form))
+        .route("/users/import/map", post(import::map))
+        .route("/users/import/preview", post(import::preview))
+        .route("/users/import/run", post(import::run))
+        .route(
+            "/users/invite",
+            get(lifecycle::invite_form).post(lifecycle::invite),
+        )
+        .route(
+            "/users/{id}/disable",
+            get(lifecycle::disable_confirm).post(lifecycle::disable),
+        )
+        .route("/users/{id}/enable", post(lifecycle::enable))
+        .route(
+            "/users/{id}/delete",
+            get(lifecycle::delete_confirm).post(lifecycle::delete),
+        )
+        .route(
+            "/users/{id}/sessions/{session}/revoke",
+            post(lifecycle::revoke_session),
+        )
+        .route(
+            "/workspaces",
+            get(workspaces::list).post(workspaces::create),
+        )
+        .route(
+            "/workspaces/{id}",
+            get(workspaces::show).post(workspaces::update),
+        )
+        .route("/workspaces/{id}/members", post(workspaces::add_member))
+        .route("/workspaces/{id}/teams", post(workspaces::create_team))
+        .route("/workspaces/{id}/folders", post(workspaces::create_folder))
+        .route("/workspaces/{id}/keys", post(workspaces::create_key))
+        .route(
+            "/workspaces/{id}/keys/{key}/revoke",
+            post(workspaces::revoke_key),
+        )
         .route("/static/console.css", get(css))
         .route("/static/htmx.min.js", get(htmx))
 }
