@@ -1,5 +1,6 @@
 //! Importing users from a CSV file, in steps that write nothing until the last: the file is
-//! pasted (or loaded into the text area), each of its columns is mapped to a user field, a
+//! pasted, or chosen with a picker whose script (`static/import.js`, the page's only one)
+//! reads it into the text area, each of its columns is mapped to a user field, a
 //! custom attribute or nothing (guessed from the header names), a dry run shows what every
 //! row would do and what is wrong with which line and field, and only the confirmation
 //! imports. Every step runs through `Services::import_csv`, the use case behind
@@ -390,6 +391,14 @@ fn stale() -> Problem {
         "the file or its mapping changed since the server last showed it; start the import again"
             .to_owned();
     problem
+}
+
+/// The upload step's script: a file picker that fills the text area.
+const SCRIPT: &str = include_str!("../../static/import.js");
+
+/// `GET /static/import.js`.
+pub(super) async fn script() -> Response {
+    super::asset("text/javascript; charset=utf-8", SCRIPT)
 }
 
 /// `GET /users/import`: the file.

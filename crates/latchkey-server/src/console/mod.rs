@@ -110,6 +110,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/static/console.css", get(css))
         .route("/static/htmx.min.js", get(htmx))
+        .route("/static/import.js", get(import::script))
 }
 
 /// Static files change only with the binary, and their URLs carry its fingerprint.
