@@ -494,7 +494,7 @@ async fn sessions_tab(
     let mut sessions = s.services.list_user_sessions(&c.p, user.id).await?;
     sessions.sort_by_key(|v| std::cmp::Reverse(v.session.created_at));
     let number: usize = q.get("page").parse().unwrap_or(1).max(1);
-    let start = (number - 1) * TAB_PAGE;
+    let start = (number - 1).saturating_mul(TAB_PAGE);
     let rows: Vec<Value> = sessions
         .iter()
         .skip(start)
@@ -519,7 +519,7 @@ async fn sessions_tab(
         .set("prev_page", (number > 1).then(|| link(number - 1)))
         .set(
             "next_page",
-            (start + TAB_PAGE < sessions.len()).then(|| link(number + 1)),
+            (start.saturating_add(TAB_PAGE) < sessions.len()).then(|| link(number + 1)),
         ))
 }
 

@@ -890,3 +890,57 @@ async fn the_new_forms_refuse_a_missing_csrf_token(backend: Backend) {
     assert!(!list.body.contains("Sneaky"));
 }
 both!(the_new_forms_refuse_a_missing_csrf_token);
+
+async fn hostile_ids_and_queries_get_pages_not_server_errors(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let admin = admin_browser(&t).await;
+    let tom = plain_user(&t, "tom").await;
+    for path in [
+        format!("/users/{tom}?tab=sessions&page=18446744073709551615"),
+        format!("/users/{tom}?tab=sessions&page=-3"),
+        format!("/users/{tom}?tab=activity&cursor=garbage"),
+        format!("/users/{tom}?tab=security&cursor=%00"),
+        "/users/not-a-uuid/delete".to_owned(),
+        "/users/not-a-uuid/disable".to_owned(),
+        "/users/export.csv?group=nope".to_owned(),
+        "/users/export.csv?sort=password".to_owned(),
+        "/workspaces/not-a-uuid".to_owned(),
+        "/workspaces/0190a4b2-0000-7000-8000-000000000001".to_owned(),
+    ] {
+        let page = admin.get(&t, &path).await;
+        assert!(
+            page.status.is_success() || page.status.is_client_error(),
+            "{path}: {} {}",
+            page.status,
+            page.body
+        );
+    }
+    // A file far too large is refused before anything is read.
+    let big = format!("user_name\n{}", "x\n".repeat(600_000));
+    admin
+        .post(&t, "/users/import/map", &[("csv", &big)])
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY)
+        .has("up to 1024 KiB");
+    // A mapping naming something that is not a field.
+    let map = admin
+        .post(&t, "/users/import/map", &[("csv", FILE)])
+        .await
+        .expect(StatusCode::OK);
+    let seal = map.hidden("seal");
+    admin
+        .post(
+            &t,
+            "/users/import/preview",
+            &[
+                ("csv", FILE),
+                ("seal", &seal),
+                ("map_0", "user_name"),
+                ("map_1", "password_hash"),
+            ],
+        )
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY)
+        .has("id=\"map-1-error\"");
+}
+both!(hostile_ids_and_queries_get_pages_not_server_errors);
