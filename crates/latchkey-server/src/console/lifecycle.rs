@@ -483,6 +483,19 @@ pub(super) async fn tab(
     }
 }
 
+/// A tab the caller may not see shows why, inside the user's page; other errors are the
+/// error page.
+fn refused_tab(page: Page, e: ServiceError) -> Result<Page, Problem> {
+    let problem = Problem::from(e);
+    if problem.status == StatusCode::FORBIDDEN {
+        Ok(page
+            .status(StatusCode::FORBIDDEN)
+            .set("tab_problem", &problem.message))
+    } else {
+        Err(problem)
+    }
+}
+
 /// The user's live sessions, newest first, [`TAB_PAGE`] at a time (`page=N`).
 async fn sessions_tab(
     s: &AppState,
@@ -491,7 +504,10 @@ async fn sessions_tab(
     q: &Form,
     page: Page,
 ) -> Result<Page, Problem> {
-    let mut sessions = s.services.list_user_sessions(&c.p, user.id).await?;
+    let mut sessions = match s.services.list_user_sessions(&c.p, user.id).await {
+        Ok(sessions) => sessions,
+        Err(e) => return refused_tab(page, e),
+    };
     sessions.sort_by_key(|v| std::cmp::Reverse(v.session.created_at));
     let number: usize = q.get("page").parse().unwrap_or(1).max(1);
     let start = (number - 1).saturating_mul(TAB_PAGE);
@@ -540,7 +556,10 @@ async fn security_tab(
         user_id: Some(user.id),
         ..SecurityEventFilter::default()
     };
-    let list = s.services.list_security_events(&c.p, &f).await?;
+    let list = match s.services.list_security_events(&c.p, &f).await {
+        Ok(list) => list,
+        Err(e) => return refused_tab(page, e),
+    };
     let rows: Vec<Value> = list
         .items
         .iter()
@@ -589,7 +608,10 @@ async fn activity_tab(
         actor_id: by_actor.then_some(user.id),
         ..AuditFilter::default()
     };
-    let list = s.services.list_audit(&c.p, &f).await?;
+    let list = match s.services.list_audit(&c.p, &f).await {
+        Ok(list) => list,
+        Err(e) => return refused_tab(page, e),
+    };
     let rows: Vec<Value> = list
         .items
         .iter()

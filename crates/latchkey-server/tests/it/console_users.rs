@@ -759,6 +759,21 @@ async fn callers_without_the_rights_change_nothing(backend: Backend) {
         .post(&t, &format!("/users/{target}/disable"), &[])
         .await
         .expect(StatusCode::FORBIDDEN);
+    // A viewer of users who may not manage them sees why the sessions tab is empty.
+    let auditor = t.system_role("Auditor").await;
+    t.grant_user(&t.admin, &auditor, &mia, None)
+        .await
+        .expect(StatusCode::CREATED);
+    let tab = mia_browser
+        .get(&t, &format!("/users/{target}?tab=sessions"))
+        .await
+        .expect(StatusCode::FORBIDDEN);
+    tab.has("<h1>tom Test").has("role=\"alert\"");
+    assert!(
+        !tab.body.contains("/sessions/"),
+        "no session listed: {}",
+        tab.body
+    );
     let tom = t
         .get(&t.admin, &format!("/api/v1/users/{target}"))
         .await
