@@ -68,7 +68,7 @@ pub use sign_in::{
     ClientInfo, MAGIC_LINK_PREFIX, SESSION_PREFIX, SignInSettings, events as security_events,
 };
 pub use sod::{PREVIEW_LIMIT, SOD_ALERT, SodRuleFilter};
-pub use tokens::{csrf_token, hash_token, random_secret};
+pub use tokens::{csrf_token, hash_token, random_secret, seal};
 pub use workspaces::{DocumentFilter, WORKSPACE_INVITATION_PREFIX, WORKSPACE_KEY_PREFIX};
 
 /// The use cases over one store.

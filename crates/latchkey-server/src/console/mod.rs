@@ -9,11 +9,16 @@
 //! `groups`, `roles`, `audit`, `security` (the Security Center), `account` (my sessions,
 //! API tokens and password), and governance: `rules` (role assignment rules), `sod`
 //! (segregation of duties), `approvals`, `reviews` (access reviews).
+//! API tokens and password), `lifecycle` (users' CSV download, invitation, disabling,
+//! deletion with hand-over, and the user page's sessions, security and audit tabs),
+//! `import` (CSV import with column mapping and a dry run), `workspaces`.
 
 mod account;
 mod approvals;
 mod audit;
 mod groups;
+mod import;
+mod lifecycle;
 mod reviews;
 mod roles;
 mod rules;
@@ -22,6 +27,7 @@ mod session;
 mod sod;
 mod users;
 mod view;
+mod workspaces;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -92,8 +98,47 @@ pub fn routes() -> Router<AppState> {
             get(reviews::revoke_form),
         )
         .route("/reviews/{id}/items/{item}/decide", post(reviews::decide))
+        .route("/users/export.csv", get(lifecycle::export))
+        .route("/users/import", get(import::upload_form))
+        .route("/users/import/map", post(import::map))
+        .route("/users/import/preview", post(import::preview))
+        .route("/users/import/run", post(import::run))
+        .route(
+            "/users/invite",
+            get(lifecycle::invite_form).post(lifecycle::invite),
+        )
+        .route(
+            "/users/{id}/disable",
+            get(lifecycle::disable_confirm).post(lifecycle::disable),
+        )
+        .route("/users/{id}/enable", post(lifecycle::enable))
+        .route(
+            "/users/{id}/delete",
+            get(lifecycle::delete_confirm).post(lifecycle::delete),
+        )
+        .route(
+            "/users/{id}/sessions/{session}/revoke",
+            post(lifecycle::revoke_session),
+        )
+        .route(
+            "/workspaces",
+            get(workspaces::list).post(workspaces::create),
+        )
+        .route(
+            "/workspaces/{id}",
+            get(workspaces::show).post(workspaces::update),
+        )
+        .route("/workspaces/{id}/members", post(workspaces::add_member))
+        .route("/workspaces/{id}/teams", post(workspaces::create_team))
+        .route("/workspaces/{id}/folders", post(workspaces::create_folder))
+        .route("/workspaces/{id}/keys", post(workspaces::create_key))
+        .route(
+            "/workspaces/{id}/keys/{key}/revoke",
+            post(workspaces::revoke_key),
+        )
         .route("/static/console.css", get(css))
         .route("/static/htmx.min.js", get(htmx))
+        .route("/static/import.js", get(import::script))
 }
 
 /// Static files change only with the binary, and their URLs carry its fingerprint.

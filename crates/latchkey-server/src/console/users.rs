@@ -25,7 +25,7 @@ const PAGE_SIZE: &str = "50";
 const CHOICES: &str = "500";
 
 /// The columns a user list can show, besides the user name (always shown).
-const COLUMNS: &[(&str, &str)] = &[
+pub(super) const COLUMNS: &[(&str, &str)] = &[
     ("full_name", "Full name"),
     ("email", "Email"),
     ("user_type", "Type"),
@@ -33,7 +33,7 @@ const COLUMNS: &[(&str, &str)] = &[
     ("enabled", "Status"),
     ("created_at", "Created"),
 ];
-const DEFAULT_COLUMNS: &[&str] = &["full_name", "email", "primary_group", "enabled"];
+pub(super) const DEFAULT_COLUMNS: &[&str] = &["full_name", "email", "primary_group", "enabled"];
 
 fn list_params(limit: &str) -> ListParams {
     ListParams {
@@ -204,6 +204,7 @@ pub(super) async fn list(
         .set("next_page", next_page)
         .set("first_page", first_page)
         .set("paged", q.opt("cursor").is_some())
+        .set("export", super::lifecycle::export_link(&q))
         .render()
 }
 
@@ -291,7 +292,7 @@ pub(super) async fn show(
         "" => "details",
         other => other,
     };
-    user_page(&s, &c, &id, tab, None).await
+    user_page(&s, &c, &id, tab, &q, None).await
 }
 
 /// `POST /users/{id}/grants`: grants a role to the user; a refusal (an SoD rule that
@@ -324,7 +325,17 @@ pub(super) async fn grant(
     };
     match granted {
         Ok(_) => redirect(&headers, &format!("/users/{user_id}?tab=roles")),
-        Err(problem) => user_page(&s, &c, &id, "roles", Some((&problem, &form))).await,
+        Err(problem) => {
+            user_page(
+                &s,
+                &c,
+                &id,
+                "roles",
+                &Form::default(),
+                Some((&problem, &form)),
+            )
+            .await
+        }
     }
 }
 
@@ -333,27 +344,29 @@ async fn user_page(
     c: &Console,
     id: &str,
     tab: &str,
+    q: &Form,
     failed: Option<(&Problem, &Form)>,
 ) -> Response {
     let not_found = || Problem::from(latchkey_service::ServiceError::not_found("user", id));
     let Ok(user_id) = id.parse::<UserId>() else {
         return not_found().page(c);
     };
-    let Some(&(tab, _)) = TABS.iter().find(|(k, _)| *k == tab) else {
+    let all_tabs = || TABS.iter().chain(super::lifecycle::TABS);
+    let Some(&(tab, _)) = all_tabs().find(|(k, _)| *k == tab) else {
         return Problem::invalid("tab", "no such tab").page(c);
     };
     let user = match s.services.get_user(&c.p, user_id).await {
         Ok(user) => user,
         Err(e) => return Problem::from(e).page(c),
     };
-    let tabs: Vec<_> = TABS
-        .iter()
+    let tabs: Vec<_> = all_tabs()
         .map(|(key, label)| json!({ "key": key, "label": label }))
         .collect();
     let mut page = Page::signed_in("user.html", c, "users")
         .set("user", &user)
         .set("tab", tab)
-        .set("tabs", tabs);
+        .set("tabs", tabs)
+        .set("notice", super::lifecycle::notice(q.get("done")));
     let filled = match tab {
         "details" => {
             let group = group_name(s, c, user.primary_group_id).await;
@@ -376,6 +389,9 @@ async fn user_page(
             }
             Err(e) => Err(e),
         },
+        "sessions" | "security" | "activity" => {
+            super::lifecycle::tab(s, c, &user, tab, q, page).await
+        }
         _ => match s.services.effective_roles(&c.p, user_id, None).await {
             Ok(effective) => Ok(page.set("tree", provenance_tree(&effective))),
             Err(e) => Err(Problem::from(e)),

@@ -95,6 +95,34 @@ const TEMPLATE_FILES: &[(&str, &str)] = &[
         "review_revoke.html",
         include_str!("../../templates/review_revoke.html"),
     ),
+    (
+        "users_import.html",
+        include_str!("../../templates/users_import.html"),
+    ),
+    (
+        "user_invite.html",
+        include_str!("../../templates/user_invite.html"),
+    ),
+    (
+        "user_confirm.html",
+        include_str!("../../templates/user_confirm.html"),
+    ),
+    (
+        "user_more.html",
+        include_str!("../../templates/user_more.html"),
+    ),
+    (
+        "workspaces.html",
+        include_str!("../../templates/workspaces.html"),
+    ),
+    (
+        "workspace.html",
+        include_str!("../../templates/workspace.html"),
+    ),
+    (
+        "workspace_key_created.html",
+        include_str!("../../templates/workspace_key_created.html"),
+    ),
 ];
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -411,6 +439,14 @@ impl Form {
             .iter()
             .find(|(k, _)| k == name)
             .map_or("", |(_, v)| v.trim())
+    }
+
+    /// The first value of `name` exactly as sent (a pasted file); empty when absent.
+    pub(crate) fn raw(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
     }
 
     /// The value of `name` when it is not blank.
