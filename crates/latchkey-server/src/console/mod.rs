@@ -10,10 +10,12 @@
 //! API tokens and password).
 
 mod account;
+mod account_security;
 mod audit;
 mod groups;
 mod roles;
 mod security;
+mod security_charts;
 mod session;
 mod users;
 mod view;
@@ -65,6 +67,31 @@ pub fn routes() -> Router<AppState> {
         .route("/account/tokens", post(account::create_token))
         .route("/account/tokens/{id}/revoke", post(account::revoke_token))
         .route("/account/password", post(account::change_password))
+        .route(
+            "/account/passkeys",
+            post(account_security::register_without_script),
+        )
+        .route(
+            "/account/passkeys/{id}/rename",
+            post(account_security::rename_passkey),
+        )
+        .route(
+            "/account/passkeys/{id}/remove",
+            get(account_security::confirm_remove_passkey).post(account_security::remove_passkey),
+        )
+        .route("/account/totp", post(account_security::enroll_totp))
+        .route(
+            "/account/totp/{id}/verify",
+            post(account_security::verify_totp),
+        )
+        .route(
+            "/account/totp/{id}/disable",
+            get(account_security::confirm_disable_totp).post(account_security::disable_totp),
+        )
+        .route("/session/keep-alive", post(account_security::keep_alive))
+        .route("/sign-out/idle", post(account_security::sign_out_idle))
+        .route("/security/charts", get(security_charts::show))
+        .route("/static/console.js", get(js))
         .route("/static/console.css", get(css))
         .route("/static/htmx.min.js", get(htmx))
 }
@@ -94,4 +121,8 @@ async fn css() -> Response {
 
 async fn htmx() -> Response {
     asset("text/javascript; charset=utf-8", view::HTMX)
+}
+
+async fn js() -> Response {
+    asset("text/javascript; charset=utf-8", view::JS)
 }

@@ -13,6 +13,7 @@ mod admin;
 mod approvals;
 mod bulk;
 mod console;
+mod console_security;
 mod directory;
 mod harness;
 mod history;
