@@ -785,3 +785,93 @@ async fn security_charts_count_sign_ins_alerts_and_privileged_holders(backend: B
     assert!(!page.body.contains("signins-table"));
 }
 both!(security_charts_count_sign_ins_alerts_and_privileged_holders);
+
+async fn the_pending_page_proves_a_passkey_after_a_link(backend: Backend) {
+    let t = TestApp::new(backend).await;
+    let g = root_group(&t).await;
+    let kim = user_with(
+        &t,
+        json!({ "user_name": "kim", "first_name": "Kim", "last_name": "Linked", "email": "kim@example.com", "primary_group_id": g }),
+    )
+    .await;
+    let system = t.system(&t.admin, "Vault").await;
+    let keeper = t.role(&t.admin, &system, "Keeper").await;
+    t.grant_user(&t.admin, &keeper, &kim, None)
+        .await
+        .expect(StatusCode::CREATED);
+    let kims_token = t.token_for(&kim).await;
+    let mut device = Device::new();
+    register(&t, &kims_token, &mut device, "kim's key").await;
+    t.put(
+        &t.admin,
+        &format!("/api/v1/roles/{keeper}/security-policy"),
+        json!({ "require_passkey": false, "passkey_after_magic_link": true, "idle_timeout_minutes": null }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    t.post_public(
+        "/api/v1/auth/magic-link",
+        json!({ "email": "kim@example.com" }),
+    )
+    .await
+    .expect(StatusCode::ACCEPTED);
+    let mail = crate::sign_in::mails(&t).pop().unwrap();
+    let secret = mail
+        .split_whitespace()
+        .find_map(|w| w.split("token=").nth(1))
+        .unwrap()
+        .to_owned();
+    let form = [("token", secret.as_str())];
+    let signed = browse(&t, Method::POST, "/auth/magic-link", "", Some(&form)).await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    let session = signed
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("latchkey_session="))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_owned();
+    let cookies = format!("latchkey_session={session}");
+    let csrf = latchkey_service::csrf_token(&session);
+
+    let page = browse(&t, Method::GET, "/", &cookies, None).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(
+        page.body.contains("Confirm with your passkey first"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("data-passkey-verify"), "{}", page.body);
+    assert!(page.body.contains("Use my passkey"));
+    // What the page's script does.
+    let headers = [
+        ("x-csrf-token", csrf.as_str()),
+        ("cookie", cookies.as_str()),
+    ];
+    let begin = t
+        .call(
+            None,
+            Method::POST,
+            "/api/v1/me/passkeys/verify/begin",
+            Some(json!({})),
+            &headers,
+        )
+        .await
+        .expect(StatusCode::OK);
+    let assertion = device.assert(&begin.body["options"], None);
+    t.call(
+        None,
+        Method::POST,
+        "/api/v1/me/passkeys/verify/finish",
+        Some(json!({ "ceremony": begin.body["ceremony"], "credential": assertion })),
+        &headers,
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT);
+    let home = browse(&t, Method::GET, "/", &cookies, None).await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+    assert!(home.body.contains("Welcome, kim"), "{}", home.body);
+}
+both!(the_pending_page_proves_a_passkey_after_a_link);
