@@ -147,8 +147,9 @@
     }
   }
 
+  // The session's CSRF token: the form's own field, else the page's (the sign-out form).
   function csrfOf(form) {
-    const field = form.querySelector('input[name="csrf"]');
+    const field = form.querySelector('input[name="csrf"]') || document.querySelector('input[name="csrf"]');
     return field ? field.value : "";
   }
 

@@ -35,6 +35,10 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(session::home))
         .route("/sign-in", post(session::sign_in_password))
         .route("/sign-in/link", post(session::request_link))
+        .route(
+            "/sign-in/passkey",
+            post(session::sign_in_passkey_without_script),
+        )
         .route("/sign-out", post(session::sign_out))
         .route("/users", get(users::list).post(users::create))
         .route("/users/new", get(users::new_form))

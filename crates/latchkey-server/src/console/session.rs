@@ -154,6 +154,27 @@ pub(super) async fn sign_in_password(
     }
 }
 
+/// `POST /sign-in/passkey`: where the passkey form goes when no script ran it (scripts are
+/// off): the page again, saying what is needed next to the field.
+pub(super) async fn sign_in_passkey_without_script(
+    PublicForm { form, headers }: PublicForm,
+) -> Response {
+    let problem = Problem::invalid(
+        "user_name",
+        "signing in with a passkey needs JavaScript: browsers offer passkeys to scripts only; turn scripts on for this site, or use your password or a link",
+    );
+    sign_in_page(
+        &headers,
+        SignInState {
+            form: "passkey",
+            problem: Some(problem),
+            values: form,
+            notice: None,
+            signed_out: "",
+        },
+    )
+}
+
 /// `POST /sign-in/link`: mails a sign-in link; the answer is the same whether the address
 /// belongs to someone or not.
 pub(super) async fn request_link(

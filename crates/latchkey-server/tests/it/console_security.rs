@@ -651,6 +651,40 @@ async fn pages_carry_the_idle_deadline_only_when_the_roles_set_one(backend: Back
         sign_in_page.body
     );
     assert!(sign_in_page.body.contains("Sign in with a passkey"));
+    // Without a script, the passkey form says what it needs, next to its field.
+    let pre = sign_in_page
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("latchkey_pre="))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_owned();
+    let no_script = browse(
+        &t,
+        Method::POST,
+        "/sign-in/passkey",
+        &format!("latchkey_pre={pre}"),
+        Some(&[("csrf", &pre), ("user_name", "gus")]),
+    )
+    .await;
+    assert_eq!(no_script.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let error = no_script.between("id=\"passkey-user_name-error\">", "</p>");
+    assert!(error.contains("needs JavaScript"), "{}", no_script.body);
+    assert!(
+        no_script.body.contains("value=\"gus\""),
+        "what was typed is kept"
+    );
+    let forged = browse(
+        &t,
+        Method::POST,
+        "/sign-in/passkey",
+        "",
+        Some(&[("user_name", "gus")]),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
     let revoked = t
         .get(&t.admin, "/api/v1/security/events?kind=session.revoked")
         .await
