@@ -30,6 +30,7 @@ mod roles;
 mod rules;
 mod schedule;
 mod secrets;
+mod security_charts;
 mod sign_in;
 mod sod;
 mod systems;
@@ -64,6 +65,7 @@ pub use reviews::{AccessReviewFilter, ReviewItemFilter};
 pub use revision::{MAX_REVISION_WAIT, observe_revisions};
 pub use rules::{DEFAULT_PREVIEW_LIMIT, RULE_PAGE};
 pub use secrets::{MasterKey, SecretsError};
+pub use security_charts::{CHART_DAYS, CHART_ROLES, DaySignIns, RoleHolderCount, SecurityCharts};
 pub use sign_in::{
     ClientInfo, MAGIC_LINK_PREFIX, SESSION_PREFIX, SignInSettings, events as security_events,
 };

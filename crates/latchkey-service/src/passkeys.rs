@@ -274,14 +274,25 @@ impl Services {
                 Some(exclude),
             )
             .map_err(|e| ServiceError::Internal(format!("cannot start a registration: {e}")))?;
-        self.store_ceremony(
+        let mut challenge = self.store_ceremony(
             CeremonyPurpose::Register,
             Some(p.org_id),
             Some(p.user_id),
             Some(p),
             &state,
             &options,
-        )
+        )?;
+        // Signing in without a user name needs the passkey kept on the authenticator (a
+        // discoverable credential); webauthn-rs discourages that by default, and does not
+        // check it when the registration finishes. Ask for one where the device can.
+        if let Some(selection) = challenge
+            .options
+            .pointer_mut("/publicKey/authenticatorSelection")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            selection.insert("residentKey".to_owned(), json!("preferred"));
+        }
+        Ok(challenge)
     }
 
     /// Finishes registering a passkey: verifies the authenticator's answer and stores the

@@ -29,6 +29,9 @@ pub struct Principal {
     pub request_id: Option<String>,
     /// What the caller's roles ask of this session before it may do anything else.
     pub pending: Option<PendingAction>,
+    /// For a session, the idle timeout its user's roles set (minutes without a request after
+    /// which it ends); `None` when they set none, and for API tokens.
+    pub idle_timeout_minutes: Option<u32>,
     pub(crate) permissions: Arc<PermissionGrants>,
     pub(crate) engine: Arc<OrgEngine>,
 }

@@ -305,7 +305,7 @@ fn rate_limited(retry_after: u64) -> ServiceError {
 
 /// The Security Center is read and handled with `security.view` for the whole
 /// organisation.
-fn require_security_center(p: &Principal) -> ServiceResult<()> {
+pub(crate) fn require_security_center(p: &Principal) -> ServiceResult<()> {
     if p.require(Permission::SecurityView)?.is_global() {
         Ok(())
     } else {

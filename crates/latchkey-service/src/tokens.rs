@@ -167,6 +167,7 @@ impl Services {
             credential,
             request_id: None,
             pending,
+            idle_timeout_minutes: idle_minutes,
             permissions: std::sync::Arc::new(permissions),
             engine,
         };

@@ -748,4 +748,60 @@ impl SignInStore for SqlTx {
         let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
         super::paging::page(rows, query.limit, event)
     }
+
+    async fn count_security_events_by_day(
+        &mut self,
+        org: OrgId,
+        kinds: &[&str],
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> StoreResult<Vec<(i64, String, i64)>> {
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        // `at` is in microseconds: integer division by a day's worth gives the UTC day, in
+        // SQLite and PostgreSQL alike. The database counts; only the totals come back.
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT at / 86400000000 AS day, kind, COUNT(*) AS n FROM security_events WHERE org_id = ",
+        );
+        qb.push_bind(org.as_uuid());
+        qb.push(" AND kind IN (");
+        let mut list = qb.separated(", ");
+        for kind in kinds {
+            list.push_bind((*kind).to_owned());
+        }
+        qb.push(") AND at >= ");
+        qb.push_bind(micros(from));
+        qb.push(" AND at < ");
+        qb.push_bind(micros(to));
+        qb.push(" GROUP BY at / 86400000000, kind ORDER BY day, kind");
+        let rows = qb.build().fetch_all(self.conn()).await.map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                let c = Cols(r);
+                Ok((c.int("day")?, c.text("kind")?, c.int("n")?))
+            })
+            .collect()
+    }
+
+    async fn count_security_alerts_by_rule(
+        &mut self,
+        org: OrgId,
+        status: AlertStatus,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT rule, COUNT(*) AS n FROM security_alerts WHERE org_id = $1 AND status = $2 GROUP BY rule ORDER BY n DESC, rule",
+        )
+        .bind(org.as_uuid())
+        .bind(status.as_str())
+        .fetch_all(self.conn())
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                let c = Cols(r);
+                Ok((c.text("rule")?, c.int("n")?))
+            })
+            .collect()
+    }
 }

@@ -264,6 +264,21 @@ pub trait SignInStore {
         org: OrgId,
         query: &SecurityEventQuery,
     ) -> StoreResult<Page<SecurityEvent>>;
+    /// Security events of one of `kinds` at or after `from` and before `to`, counted by UTC
+    /// day (days since 1970-01-01) and kind: one row per day and kind that has any.
+    async fn count_security_events_by_day(
+        &mut self,
+        org: OrgId,
+        kinds: &[&str],
+        from: time::OffsetDateTime,
+        to: time::OffsetDateTime,
+    ) -> StoreResult<Vec<(i64, String, i64)>>;
+    /// Alerts with `status`, counted by rule, the most frequent first.
+    async fn count_security_alerts_by_rule(
+        &mut self,
+        org: OrgId,
+        status: latchkey_model::AlertStatus,
+    ) -> StoreResult<Vec<(String, i64)>>;
 }
 
 /// Passkeys and WebAuthn ceremonies.

@@ -8,6 +8,7 @@ mod audit_tamper;
 mod bootstrap;
 mod console;
 mod console_governance;
+mod console_security;
 mod console_users;
 mod history;
 mod invitations;

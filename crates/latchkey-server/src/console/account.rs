@@ -23,7 +23,7 @@ fn notice(done: &str) -> Option<&'static str> {
         "session" => Some("Session ended: whoever used it is signed out."),
         "token" => Some("Token revoked: programs using it are refused from now on."),
         "password" => Some("Password changed."),
-        _ => None,
+        _ => super::account_security::notice(done),
     }
 }
 
@@ -37,7 +37,7 @@ pub(super) async fn show(
     account_page(&s, &c, &q, None).await
 }
 
-async fn account_page(
+pub(super) async fn account_page(
     s: &AppState,
     c: &Console,
     q: &Form,
@@ -78,9 +78,15 @@ async fn account_page(
             })
         })
         .collect();
+    let (passkeys, totp) = match super::account_security::sections(s, c).await {
+        Ok(found) => found,
+        Err(problem) => return problem.page(c),
+    };
     let mut page = Page::signed_in("account.html", c, "account")
         .set("sessions", sessions)
         .set("tokens", tokens)
+        .set("passkeys", passkeys)
+        .set("totp_devices", totp)
         .set("notice", notice(q.get("done")));
     if let Some((which, problem, form)) = failed {
         page = page.failed(problem, form).set("failed_form", which);

@@ -14,6 +14,7 @@
 //! `import` (CSV import with column mapping and a dry run), `workspaces`.
 
 mod account;
+mod account_security;
 mod approvals;
 mod audit;
 mod groups;
@@ -23,6 +24,7 @@ mod reviews;
 mod roles;
 mod rules;
 mod security;
+mod security_charts;
 mod session;
 mod sod;
 mod users;
@@ -44,6 +46,10 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(session::home))
         .route("/sign-in", post(session::sign_in_password))
         .route("/sign-in/link", post(session::request_link))
+        .route(
+            "/sign-in/passkey",
+            post(session::sign_in_passkey_without_script),
+        )
         .route("/sign-out", post(session::sign_out))
         .route("/users", get(users::list).post(users::create))
         .route("/users/new", get(users::new_form))
@@ -136,6 +142,31 @@ pub fn routes() -> Router<AppState> {
             "/workspaces/{id}/keys/{key}/revoke",
             post(workspaces::revoke_key),
         )
+        .route(
+            "/account/passkeys",
+            post(account_security::register_without_script),
+        )
+        .route(
+            "/account/passkeys/{id}/rename",
+            post(account_security::rename_passkey),
+        )
+        .route(
+            "/account/passkeys/{id}/remove",
+            get(account_security::confirm_remove_passkey).post(account_security::remove_passkey),
+        )
+        .route("/account/totp", post(account_security::enroll_totp))
+        .route(
+            "/account/totp/{id}/verify",
+            post(account_security::verify_totp),
+        )
+        .route(
+            "/account/totp/{id}/disable",
+            get(account_security::confirm_disable_totp).post(account_security::disable_totp),
+        )
+        .route("/session/keep-alive", post(account_security::keep_alive))
+        .route("/sign-out/idle", post(account_security::sign_out_idle))
+        .route("/security/charts", get(security_charts::show))
+        .route("/static/console.js", get(js))
         .route("/static/console.css", get(css))
         .route("/static/htmx.min.js", get(htmx))
         .route("/static/import.js", get(import::script))
@@ -166,4 +197,8 @@ async fn css() -> Response {
 
 async fn htmx() -> Response {
     asset("text/javascript; charset=utf-8", view::HTMX)
+}
+
+async fn js() -> Response {
+    asset("text/javascript; charset=utf-8", view::JS)
 }

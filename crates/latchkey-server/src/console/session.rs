@@ -2,7 +2,7 @@
 //! and a mailed link; both open the same cookie session as the REST sign-in. A session whose
 //! roles first ask for a passkey sees a page saying so and can only sign out.
 
-use axum::extract::{Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use latchkey_api::{MagicLinkRequest, PasswordSignIn};
@@ -17,9 +17,25 @@ use crate::extract::{Client, SESSION_COOKIE, cookie};
 use crate::routes::sign_in::session_cookies;
 
 /// `GET /`: the home page when signed in, else the sign-in page.
-pub(super) async fn home(State(s): State<AppState>, headers: HeaderMap) -> Response {
+pub(super) async fn home(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    // Why the browser was signed out, said on the sign-in page (`?signed_out=idle`).
+    let signed_out = if q.iter().any(|(k, v)| k == "signed_out" && v == "idle") {
+        "idle"
+    } else {
+        ""
+    };
     let Some(token) = cookie(&headers, SESSION_COOKIE) else {
-        return sign_in_page(&headers, SignInState::default());
+        return sign_in_page(
+            &headers,
+            SignInState {
+                signed_out,
+                ..SignInState::default()
+            },
+        );
     };
     match s.services.authenticate(token).await {
         Ok(p) => {
@@ -34,7 +50,13 @@ pub(super) async fn home(State(s): State<AppState>, headers: HeaderMap) -> Respo
         }
         // An expired or revoked session: sign in again, and forget the old cookie.
         Err(ServiceError::Unauthenticated(_)) => {
-            let mut response = sign_in_page(&headers, SignInState::default());
+            let mut response = sign_in_page(
+                &headers,
+                SignInState {
+                    signed_out,
+                    ..SignInState::default()
+                },
+            );
             clear_session_cookies(&mut response);
             response
         }
@@ -58,6 +80,8 @@ struct SignInState {
     problem: Option<Problem>,
     values: Form,
     notice: Option<&'static str>,
+    /// Why the browser was signed out: `idle`, or empty.
+    signed_out: &'static str,
 }
 
 /// The sign-in page, with the token its forms repeat from a `SameSite=Strict` cookie.
@@ -75,7 +99,8 @@ fn sign_in_page(headers: &HeaderMap, state: SignInState) -> Response {
     let mut page = Page::new("sign_in.html")
         .set("csrf", &pre)
         .set("failed_form", state.form)
-        .set("notice", state.notice);
+        .set("notice", state.notice)
+        .set("signed_out", state.signed_out);
     page = match &state.problem {
         Some(problem) => page.failed(problem, &state.values),
         None => page,
@@ -123,9 +148,31 @@ pub(super) async fn sign_in_password(
                 problem: Some(Problem::from(e)),
                 values: form,
                 notice: None,
+                signed_out: "",
             },
         ),
     }
+}
+
+/// `POST /sign-in/passkey`: where the passkey form goes when no script ran it (scripts are
+/// off): the page again, saying what is needed next to the field.
+pub(super) async fn sign_in_passkey_without_script(
+    PublicForm { form, headers }: PublicForm,
+) -> Response {
+    let problem = Problem::invalid(
+        "user_name",
+        "signing in with a passkey needs JavaScript: browsers offer passkeys to scripts only; turn scripts on for this site, or use your password or a link",
+    );
+    sign_in_page(
+        &headers,
+        SignInState {
+            form: "passkey",
+            problem: Some(problem),
+            values: form,
+            notice: None,
+            signed_out: "",
+        },
+    )
 }
 
 /// `POST /sign-in/link`: mails a sign-in link; the answer is the same whether the address
@@ -161,6 +208,7 @@ pub(super) async fn request_link(
                 problem: Some(Problem::from(e)),
                 values: form,
                 notice: None,
+                signed_out: "",
             },
         ),
     }

@@ -123,6 +123,26 @@ const TEMPLATE_FILES: &[(&str, &str)] = &[
         "workspace_key_created.html",
         include_str!("../../templates/workspace_key_created.html"),
     ),
+    (
+        "security_a_account.html",
+        include_str!("../../templates/security_a_account.html"),
+    ),
+    (
+        "security_a_register.html",
+        include_str!("../../templates/security_a_register.html"),
+    ),
+    (
+        "security_a_totp.html",
+        include_str!("../../templates/security_a_totp.html"),
+    ),
+    (
+        "security_a_confirm.html",
+        include_str!("../../templates/security_a_confirm.html"),
+    ),
+    (
+        "security_a_charts.html",
+        include_str!("../../templates/security_a_charts.html"),
+    ),
 ];
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -140,13 +160,15 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
 /// The console's style sheet and htmx, served by the binary (no CDN).
 pub(crate) const CSS: &str = include_str!("../../static/console.css");
 pub(crate) const HTMX: &str = include_str!("../../static/htmx.min.js");
+/// The console's own script: passkey ceremonies and the idle sign-out.
+pub(crate) const JS: &str = include_str!("../../static/console.js");
 
 /// A short fingerprint of the static files, put in their URLs so a new binary's files are
 /// fetched while an unchanged one's stay cached.
 pub(crate) static ASSET_VERSION: LazyLock<String> = LazyLock::new(|| {
     // FNV-1a: stable across builds and platforms, unlike `DefaultHasher`.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in CSS.bytes().chain(HTMX.bytes()) {
+    for byte in CSS.bytes().chain(HTMX.bytes()).chain(JS.bytes()) {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
@@ -178,6 +200,11 @@ impl Page {
             .set("me", &*c.p.user_name)
             .set("csrf", &c.csrf)
             .set("section", section)
+            .set(
+                "idle_seconds",
+                super::account_security::idle_seconds(c.p.idle_timeout_minutes),
+            )
+            .set("idle_minutes", c.p.idle_timeout_minutes)
     }
 
     pub(crate) fn status(mut self, status: StatusCode) -> Self {

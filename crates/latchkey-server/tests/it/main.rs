@@ -14,6 +14,7 @@ mod approvals;
 mod bulk;
 mod console;
 mod console_governance;
+mod console_security;
 mod console_users;
 mod directory;
 mod harness;
