@@ -40,3 +40,9 @@ pub(crate) fn bind_texts(q: Query<'_>, values: Vec<String>) -> Query<'_> {
 /// foreign-key checks included) go stale as they do.
 pub(crate) const ANALYZE: Option<&str> =
     Some("ANALYZE users, groups, memberships, systems, roles, role_inheritance, grants");
+
+/// How a column is compared with a `contains` pattern ignoring case: PostgreSQL's `LIKE`
+/// is case-sensitive, so both sides are lowercased.
+pub(crate) fn like_ignoring_case(col: &str) -> (String, &'static str) {
+    (format!("lower({col}) LIKE lower("), ")")
+}

@@ -145,9 +145,9 @@ pub(crate) fn bind_stamps<'q>(q: Query<'q>, s: &latchkey_model::Stamps) -> Query
 }
 
 /// A `LIKE` pattern matching `needle` anywhere, with `%`, `_` and the escape character
-/// itself escaped (statements say `lower(col) LIKE lower(pattern) ESCAPE '\'`; folding
-/// case in SQL keeps the needle and the column folded alike, which matters on SQLite
-/// whose `lower` folds ASCII only).
+/// itself escaped (statements compare it as `backend::like_ignoring_case` says, with
+/// `ESCAPE '\'`; folding case in SQL keeps the needle and the column folded alike, which
+/// matters on SQLite, which folds ASCII only).
 pub(crate) fn contains_pattern(needle: &str) -> String {
     let mut out = String::with_capacity(needle.len() + 2);
     out.push('%');

@@ -19,7 +19,8 @@ use super::paging::{SortKey, page, push_page};
 use super::{SqlTx, map_err, updated};
 use crate::backend::Db;
 
-/// Appends ` AND (lower(a) LIKE lower(p) ESCAPE '\' OR ...)` over `cols`.
+/// Appends ` AND (a LIKE p ESCAPE '\' OR ...)` over `cols`, ignoring case as the backend
+/// does best (`backend::like_ignoring_case`).
 pub(crate) fn push_q(qb: &mut QueryBuilder<Db>, cols: &[&str], needle: &str) {
     let pattern = contains_pattern(needle);
     qb.push(" AND (");
@@ -27,9 +28,11 @@ pub(crate) fn push_q(qb: &mut QueryBuilder<Db>, cols: &[&str], needle: &str) {
         if i > 0 {
             qb.push(" OR ");
         }
-        qb.push(format!("lower({col}) LIKE lower("));
+        let (before, after) = crate::backend::like_ignoring_case(col);
+        qb.push(before);
         qb.push_bind(pattern.clone());
-        qb.push(") ESCAPE '\\'");
+        qb.push(after);
+        qb.push(" ESCAPE '\\'");
     }
     qb.push(")");
 }
