@@ -107,8 +107,14 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
     services.use_master_key(crate::master_key::load(&config)?);
     let outbox = config.data_dir.join("outbox");
+    // Bound before anything names the server's address, so that with port 0 the links
+    // mailed and printed, and the passkeys' origin, carry the port actually taken.
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("could not listen on `{}`", config.listen))?;
+    let addr = listener.local_addr()?;
     let public_url = if config.public_url.is_empty() {
-        format!("http://{}", config.listen)
+        format!("http://{addr}")
     } else {
         config.public_url.trim_end_matches('/').to_owned()
     };
@@ -155,10 +161,6 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     // Keeps the engines current with writes of other servers sharing the database.
     let sync = services.spawn_sync(std::time::Duration::from_secs(1));
     let app = crate::app::build(services, config.max_body_bytes);
-    let listener = tokio::net::TcpListener::bind(&config.listen)
-        .await
-        .with_context(|| format!("could not listen on `{}`", config.listen))?;
-    let addr = listener.local_addr()?;
     println!("Latchkey listening on http://{addr}");
     tracing::info!(%addr, backend = ?config.database_url.as_deref().map(|u| u.split(':').next().unwrap_or_default()).unwrap_or("sqlite"), "serving");
     let grace = Duration::from_secs(config.shutdown_grace_seconds);

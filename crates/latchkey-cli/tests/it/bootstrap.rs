@@ -157,3 +157,46 @@ async fn postgres_from_the_flag_bootstraps_once() {
     let db = ScratchDb::new().await;
     bootstrap_once_then_restart(Store::Flag(&db.url)).await;
 }
+
+/// With `--listen 127.0.0.1:0` the system picks the port; the printed sign-in link must
+/// name that port, not 0, or it leads nowhere.
+#[tokio::test]
+async fn a_server_on_port_zero_prints_a_link_to_the_port_it_took() {
+    use tokio::io::{AsyncBufReadExt as _, BufReader};
+
+    let dir = TempDir::new("latchkey-e2e-port-zero").unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let read = async {
+        let mut link = None;
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(l) = line.strip_prefix("Sign in: ") {
+                link = Some(l.trim().to_owned());
+            }
+            if let Some(url) = line.strip_prefix("Latchkey listening on ") {
+                return (link, url.trim().to_owned());
+            }
+        }
+        panic!("the server stopped before saying where it listens");
+    };
+    let (link, url) = tokio::time::timeout(std::time::Duration::from_secs(30), read)
+        .await
+        .unwrap_or_else(|_| panic!("the server did not say where it listens within 30 s"));
+    assert!(!url.ends_with(":0"), "{url}");
+    let link = link.unwrap_or_else(|| panic!("no sign-in link before the listening line"));
+    assert!(
+        link.starts_with(&format!("{url}/auth/magic-link?token=lkm_")),
+        "{link} does not lead to {url}"
+    );
+    let _ = child.kill().await;
+}
