@@ -37,7 +37,8 @@ pub(crate) fn repo_root() -> PathBuf {
 /// Runs `tests/browser/setup` unless chromium and the npm packages are already there.
 pub(crate) async fn set_up(browser_dir: &Path) {
     let ready = Path::new("/usr/bin/chromium").exists()
-        && browser_dir.join("node_modules/playwright-core").is_dir();
+        && browser_dir.join("node_modules/playwright-core").is_dir()
+        && browser_dir.join("node_modules/axe-core").is_dir();
     if ready {
         return;
     }
