@@ -27,7 +27,7 @@ const SHOTS: &[&str] = &["sign-in", "users", "user-access", "groups", "roles"];
 /// How long the browser scenario may take.
 const SCENARIO_DEADLINE: Duration = Duration::from_secs(300);
 
-fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .canonicalize()
@@ -35,7 +35,7 @@ fn repo_root() -> PathBuf {
 }
 
 /// Runs `tests/browser/setup` unless chromium and the npm packages are already there.
-async fn set_up(browser_dir: &Path) {
+pub(crate) async fn set_up(browser_dir: &Path) {
     let ready = Path::new("/usr/bin/chromium").exists()
         && browser_dir.join("node_modules/playwright-core").is_dir();
     if ready {

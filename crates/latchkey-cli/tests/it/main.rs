@@ -7,6 +7,7 @@ mod approvals;
 mod audit_tamper;
 mod bootstrap;
 mod console;
+mod console_structure;
 mod history;
 mod invitations;
 mod passkeys;

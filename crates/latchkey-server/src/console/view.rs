@@ -58,6 +58,22 @@ const TEMPLATE_FILES: &[(&str, &str)] = &[
         "token_created.html",
         include_str!("../../templates/token_created.html"),
     ),
+    (
+        "change_preview.html",
+        include_str!("../../templates/change_preview.html"),
+    ),
+    ("confirm.html", include_str!("../../templates/confirm.html")),
+    (
+        "group_as_of.html",
+        include_str!("../../templates/group_as_of.html"),
+    ),
+    ("systems.html", include_str!("../../templates/systems.html")),
+    (
+        "system_children.html",
+        include_str!("../../templates/system_children.html"),
+    ),
+    ("system.html", include_str!("../../templates/system.html")),
+    ("role.html", include_str!("../../templates/role.html")),
 ];
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -16,14 +16,14 @@ use crate::harness::TestApp;
 use crate::sign_in::{root_group, set_password, sign_in, user_with};
 
 /// A browser's answer: status, headers, the page.
-struct Html {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Html {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Html {
-    fn location(&self) -> &str {
+    pub(crate) fn location(&self) -> &str {
         self.headers
             .get(header::LOCATION)
             .and_then(|v| v.to_str().ok())
@@ -43,7 +43,7 @@ impl Html {
     }
 
     /// The value of the first hidden `csrf` field.
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         let at = self
             .body
             .find("name=\"csrf\" value=\"")
@@ -54,7 +54,7 @@ impl Html {
 }
 
 /// Sends a request as a browser: `cookies` as the `Cookie` header, `form` urlencoded.
-async fn browse(
+pub(crate) async fn browse(
     t: &TestApp,
     method: Method,
     path: &str,
@@ -107,13 +107,13 @@ fn encode(s: &str) -> String {
 }
 
 /// A signed-in browser: its session cookie and the CSRF token its pages carry.
-struct Browser {
-    cookies: String,
-    csrf: String,
+pub(crate) struct Browser {
+    pub(crate) cookies: String,
+    pub(crate) csrf: String,
 }
 
 /// Signs `user_name` in through the REST API and returns the browser's cookies.
-async fn signed_in(t: &TestApp, user_name: &str, password: &str) -> Browser {
+pub(crate) async fn signed_in(t: &TestApp, user_name: &str, password: &str) -> Browser {
     let signed = sign_in(t, user_name, password)
         .await
         .expect(StatusCode::OK)
@@ -126,7 +126,7 @@ async fn signed_in(t: &TestApp, user_name: &str, password: &str) -> Browser {
 }
 
 /// The administrator, with a password, signed in.
-async fn admin_browser(t: &TestApp) -> Browser {
+pub(crate) async fn admin_browser(t: &TestApp) -> Browser {
     let me = t.get(&t.admin, "/api/v1/me").await.expect(StatusCode::OK);
     let admin = me.body["user_id"].as_str().unwrap().to_owned();
     set_password(t, &admin, "correct horse battery staple").await;
@@ -424,6 +424,7 @@ async fn the_user_page_draws_provenance_refuses_forbidden_grants_and_shows_risks
         ("parent_id", approver.as_str()),
         ("role_id", clerk.as_str()),
         ("mandatory", "on"),
+        ("confirm", "yes"),
     ];
     let done = browse(
         &t,
@@ -434,7 +435,11 @@ async fn the_user_page_draws_provenance_refuses_forbidden_grants_and_shows_risks
     )
     .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    let grant = [("csrf", b.csrf.as_str()), ("role_id", approver.as_str())];
+    let grant = [
+        ("csrf", b.csrf.as_str()),
+        ("role_id", approver.as_str()),
+        ("confirm", "yes"),
+    ];
     let done = browse(
         &t,
         Method::POST,

@@ -13,6 +13,7 @@ mod admin;
 mod approvals;
 mod bulk;
 mod console;
+mod console_structure;
 mod directory;
 mod harness;
 mod history;
