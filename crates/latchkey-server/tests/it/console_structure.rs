@@ -73,6 +73,85 @@ async fn group_members_come_a_page_at_a_time_with_their_count(backend: Backend) 
     assert!(page.body.contains("member54"), "{}", page.body);
     assert!(!page.body.contains("member49"), "{}", page.body);
     assert!(!page.body.contains("Next primary members"), "the last page");
+
+    // A role granted to the group: its holders come a page at a time too.
+    let payments = t.system(&t.admin, "Payments").await;
+    let approver = t.role(&t.admin, &payments, "Approver").await;
+    let clerk = t.role(&t.admin, &payments, "Clerk").await;
+    let auditor = t.role(&t.admin, &payments, "Reviewer").await;
+    t.post(
+        &t.admin,
+        "/api/v1/grants",
+        json!({ "role_id": approver, "group_id": team }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let page = browse(
+        &t,
+        Method::GET,
+        &format!("/roles/{approver}"),
+        &b.cookies,
+        None,
+    )
+    .await;
+    assert!(
+        page.body.contains("55 effective holders; 1–50 shown."),
+        "{}",
+        page.body
+    );
+    let page = browse(
+        &t,
+        Method::GET,
+        &format!("/roles/{approver}?hoffset=50"),
+        &b.cookies,
+        None,
+    )
+    .await;
+    assert!(
+        page.body.contains("55 effective holders; 51–55 shown."),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Previous holders"), "{}", page.body);
+
+    // The role list shows what each role of the page grants, read for the page at once.
+    for (parent, child) in [
+        (&approver, &clerk),
+        (&auditor, &clerk),
+        (&approver, &auditor),
+    ] {
+        t.post(
+            &t.admin,
+            &format!("/api/v1/roles/{parent}/granted-roles"),
+            json!({ "role_id": child, "mandatory": parent == &approver }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    }
+    let list = browse(&t, Method::GET, "/roles?q=e", &b.cookies, None).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    let row = |name: &str| {
+        let at = list
+            .body
+            .find(&format!(">{name}</a>"))
+            .unwrap_or_else(|| panic!("no row {name}: {}", list.body));
+        list.body[at..].split("</tr>").next().unwrap().to_owned()
+    };
+    let approver_row = row("Approver");
+    assert!(
+        approver_row.contains("Payments &#x2f; Clerk (mandatory)"),
+        "{approver_row}"
+    );
+    assert!(
+        approver_row.contains("Payments &#x2f; Reviewer (mandatory)"),
+        "{approver_row}"
+    );
+    let auditor_row = row("Reviewer");
+    assert!(
+        auditor_row.contains("Payments &#x2f; Clerk"),
+        "{auditor_row}"
+    );
+    assert!(!auditor_row.contains("(mandatory)"), "{auditor_row}");
 }
 both!(group_members_come_a_page_at_a_time_with_their_count);
 
