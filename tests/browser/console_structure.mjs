@@ -98,6 +98,16 @@ try {
     await expectText(page.getByRole('status'), 'Role created');
   }
 
+  say('a subsystem, Cards, under Payments, with a role');
+  await page.locator('#system-name').fill('Cards');
+  await page.locator('#system-parent_id').selectOption({ label: 'Payments' });
+  await page.getByRole('button', { name: 'Create system' }).click();
+  await expectText(page.getByRole('status'), 'Information system created');
+  await page.locator('#role-system_id').selectOption({ label: 'Cards' });
+  await page.locator('#role-name').fill('Issuer');
+  await page.getByRole('button', { name: 'Create role' }).click();
+  await expectText(page.getByRole('status'), 'Role created');
+
   say('ana, a member of Team');
   await nav('Users').click();
   await page.getByRole('link', { name: 'New user' }).click();
@@ -158,7 +168,13 @@ try {
   say('the systems tree and the Payments page');
   await nav('Systems').click();
   await expectText(page.locator('h1'), 'Information systems');
-  await page.locator('#system-tree').getByRole('link', { name: 'Payments' }).waitFor();
+  const systems = page.locator('#system-tree');
+  assert.equal(await systems.getByRole('link', { name: 'Cards' }).count(), 0, 'subsystems load when opened');
+  await systems.getByRole('button', { name: 'Show subsystems and roles of Payments' }).click();
+  await systems.getByRole('link', { name: 'Cards' }).waitFor();
+  await systems.getByRole('link', { name: 'Approver' }).waitFor();
+  await systems.getByRole('button', { name: 'Show subsystems and roles of Cards' }).click();
+  await systems.getByRole('link', { name: 'Issuer' }).waitFor();
   await screenshot(page, 'structure-systems');
   await page.locator('#system-tree').getByRole('link', { name: 'Payments' }).click();
   await expectText(page.locator('h1'), 'Payments');

@@ -138,10 +138,19 @@ async fn refused(
 /// `POST /systems`.
 pub(super) async fn create_system(State(s): State<AppState>, f: ConsoleForm) -> Response {
     let ConsoleForm { c, form, headers } = f;
+    let parent_id = match form.opt("parent_id").map(|p| p.parse()) {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(_)) => {
+            let problem = Problem::invalid("parent_id", "choose a parent system");
+            return refused(&s, &c, "system", &problem, &form).await;
+        }
+    };
     let req = CreateSystem {
         name: form.get("name").to_owned(),
         description: form.opt("description"),
         system_type: form.opt("system_type"),
+        parent_id,
         ..CreateSystem::default()
     };
     match s.services.create_system(&c.p, req).await {

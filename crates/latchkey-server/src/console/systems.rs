@@ -1,6 +1,6 @@
 //! Information systems: the forest drawn as a tree whose branches load when opened (htmx
-//! fetches a system's subsystems as a fragment, like the group tree; without JavaScript a
-//! system's page lists them), and a system's page with its details, subsystems, custom
+//! fetches a system's subsystems, domains and first roles as a fragment, like the group
+//! tree; without JavaScript a system's page lists them), and a system's page with its details, subsystems, custom
 //! domains (the values its scoped roles range over) and its roles, a cursor page at a
 //! time, each linking to its role page. The same `list_systems`, `list_domains` and
 //! `list_roles` as the REST API.
@@ -16,6 +16,8 @@ use crate::app::AppState;
 
 /// Most systems one branch shows.
 const BRANCH: &str = "500";
+/// Roles an opened branch lists (its page lists them all, a page at a time).
+const BRANCH_ROLES: &str = "50";
 /// Roles on a page of a system's roles.
 const ROLES: &str = "100";
 
@@ -69,10 +71,40 @@ pub(super) async fn children(
     let Ok(id) = id.parse::<SystemId>() else {
         return Problem::from(ServiceError::not_found("system", &id)).page(&c);
     };
-    match children_of(&s, &c, Some(id)).await {
-        Ok(children) => Page::signed_in("system_children.html", &c, "systems")
-            .set("children", children)
-            .render(),
+    let opened = async {
+        let children = children_of(&s, &c, Some(id)).await?;
+        let domains = s.services.list_domains(&c.p, id).await?;
+        let filter = RoleFilter {
+            list: ListParams {
+                limit: Some(BRANCH_ROLES.to_owned()),
+                cursor: None,
+                order: None,
+            },
+            system_id: Some(id),
+            ..RoleFilter::default()
+        };
+        let roles = s.services.list_roles(&c.p, &filter).await?;
+        Ok::<_, Problem>((children, domains, roles))
+    };
+    match opened.await {
+        Ok((children, domains, roles)) => {
+            let domains: Vec<_> = domains
+                .iter()
+                .map(|d| json!({ "name": d.name, "count": d.values.len() }))
+                .collect();
+            let role_rows: Vec<_> = roles
+                .items
+                .iter()
+                .map(|r| json!({ "id": r.id, "name": r.name, "domain": r.domain.type_name() }))
+                .collect();
+            Page::signed_in("system_children.html", &c, "systems")
+                .set("system_id", id)
+                .set("children", children)
+                .set("domains", domains)
+                .set("roles", role_rows)
+                .set("more_roles", roles.next_cursor.is_some())
+                .render()
+        }
         Err(problem) => problem.page(&c),
     }
 }

@@ -597,6 +597,7 @@ async fn systems_groups_and_managers(backend: Backend) {
         .expect(StatusCode::CREATED)
         .id();
     t.role(a, &cards, "Issuer").await;
+    t.role(a, &payments, "Payer").await;
     let tree = browse(&t, Method::GET, "/systems", &b.cookies, None).await;
     assert_eq!(tree.status, StatusCode::OK, "{}", tree.body);
     assert!(tree.body.contains(">Payments</a>"), "{}", tree.body);
@@ -613,6 +614,7 @@ async fn systems_groups_and_managers(backend: Backend) {
     )
     .await;
     assert!(branch.body.contains(">Cards</a>"), "{}", branch.body);
+    assert!(branch.body.contains(">Payer</a>"), "{}", branch.body);
     let page = browse(
         &t,
         Method::GET,
