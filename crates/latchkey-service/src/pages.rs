@@ -136,6 +136,57 @@ impl Services {
             .count())
     }
 
+    /// A page of the group's members now (primary or secondary), in user id order, from
+    /// the engine, within the caller's `users.view` scope: the total, and the users of the
+    /// page with whether the group is their primary one. The store is asked for one page of
+    /// users only, so a page costs the same in a group of ten or of ten thousand.
+    pub async fn group_members_page(
+        &self,
+        p: &Principal,
+        group: GroupId,
+        offset: usize,
+        limit: usize,
+    ) -> ServiceResult<(usize, Vec<(latchkey_model::User, bool)>)> {
+        let groups = p.require(Permission::GroupsView)?;
+        let users = p.require(Permission::UsersView)?;
+        let limit = limit.clamp(1, HOLDERS_PAGE_MAX);
+        let mut tx = self.read().await?;
+        Self::group_in_scope(&mut *tx, p.org_id, &groups, group).await?;
+        let now = self.now();
+        let (total, page) = {
+            let engine = self.engine(p.org_id).await?;
+            let state = engine.read();
+            let mut members: Vec<(UserId, bool)> = state
+                .engine
+                .users_in_groups(&[group])
+                .into_iter()
+                .filter_map(|u| {
+                    let primary = state.engine.user_groups(u, now).and_then(|g| g.primary);
+                    if !users.is_global() && !primary.is_some_and(|g| users.covers_user_in(g)) {
+                        return None;
+                    }
+                    Some((u, primary == Some(group)))
+                })
+                .collect();
+            members.sort();
+            let total = members.len();
+            let page: Vec<(UserId, bool)> = members.into_iter().skip(offset).take(limit).collect();
+            (total, page)
+        };
+        let ids: Vec<UserId> = page.iter().map(|(u, _)| *u).collect();
+        let mut found: std::collections::HashMap<UserId, latchkey_model::User> = tx
+            .get_users(p.org_id, &ids)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+        let rows = page
+            .into_iter()
+            .filter_map(|(u, primary)| found.remove(&u).map(|u| (u, primary)))
+            .collect();
+        Ok((total, rows))
+    }
+
     /// The roles granted to the group at the past instant `at`, from the access history,
     /// named as they were then. `groups.view` over the group and `users.view`, like the
     /// grant list; 422 on `at` before the history begins.

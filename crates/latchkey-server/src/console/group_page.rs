@@ -19,8 +19,8 @@ use super::users::{role_choices, role_label, system_names};
 use super::view::{Console, ConsoleForm, Form, Page, Problem, encode_query, redirect};
 use crate::app::AppState;
 
-/// Members on a page of each kind (primary, secondary).
-const MEMBERS: &str = "50";
+/// Members on a page.
+const MEMBERS: usize = 50;
 /// Roles granted to the group on a page.
 const GRANTS: &str = "50";
 /// Subgroups the page lists (the tree pages the rest).
@@ -67,8 +67,8 @@ pub(super) fn instant(q: &Form, name: &str) -> Result<Option<OffsetDateTime>, Pr
     ))
 }
 
-/// `GET /groups/{id}`: the group now, or with `?at=` as it was then. `pcursor`, `scursor`
-/// and `gcursor` page the primary members, the secondary members and the granted roles.
+/// `GET /groups/{id}`: the group now, or with `?at=` as it was then. `moffset` and
+/// `gcursor` page the members and the granted roles.
 pub(super) async fn show(
     State(s): State<AppState>,
     c: Console,
@@ -173,56 +173,47 @@ fn branch(g: &Group) -> serde_json::Value {
     json!({ "id": g.id, "name": g.name, "description": g.description, "disabled": g.disabled })
 }
 
-/// A page of the group's own primary members and one of its secondary members, each with
-/// the link to its next page, and the count of members. `None` without `users.view`.
+/// A page of the group's own members (primary and secondary, from the engine, in a stable
+/// order; `moffset` says where the page starts) with the count and the links to the
+/// previous and next pages. `None` without `users.view`.
 async fn members_of(
     s: &AppState,
     c: &Console,
     group: GroupId,
     q: &Form,
 ) -> Option<serde_json::Value> {
-    let count = s.services.group_member_count(&c.p, group).await.ok()?;
-    let mut out = json!({ "count": count });
-    for (kind, key, filter) in [
-        (
-            "primary",
-            "pcursor",
-            UserFilter {
-                list: list(MEMBERS, q.opt("pcursor")),
-                primary_group_id: Some(group),
-                ..UserFilter::default()
-            },
-        ),
-        (
-            "secondary",
-            "scursor",
-            UserFilter {
-                list: list(MEMBERS, q.opt("scursor")),
-                member_of: Some(group),
-                ..UserFilter::default()
-            },
-        ),
-    ] {
-        let page = s.services.list_users(&c.p, &filter).await.ok()?;
-        let rows: Vec<_> = page
-            .items
-            .iter()
-            .map(|u| json!({ "id": u.id, "user_name": u.user_name, "full_name": u.full_name }))
-            .collect();
-        let next = page.next_cursor.as_deref().map(|cursor| {
-            let kept = [
-                ("pcursor", q.get("pcursor")),
-                ("scursor", q.get("scursor")),
-                ("gcursor", q.get("gcursor")),
-            ];
-            let pairs = kept
-                .into_iter()
-                .map(|(k, v)| (k, if k == key { cursor } else { v }));
-            format!("/groups/{group}?{}", encode_query(pairs))
-        });
-        out[kind] = json!({ "rows": rows, "next": next, "paged": q.opt(key).is_some() });
-    }
-    Some(out)
+    let offset: usize = q.get("moffset").parse().unwrap_or(0);
+    let (count, page) = s
+        .services
+        .group_members_page(&c.p, group, offset, MEMBERS)
+        .await
+        .ok()?;
+    let rows: Vec<_> = page
+        .iter()
+        .map(|(u, primary)| {
+            json!({
+                "id": u.id, "user_name": u.user_name, "full_name": u.full_name,
+                "kind": if *primary { "primary" } else { "secondary" },
+            })
+        })
+        .collect();
+    let link = |at: usize| {
+        let at = at.to_string();
+        format!(
+            "/groups/{group}?{}#members-heading",
+            encode_query([("moffset", at.as_str()), ("gcursor", q.get("gcursor"))])
+        )
+    };
+    let next = (offset + rows.len() < count).then(|| link(offset + MEMBERS));
+    let prev = (offset > 0).then(|| link(offset.saturating_sub(MEMBERS)));
+    Some(json!({
+        "count": count,
+        "rows": rows,
+        "from": offset + 1,
+        "to": offset + rows.len(),
+        "next": next,
+        "prev": prev,
+    }))
 }
 
 /// A page of the roles granted to the group. `None` when the caller may not list grants.
