@@ -126,6 +126,8 @@ try {
   await page.locator('#inherit-role_id').selectOption({ label: 'Payments / Clerk' });
   assert.ok(await page.locator('#inherit-mandatory').isChecked(), 'mandatory by default');
   await page.getByRole('button', { name: 'Add inheritance' }).click();
+  await expectText(page.locator('h1'), 'Preview of the change');
+  await page.getByRole('button', { name: 'Apply the change' }).click();
   await expectText(page.getByRole('status'), 'Inheritance added');
   await expectText(
     page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'Approver' }) }),
@@ -148,7 +150,9 @@ try {
   await page.goto(`${base}/groups`);
   await page.locator('#group-tree').getByRole('link', { name: 'Finance' }).click();
   await page.locator('#grant-role_id').selectOption({ label: 'Payments / Approver' });
-  await page.getByRole('button', { name: 'Grant', exact: true }).click();
+  await page.getByRole('button', { name: 'Preview the grant' }).click();
+  await expectText(page.locator('h1'), 'Preview of the change');
+  await page.getByRole('button', { name: 'Apply the change' }).click();
   await expectText(page.locator('section', { has: page.locator('#grants-heading') }), 'Payments / Approver');
 
   say('the users list finds ana');

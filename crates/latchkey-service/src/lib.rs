@@ -21,6 +21,7 @@ mod invitations;
 mod list;
 pub mod mail;
 mod metadata;
+mod pages;
 mod passkeys;
 mod preview;
 mod principal;
@@ -58,6 +59,10 @@ pub use import::ImportKind;
 pub use list::{
     AuditFilter, GrantFilter, GroupFilter, ListParams, MAX_LIMIT, MembershipFilter, RoleFilter,
     SecurityAlertFilter, SecurityEventFilter, SystemFilter, UserFilter,
+};
+pub use pages::{
+    GRANTED_OF_MAX, GrantThen, GroupGrantsThen, GroupManager, GroupManagers, HOLDERS_PAGE_MAX,
+    HolderPage, HolderRow,
 };
 pub use passkeys::PasskeySettings;
 pub use principal::{Credential, PendingAction, Principal, Scope};

@@ -18,7 +18,7 @@ use sqlx::{AssertSqlSafe, QueryBuilder};
 use uuid::Uuid;
 
 use super::convert::{
-    Cols, DbRow, Query, ROWS_PER_STATEMENT, bind_stamps, opt_micros, to_json, values_sql,
+    Cols, DbRow, Query, ROWS_PER_STATEMENT, bind_stamps, opt_micros, param, to_json, values_sql,
 };
 use super::directory::{push_q, push_subtree};
 use super::paging::{SortKey, page, push_page};
@@ -617,6 +617,28 @@ impl InheritanceStore for SqlTx {
             id.as_uuid(),
         )
         .await
+    }
+
+    async fn inheritance_from(
+        &mut self,
+        org: OrgId,
+        parents: &[RoleId],
+    ) -> StoreResult<Vec<RoleInheritance>> {
+        let mut out = Vec::new();
+        for chunk in parents.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT {} FROM role_inheritance WHERE org_id = {} AND parent_role_id {} ORDER BY id",
+                inheritance_cols!(),
+                param(1),
+                crate::backend::any_of(2, chunk.len())
+            );
+            let q = sqlx::query(AssertSqlSafe(sql)).bind(org.as_uuid());
+            let q = crate::backend::bind_uuids(q, chunk.iter().map(|r| r.as_uuid()).collect());
+            for row in q.fetch_all(self.conn()).await.map_err(map_err)? {
+                out.push(inheritance(&row)?);
+            }
+        }
+        Ok(out)
     }
 
     async fn all_inheritance(&mut self, org: OrgId) -> StoreResult<Vec<RoleInheritance>> {

@@ -543,6 +543,12 @@ pub trait InheritanceStore {
         as_parent: bool,
     ) -> StoreResult<Vec<RoleInheritance>>;
     async fn delete_inheritance(&mut self, org: OrgId, id: InheritanceId) -> StoreResult<bool>;
+    /// Edges whose parent is one of `parents` (a page of roles), in few statements, by id.
+    async fn inheritance_from(
+        &mut self,
+        org: OrgId,
+        parents: &[RoleId],
+    ) -> StoreResult<Vec<RoleInheritance>>;
     async fn all_inheritance(&mut self, org: OrgId) -> StoreResult<Vec<RoleInheritance>>;
 }
 

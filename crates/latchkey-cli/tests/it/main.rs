@@ -9,6 +9,7 @@ mod bootstrap;
 mod console;
 mod console_governance;
 mod console_security;
+mod console_structure;
 mod console_users;
 mod history;
 mod invitations;

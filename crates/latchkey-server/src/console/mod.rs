@@ -17,16 +17,20 @@ mod account;
 mod account_security;
 mod approvals;
 mod audit;
+mod group_page;
 mod groups;
 mod import;
 mod lifecycle;
+mod preview;
 mod reviews;
+mod role_page;
 mod roles;
 mod rules;
 mod security;
 mod security_charts;
 mod session;
 mod sod;
+mod systems;
 mod users;
 mod view;
 mod workspaces;
@@ -56,9 +60,9 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}", get(users::show))
         .route("/users/{id}/grants", post(users::grant))
         .route("/groups", get(groups::tree).post(groups::create))
-        .route("/groups/{id}", get(groups::show))
+        .route("/groups/{id}", get(group_page::show))
         .route("/groups/{id}/children", get(groups::children))
-        .route("/groups/{id}/grants", post(groups::grant))
+        .route("/groups/{id}/grants", post(group_page::grant))
         .route("/roles", get(roles::list).post(roles::create))
         .route("/roles/inheritance", post(roles::add_inheritance))
         .route("/systems", post(roles::create_system))
@@ -167,6 +171,25 @@ pub fn routes() -> Router<AppState> {
         .route("/sign-out/idle", post(account_security::sign_out_idle))
         .route("/security/charts", get(security_charts::show))
         .route("/static/console.js", get(js))
+        .route("/groups/{id}/move", post(group_page::move_group))
+        .route("/groups/{id}/disable", post(group_page::disable))
+        .route("/groups/{id}/enable", post(group_page::enable))
+        .route("/groups/{id}/managers", post(group_page::add_manager))
+        .route(
+            "/groups/{id}/managers/remove",
+            post(group_page::remove_manager),
+        )
+        .route("/systems", get(systems::tree))
+        .route("/systems/{id}", get(systems::show))
+        .route("/systems/{id}/children", get(systems::children))
+        .route("/roles/{id}", get(role_page::show))
+        .route("/roles/{id}/permissions", post(role_page::permissions))
+        .route("/roles/{id}/policy", post(role_page::policy))
+        .route("/roles/{id}/granted", post(role_page::add_granted))
+        .route(
+            "/roles/{id}/granted/remove",
+            post(role_page::remove_granted),
+        )
         .route("/static/console.css", get(css))
         .route("/static/htmx.min.js", get(htmx))
         .route("/static/import.js", get(import::script))

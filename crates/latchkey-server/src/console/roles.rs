@@ -1,16 +1,18 @@
 //! Roles and information systems: the role list (cursor pages) with the roles each one
-//! grants, and forms to create an information system, a role of a chosen system, and an
-//! inheritance (a parent role granting a child role).
+//! grants (read for the whole page at once), and forms to create an information system, a
+//! role of a chosen system, and an inheritance (a parent role granting a child role,
+//! previewed before it is added). A role's own page is `role_page`.
 
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::response::Response;
-use latchkey_api::{CreateGrantedRole, CreateRole, CreateSystem};
+use latchkey_api::{ChangeToPreview, CreateGrantedRole, CreateRole, CreateSystem};
 use latchkey_model::RoleId;
 use latchkey_service::{ListParams, RoleFilter};
 use serde_json::json;
 
+use super::preview;
 use super::users::{role_choices, role_label, system_names};
 use super::view::{Console, ConsoleForm, Form, Page, Problem, encode_query, redirect};
 use crate::app::AppState;
@@ -68,26 +70,35 @@ async fn roles_page(
             (r.id, format!("{system} / {}", r.name))
         })
         .collect();
+    // The roles each row grants, for the whole page in one read.
+    let ids: Vec<RoleId> = page.items.iter().map(|r| r.id).collect();
+    let edges = s
+        .services
+        .granted_roles_of(&c.p, &ids)
+        .await
+        .unwrap_or_default();
+    let mut grants_of: HashMap<RoleId, Vec<serde_json::Value>> = HashMap::new();
+    for edge in edges {
+        let child = match names.get(&edge.child_role_id) {
+            Some(name) => name.clone(),
+            None => role_label(s, c, &systems, edge.child_role_id).await,
+        };
+        grants_of
+            .entry(edge.parent_role_id)
+            .or_default()
+            .push(json!({ "role": child, "mandatory": edge.mandatory }));
+    }
     let mut rows = Vec::new();
     for r in &page.items {
-        let mut grants = Vec::new();
-        if let Ok(edges) = s.services.list_granted_roles(&c.p, r.id).await {
-            for edge in edges {
-                let child = match names.get(&edge.child_role_id) {
-                    Some(name) => name.clone(),
-                    None => role_label(s, c, &systems, edge.child_role_id).await,
-                };
-                grants.push(json!({ "role": child, "mandatory": edge.mandatory }));
-            }
-        }
         rows.push(json!({
             "id": r.id,
             "name": r.name,
             "system": systems.get(&r.system_id),
+            "system_id": r.system_id,
             "description": r.description,
             "privileged": r.privileged,
             "system_role": r.system_role,
-            "grants": grants,
+            "grants": grants_of.remove(&r.id).unwrap_or_default(),
         }));
     }
     let mut system_list: Vec<_> = systems
@@ -127,10 +138,19 @@ async fn refused(
 /// `POST /systems`.
 pub(super) async fn create_system(State(s): State<AppState>, f: ConsoleForm) -> Response {
     let ConsoleForm { c, form, headers } = f;
+    let parent_id = match form.opt("parent_id").map(|p| p.parse()) {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(_)) => {
+            let problem = Problem::invalid("parent_id", "choose a parent system");
+            return refused(&s, &c, "system", &problem, &form).await;
+        }
+    };
     let req = CreateSystem {
         name: form.get("name").to_owned(),
         description: form.opt("description"),
         system_type: form.opt("system_type"),
+        parent_id,
         ..CreateSystem::default()
     };
     match s.services.create_system(&c.p, req).await {
@@ -164,7 +184,8 @@ pub(super) async fn create(State(s): State<AppState>, f: ConsoleForm) -> Respons
     }
 }
 
-/// `POST /roles/inheritance`: the parent role grants the child role.
+/// `POST /roles/inheritance`: the parent role grants the child role. The first submit shows
+/// who would gain which role; the second (`confirm=yes`) adds it.
 pub(super) async fn add_inheritance(State(s): State<AppState>, f: ConsoleForm) -> Response {
     let ConsoleForm { c, form, headers } = f;
     let Ok(parent) = form.get("parent_id").parse::<RoleId>() else {
@@ -175,9 +196,48 @@ pub(super) async fn add_inheritance(State(s): State<AppState>, f: ConsoleForm) -
         let problem = Problem::invalid("role_id", "choose the role it grants");
         return refused(&s, &c, "inheritance", &problem, &form).await;
     };
+    let mandatory = form.checked("mandatory");
+    if !preview::confirmed(&form) {
+        let change = ChangeToPreview::AddGrantedRole {
+            role_id: parent,
+            child_role_id: child,
+            mandatory,
+        };
+        return match preview::judge(&s, &c, change).await {
+            Ok(p) => {
+                let systems = system_names(&s, &c).await;
+                let what = format!(
+                    "{} would grant {}{}.",
+                    role_label(&s, &c, &systems, parent).await,
+                    role_label(&s, &c, &systems, child).await,
+                    if mandatory {
+                        " (mandatory: every holder holds it)"
+                    } else {
+                        ""
+                    }
+                );
+                preview::page(
+                    &c,
+                    "roles",
+                    &what,
+                    "/roles/inheritance",
+                    "/roles",
+                    &form,
+                    &p,
+                )
+                .render()
+            }
+            Err(mut problem) => {
+                if let Some(m) = problem.fields.remove("child_role_id") {
+                    problem.fields.insert("role_id".to_owned(), m);
+                }
+                refused(&s, &c, "inheritance", &problem, &form).await
+            }
+        };
+    }
     let req = CreateGrantedRole {
         role_id: child,
-        mandatory: form.checked("mandatory"),
+        mandatory,
         scope_mode: None,
         scope_value: None,
     };

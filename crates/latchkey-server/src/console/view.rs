@@ -143,6 +143,22 @@ const TEMPLATE_FILES: &[(&str, &str)] = &[
         "security_a_charts.html",
         include_str!("../../templates/security_a_charts.html"),
     ),
+    (
+        "change_preview.html",
+        include_str!("../../templates/change_preview.html"),
+    ),
+    ("confirm.html", include_str!("../../templates/confirm.html")),
+    (
+        "group_as_of.html",
+        include_str!("../../templates/group_as_of.html"),
+    ),
+    ("systems.html", include_str!("../../templates/systems.html")),
+    (
+        "system_children.html",
+        include_str!("../../templates/system_children.html"),
+    ),
+    ("system.html", include_str!("../../templates/system.html")),
+    ("role.html", include_str!("../../templates/role.html")),
 ];
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -424,6 +424,7 @@ async fn the_user_page_draws_provenance_refuses_forbidden_grants_and_shows_risks
         ("parent_id", approver.as_str()),
         ("role_id", clerk.as_str()),
         ("mandatory", "on"),
+        ("confirm", "yes"),
     ];
     let done = browse(
         &t,
@@ -434,7 +435,11 @@ async fn the_user_page_draws_provenance_refuses_forbidden_grants_and_shows_risks
     )
     .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    let grant = [("csrf", b.csrf.as_str()), ("role_id", approver.as_str())];
+    let grant = [
+        ("csrf", b.csrf.as_str()),
+        ("role_id", approver.as_str()),
+        ("confirm", "yes"),
+    ];
     let done = browse(
         &t,
         Method::POST,

@@ -15,6 +15,7 @@ mod bulk;
 mod console;
 mod console_governance;
 mod console_security;
+mod console_structure;
 mod console_users;
 mod directory;
 mod harness;
