@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { checkPages } from './axe.mjs';
 
 const base = process.env.LATCHKEY_URL;
 const link = process.env.LATCHKEY_SIGN_IN_LINK;
@@ -145,10 +146,13 @@ try {
   await page.locator('#user-primary_group_id').selectOption({ label: 'Accounts' });
   await page.getByRole('button', { name: 'Create user' }).click();
   await expectText(page.locator('h1'), 'Ana Diaz');
+  const anaPath = new URL(page.url()).pathname;
 
   say('Finance is granted Approver');
   await page.goto(`${base}/groups`);
   await page.locator('#group-tree').getByRole('link', { name: 'Finance' }).click();
+  await expectText(page.locator('h1'), 'Finance');
+  const financePath = new URL(page.url()).pathname;
   await page.locator('#grant-role_id').selectOption({ label: 'Payments / Approver' });
   await page.getByRole('button', { name: 'Preview the grant' }).click();
   await expectText(page.locator('h1'), 'Preview of the change');
@@ -251,6 +255,31 @@ try {
   await expectText(page.locator('#tokens-heading ~ table'), 'nightly export');
   assert.ok(!(await page.content()).includes(secret), 'the secret is not shown again');
   await screenshot(page, 'account');
+
+  say("every main page passes axe-core's WCAG 2 A/AA and best-practice checks");
+  // axe runs as an inline script, which the console's policy forbids: its own context,
+  // with this session's cookie.
+  const axeContext = await browser.newContext({
+    viewport: { width: 1280, height: 860 },
+    bypassCSP: true,
+    storageState: await context.storageState(),
+  });
+  const axePage = await axeContext.newPage();
+  await axePage.goto(`${base}/roles`);
+  const rolePath = await axePage.getByRole('link', { name: 'Approver', exact: true }).first().getAttribute('href');
+  assert.ok(rolePath && rolePath.startsWith('/roles/'), `a role page link, not ${rolePath}`);
+  const tabs = ['details', 'groups', 'roles', 'access', 'sessions', 'security', 'activity'];
+  const checked = await checkPages(axePage, base, [
+    '/', '/users', '/users/new', '/users/invite', '/users/import',
+    ...tabs.map((tab) => `${anaPath}?tab=${tab}`),
+    `${anaPath}/delete`, `${anaPath}/disable`,
+    '/groups', financePath, '/systems', '/roles', rolePath,
+    '/rules', '/rules/new', '/sod', '/sod/new', '/approvals', '/reviews', '/reviews/new',
+    '/audit', '/security', '/security/alerts', '/security/snapshots', '/security/charts',
+    '/account', '/workspaces',
+  ]);
+  console.log(`  ${checked} pages checked`);
+  await axeContext.close();
 
   say('signing out');
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
