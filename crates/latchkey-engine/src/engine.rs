@@ -684,6 +684,68 @@ impl Engine {
         let Some(r) = self.present_role(role) else {
             return Vec::new();
         };
+        let mut out = Vec::new();
+        for u in self.holder_candidates(r, at) {
+            self.holdings_of(u, r, at, &mut out);
+        }
+        out
+    }
+
+    /// The `(user, scope)` of every entry [`Engine::holders`] answers, in the same order,
+    /// without tracing the paths: a grant counts only when its role leads to `role`, so
+    /// each candidate costs a walk over its grants rather than over every role they give.
+    /// What a page of holders counts and cuts before asking [`Engine::holdings`] for the
+    /// paths of its own users.
+    pub fn holder_keys(&self, role: RoleId, at: OffsetDateTime) -> Vec<(UserId, Option<String>)> {
+        let Some(r) = self.present_role(role) else {
+            return Vec::new();
+        };
+        let mut leads = vec![false; self.roles.len()];
+        for &g in self.closure.reached_by(r) {
+            if let Some(x) = leads.get_mut(g as usize) {
+                *x = true;
+            }
+        }
+        let mut out = Vec::new();
+        let mut scopes: Vec<Option<&str>> = Vec::new();
+        for u in self.holder_candidates(r, at) {
+            let Some(user) = self.users.get(u as usize).filter(|u| u.present) else {
+                continue;
+            };
+            scopes.clear();
+            let _ = self.visit_grants(u, at, &mut |_, grant| {
+                if leads.get(grant.role as usize).copied().unwrap_or(false) {
+                    for reach in self.closure.reach(grant.role) {
+                        if reach.role == r {
+                            let s = self.scopes.name(reach.scope.apply(grant.scope));
+                            if !scopes.contains(&s) {
+                                scopes.push(s);
+                            }
+                        }
+                    }
+                }
+                ControlFlow::Continue(())
+            });
+            scopes.sort_unstable();
+            out.extend(scopes.iter().map(|s| (user.id, s.map(str::to_owned))));
+        }
+        out
+    }
+
+    /// The entries of [`Engine::holders`] for one user: how `user` holds `role` at `at`,
+    /// once per scope value, with the paths.
+    pub fn holdings(&self, role: RoleId, user: UserId, at: OffsetDateTime) -> Vec<Holder> {
+        let mut out = Vec::new();
+        if let (Some(r), Some(u)) = (self.present_role(role), self.present_user(user)) {
+            self.holdings_of(u, r, at, &mut out);
+        }
+        out
+    }
+
+    /// The user slots a grant of role slot `r` (or of a role mandatorily leading to it) in
+    /// force at `at` reaches, directly or through a group and its subtree, sorted by user id
+    /// and without repeats.
+    fn holder_candidates(&self, r: u32, at: OffsetDateTime) -> Vec<u32> {
         let mut candidates: Vec<u32> = Vec::new();
         for &granted in self.closure.reached_by(r) {
             let grant_slots = self
@@ -712,32 +774,32 @@ impl Engine {
         }
         candidates.sort_unstable_by_key(|&u| self.users.get(u as usize).map(|u| u.id));
         candidates.dedup();
+        candidates
+    }
 
-        let mut out = Vec::new();
-        for u in candidates {
-            let Some(user) = self.users.get(u as usize).filter(|u| u.present) else {
-                continue;
-            };
-            let mut by_scope: BTreeMap<Option<&str>, Vec<Provenance>> = BTreeMap::new();
-            let _ = self.visit(u, at, &mut |held, scope, source, chain| {
-                if held == r {
-                    by_scope
-                        .entry(self.scopes.name(scope))
-                        .or_default()
-                        .push(Provenance {
-                            source,
-                            chain: chain.to_vec(),
-                        });
-                }
-                ControlFlow::Continue(())
-            });
-            out.extend(by_scope.into_iter().map(|(scope, paths)| Holder {
-                user: user.id,
-                scope: scope.map(str::to_owned),
-                paths: tidy(paths),
-            }));
-        }
-        out
+    /// Appends how user slot `u` holds role slot `r` at `at`: an entry per scope value.
+    fn holdings_of(&self, u: u32, r: u32, at: OffsetDateTime, out: &mut Vec<Holder>) {
+        let Some(user) = self.users.get(u as usize).filter(|u| u.present) else {
+            return;
+        };
+        let mut by_scope: BTreeMap<Option<&str>, Vec<Provenance>> = BTreeMap::new();
+        let _ = self.visit(u, at, &mut |held, scope, source, chain| {
+            if held == r {
+                by_scope
+                    .entry(self.scopes.name(scope))
+                    .or_default()
+                    .push(Provenance {
+                        source,
+                        chain: chain.to_vec(),
+                    });
+            }
+            ControlFlow::Continue(())
+        });
+        out.extend(by_scope.into_iter().map(|(scope, paths)| Holder {
+            user: user.id,
+            scope: scope.map(str::to_owned),
+            paths: tidy(paths),
+        }));
     }
 
     /// The product permissions of every role `user` holds at `at`. An unscoped role's

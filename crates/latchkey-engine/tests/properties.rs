@@ -395,6 +395,13 @@ proptest! {
                 holders.windows(2).all(|w| (w[0].user, &w[0].scope) < (w[1].user, &w[1].scope)),
                 "holders not sorted by (user, scope)"
             );
+            // The keys alone, and one user's entries, answer the same as the whole list.
+            let keys: Vec<_> = holders.iter().map(|h| (h.user, h.scope.clone())).collect();
+            prop_assert_eq!(engine.holder_keys(r, at), keys);
+            for h in &holders {
+                let own: Vec<_> = holders.iter().filter(|o| o.user == h.user).cloned().collect();
+                prop_assert_eq!(engine.holdings(r, h.user, at), own);
+            }
             // Every holder holds the role with that scope and those paths ...
             for h in &holders {
                 let explained = engine.explain(h.user, r, h.scope.as_deref(), at);

@@ -252,29 +252,36 @@ impl Services {
         let (total, page) = {
             let engine = self.engine(p.org_id).await?;
             let state = engine.read();
-            let mut found: Vec<_> = state.engine.holders(role, now);
+            // Counted and cut from the keys; paths traced for the page's users only.
+            let mut found = state.engine.holder_keys(role, now);
             if !users.is_global() {
-                found.retain(|h| {
+                found.retain(|(user, _)| {
                     state
                         .engine
-                        .user_groups(h.user, now)
+                        .user_groups(*user, now)
                         .and_then(|g| g.primary)
                         .is_some_and(|g| users.covers_user_in(g))
                 });
             }
-            found.sort_by(|a, b| (a.user, &a.scope).cmp(&(b.user, &b.scope)));
+            found.sort();
             let total = found.len();
+            let mut traced: std::collections::HashMap<UserId, Vec<latchkey_engine::Holder>> =
+                std::collections::HashMap::new();
             let page: Vec<_> = found
                 .into_iter()
                 .skip(offset)
                 .take(limit)
-                .map(|h| {
-                    let paths: Vec<AccessPath> = h
-                        .paths
+                .map(|(user, scope)| {
+                    let holdings = traced
+                        .entry(user)
+                        .or_insert_with(|| state.engine.holdings(role, user, now));
+                    let paths: Vec<AccessPath> = holdings
                         .iter()
+                        .filter(|h| h.scope == scope)
+                        .flat_map(|h| &h.paths)
                         .map(|path| crate::access::render_path(&state, path))
                         .collect();
-                    (h.user, h.scope, paths)
+                    (user, scope, paths)
                 })
                 .collect();
             (total, page)
