@@ -75,6 +75,26 @@ async fn measure(dir: &Path, seed: u64) -> Result<(), String> {
             .ok_or("user000002 was not loaded")?;
         (user.id, user.primary_group_id)
     };
+    // An instant after the load, for the pages that show the past.
+    std::thread::sleep(Duration::from_millis(20));
+    let past = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(err)?;
+    std::thread::sleep(Duration::from_millis(20));
+    // The role with the most holders, and its system: the heaviest role page.
+    let (role, system, most) = {
+        let engine = services.engine(admin.org_id).await.map_err(err)?;
+        let state = engine.read();
+        let now = time::OffsetDateTime::now_utc();
+        let (role, (_, system)) = state
+            .roles
+            .iter()
+            .max_by_key(|(r, _)| state.engine.holders(**r, now).len())
+            .ok_or("no role")?;
+        (*role, *system, state.engine.holders(*role, now).len())
+    };
+    // The role's page must count every holder the engine has.
+    let holders_shown = format!("{most} effective holders");
     let app = latchkey_server::build_app(services.clone(), MAX_BODY);
     let bearer = format!("Bearer {}", boot.token);
     let pages: Vec<(String, String, &str)> = vec![
@@ -116,9 +136,104 @@ async fn measure(dir: &Path, seed: u64) -> Result<(), String> {
             "Members",
         ),
         ("roles".into(), "/roles".into(), "Roles"),
+        (
+            "systems tree".into(),
+            "/systems".into(),
+            "Information systems",
+        ),
+        (
+            "a system's page".into(),
+            format!("/systems/{system}"),
+            "Domains",
+        ),
+        (
+            format!("the role with the most holders ({most})"),
+            format!("/roles/{role}"),
+            holders_shown.as_str(),
+        ),
+        (
+            "the same role, holders' second page".into(),
+            format!("/roles/{role}?hoffset=50"),
+            holders_shown.as_str(),
+        ),
+        (
+            "a group as of a past instant".into(),
+            format!("/groups/{group}?at={past}"),
+            "Past state",
+        ),
         ("audit trail".into(), "/audit".into(), "Audit"),
         ("security center".into(), "/security".into(), "Security"),
         ("my account".into(), "/account".into(), "account"),
+        (
+            "user page, sessions".into(),
+            format!("/users/{user}?tab=sessions"),
+            "user000002",
+        ),
+        (
+            "user page, security events".into(),
+            format!("/users/{user}?tab=security"),
+            "user000002",
+        ),
+        (
+            "user page, audit".into(),
+            format!("/users/{user}?tab=activity"),
+            "user000002",
+        ),
+        (
+            "delete a user: ownership review".into(),
+            format!("/users/{user}/delete"),
+            "user000002",
+        ),
+        (
+            "disable a user: confirmation".into(),
+            format!("/users/{user}/disable"),
+            "user000002",
+        ),
+        (
+            "invite form".into(),
+            "/users/invite".into(),
+            "Invite someone",
+        ),
+        (
+            "CSV import form".into(),
+            "/users/import".into(),
+            "Import users",
+        ),
+        ("workspaces".into(), "/workspaces".into(), "Workspaces"),
+        ("rules".into(), "/rules".into(), "Role assignment rules"),
+        (
+            "new rule form".into(),
+            "/rules/new".into(),
+            "New role assignment rule",
+        ),
+        ("SoD rules".into(), "/sod".into(), "Segregation of duties"),
+        (
+            "new SoD rule form".into(),
+            "/sod/new".into(),
+            "New segregation-of-duties rule",
+        ),
+        ("approvals queue".into(), "/approvals".into(), "Approvals"),
+        (
+            "approvals, every request".into(),
+            "/approvals?queue=all".into(),
+            "Approvals",
+        ),
+        ("access reviews".into(), "/reviews".into(), "Access reviews"),
+        (
+            "new review form".into(),
+            "/reviews/new".into(),
+            "New access review campaign",
+        ),
+        (
+            "overdue review items".into(),
+            "/reviews/items?overdue=on".into(),
+            "Overdue review items",
+        ),
+        (
+            "security center charts".into(),
+            "/security/charts".into(),
+            "Charts",
+        ),
     ];
     println!(
         "\nConsole pages, SQLite, {} users: server time in process, {RUNS} runs after {WARM_UP}",
