@@ -12,44 +12,11 @@
 // screenshots of the main pages). Exits non-zero, saying which step failed, on any failure.
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { base, launch, link, say, screenshot, step } from './lib.mjs';
 import { checkPages } from './axe.mjs';
 
-const base = process.env.LATCHKEY_URL;
-const link = process.env.LATCHKEY_SIGN_IN_LINK;
-const shots = process.env.LATCHKEY_SCREENSHOTS || '';
-assert.ok(base, 'LATCHKEY_URL is required');
-assert.ok(link && link.startsWith(base), 'LATCHKEY_SIGN_IN_LINK must be a link on LATCHKEY_URL');
-
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
-
-let step = 'start';
+const browser = await launch();
 const pageErrors = [];
-
-function say(what) {
-  step = what;
-  console.log(`- ${what}`);
-}
-
-async function screenshot(page, name) {
-  if (!shots) return;
-  mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-}
 
 async function expectText(locator, text) {
   await locator.waitFor();
@@ -290,7 +257,7 @@ try {
   assert.deepEqual(pageErrors, [], 'no script or console error on any page');
   console.log('console scenario: 1 passed, 0 failed');
 } catch (e) {
-  console.error(`console scenario failed at step "${step}":`);
+  console.error(`console scenario failed at step "${step()}":`);
   console.error(e);
   if (pageErrors.length) console.error('page errors:', pageErrors);
   process.exitCode = 1;

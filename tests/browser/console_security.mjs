@@ -18,16 +18,8 @@
 
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
-
-const base = process.env.LATCHKEY_URL;
-const link = process.env.LATCHKEY_SIGN_IN_LINK;
-const shots = process.env.LATCHKEY_SCREENSHOTS || '';
-assert.ok(base, 'LATCHKEY_URL is required');
-assert.ok(link && link.startsWith(base), 'LATCHKEY_SIGN_IN_LINK must be a link on LATCHKEY_URL');
+import { base, launch, link, say, screenshot, step } from './lib.mjs';
 
 // Lines from the driver, one at a time.
 const input = createInterface({ input: process.stdin });
@@ -58,33 +50,8 @@ function totp(secret, at = Date.now()) {
   return String(value).padStart(6, '0');
 }
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
-
-let step = 'start';
+const browser = await launch();
 const pageErrors = [];
-
-function say(what) {
-  step = what;
-  console.log(`- ${what}`);
-}
-
-async function screenshot(page, name) {
-  if (!shots) return;
-  mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-}
 
 async function expectText(locator, text) {
   await locator.waitFor();
@@ -252,7 +219,7 @@ try {
   assert.deepEqual(pageErrors, [], 'no script or console error on any page');
   console.log('console security scenario: 1 passed, 0 failed');
 } catch (e) {
-  console.error(`console security scenario failed at step "${step}":`);
+  console.error(`console security scenario failed at step "${step()}":`);
   console.error(e);
   if (pageErrors.length) console.error('page errors:', pageErrors);
   process.exitCode = 1;

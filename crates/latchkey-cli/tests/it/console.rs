@@ -60,8 +60,12 @@ pub(crate) async fn set_up(browser_dir: &Path) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_first_administrator_builds_access_and_reads_its_provenance_in_chromium() {
+/// Runs the browser scenario `tests/browser/{script}` against a fresh `latchkey serve` in
+/// a temporary folder: node gets the server's URL by name (`LATCHKEY_URL`), its bootstrap
+/// sign-in link (`LATCHKEY_SIGN_IN_LINK`), its outbox folder (`LATCHKEY_OUTBOX`) and where
+/// to save screenshots (`LATCHKEY_SCREENSHOTS`). Fails unless the scenario exits cleanly,
+/// prints `{passed}` and rewrote every one of `shots` in `docs/screenshots/`.
+pub(crate) async fn run_scenario(script: &str, shots: &[&str], passed: &str) {
     let root = repo_root();
     let browser_dir = root.join("tests/browser");
     set_up(&browser_dir).await;
@@ -93,13 +97,14 @@ async fn the_first_administrator_builds_access_and_reads_its_provenance_in_chrom
             .and_then(|m| m.modified())
             .ok()
     };
-    let before: Vec<_> = SHOTS.iter().map(|shot| modified(shot)).collect();
+    let before: Vec<_> = shots.iter().map(|shot| modified(shot)).collect();
 
     let run = Command::new("node")
-        .arg(browser_dir.join("console.mjs"))
+        .arg(browser_dir.join(script))
         .current_dir(&browser_dir)
         .env("LATCHKEY_URL", &base)
         .env("LATCHKEY_SIGN_IN_LINK", &link)
+        .env("LATCHKEY_OUTBOX", dir.path().join("latchkey-data/outbox"))
         .env("LATCHKEY_SCREENSHOTS", &screenshots)
         .stdin(Stdio::null())
         .kill_on_drop(true)
@@ -107,27 +112,29 @@ async fn the_first_administrator_builds_access_and_reads_its_provenance_in_chrom
     let out = match tokio::time::timeout(SCENARIO_DEADLINE, run).await {
         Ok(out) => out.unwrap(),
         Err(_) => panic!(
-            "the browser scenario did not finish within {SCENARIO_DEADLINE:?}\nserver stderr:\n{}",
+            "the browser scenario {script} did not finish within {SCENARIO_DEADLINE:?}\nserver stderr:\n{}",
             server.stderr.text()
         ),
     };
     let node_out = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "the browser scenario failed ({})\nstdout:\n{node_out}\nstderr:\n{}\nserver stderr:\n{}",
+        "the browser scenario {script} failed ({})\nstdout:\n{node_out}\nstderr:\n{}\nserver stderr:\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr),
         server.stderr.text()
     );
-    assert!(
-        node_out.contains("console scenario: 1 passed, 0 failed"),
-        "{node_out}"
-    );
-    for (shot, before) in SHOTS.iter().zip(before) {
+    assert!(node_out.contains(passed), "{node_out}");
+    for (shot, before) in shots.iter().zip(before) {
         let after = modified(shot);
         assert!(
             after.is_some() && after != before,
             "docs/screenshots/{shot}.png was not written"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_administrator_builds_access_and_reads_its_provenance_in_chromium() {
+    run_scenario("console.mjs", SHOTS, "console scenario: 1 passed, 0 failed").await;
 }
