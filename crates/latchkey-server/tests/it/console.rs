@@ -44,12 +44,40 @@ impl Html {
 
     /// The value of the first hidden `csrf` field.
     pub(crate) fn csrf(&self) -> String {
+        self.hidden("csrf")
+    }
+
+    /// The value of the first hidden field called `name`.
+    pub(crate) fn hidden(&self, name: &str) -> String {
+        let needle = format!("name=\"{name}\" value=\"");
         let at = self
             .body
-            .find("name=\"csrf\" value=\"")
-            .unwrap_or_else(|| panic!("no csrf field in {}", self.body));
-        let rest = &self.body[at + "name=\"csrf\" value=\"".len()..];
+            .find(&needle)
+            .unwrap_or_else(|| panic!("no field {name} in {}", self.body));
+        let rest = &self.body[at + needle.len()..];
         rest.split('"').next().unwrap().to_owned()
+    }
+
+    /// The text between `start` and the next `end` after it.
+    pub(crate) fn between(&self, start: &str, end: &str) -> String {
+        let at = self
+            .body
+            .find(start)
+            .unwrap_or_else(|| panic!("no {start} in {}", self.body));
+        let rest = &self.body[at + start.len()..];
+        rest.split(end).next().unwrap().to_owned()
+    }
+
+    #[track_caller]
+    pub(crate) fn expect(self, status: StatusCode) -> Self {
+        assert_eq!(self.status, status, "{}", self.body);
+        self
+    }
+
+    #[track_caller]
+    pub(crate) fn has(&self, text: &str) -> &Self {
+        assert!(self.body.contains(text), "{text:?} not in {}", self.body);
+        self
     }
 }
 
@@ -106,10 +134,33 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-/// A signed-in browser: its session cookie and the CSRF token its pages carry.
+/// A signed-in browser: its session secret, cookie and the CSRF token its pages carry.
 pub(crate) struct Browser {
+    pub(crate) session: String,
     pub(crate) cookies: String,
     pub(crate) csrf: String,
+}
+
+impl Browser {
+    /// The browser signed in with the session `token`.
+    pub(crate) fn with_session(token: String) -> Self {
+        Self {
+            cookies: format!("latchkey_session={token}"),
+            csrf: latchkey_service::csrf_token(&token),
+            session: token,
+        }
+    }
+
+    pub(crate) async fn get(&self, t: &TestApp, path: &str) -> Html {
+        browse(t, Method::GET, path, &self.cookies, None).await
+    }
+
+    /// Posts `form` with this session's CSRF token.
+    pub(crate) async fn post(&self, t: &TestApp, path: &str, form: &[(&str, &str)]) -> Html {
+        let mut pairs = vec![("csrf", self.csrf.as_str())];
+        pairs.extend_from_slice(form);
+        browse(t, Method::POST, path, &self.cookies, Some(&pairs)).await
+    }
 }
 
 /// Signs `user_name` in through the REST API and returns the browser's cookies.
@@ -118,11 +169,7 @@ pub(crate) async fn signed_in(t: &TestApp, user_name: &str, password: &str) -> B
         .await
         .expect(StatusCode::OK)
         .body;
-    let token = signed["token"].as_str().unwrap().to_owned();
-    Browser {
-        cookies: format!("latchkey_session={token}"),
-        csrf: latchkey_service::csrf_token(&token),
-    }
+    Browser::with_session(signed["token"].as_str().unwrap().to_owned())
 }
 
 /// The administrator, with a password, signed in.

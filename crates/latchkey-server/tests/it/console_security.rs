@@ -9,119 +9,28 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use latchkey_model::FixedClock;
 use latchkey_testkit::Backend;
 use serde_json::json;
 use time::OffsetDateTime;
 use time::macros::datetime;
-use tower::ServiceExt as _;
 
 use crate::both;
+use crate::console::{Browser, browse};
 use crate::harness::TestApp;
 use crate::passkeys::{Device, register};
 use crate::sign_in::{root_group, set_password, sign_in, user_with};
 
 const PASSWORD: &str = "correct horse battery staple";
 
-/// A browser's answer: status, headers, the page.
-struct Html {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Html {
-    fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-
-    /// The text between `start` and the next `end` after it.
-    fn between(&self, start: &str, end: &str) -> String {
-        let at = self
-            .body
-            .find(start)
-            .unwrap_or_else(|| panic!("no {start} in {}", self.body));
-        let rest = &self.body[at + start.len()..];
-        rest.split(end).next().unwrap().to_owned()
-    }
-}
-
-/// Sends a request as a browser: `cookies` as the `Cookie` header, `form` urlencoded.
-async fn browse(
-    t: &TestApp,
-    method: Method,
-    path: &str,
-    cookies: &str,
-    form: Option<&[(&str, &str)]>,
-) -> Html {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::HOST, "localhost");
-    if !cookies.is_empty() {
-        req = req.header(header::COOKIE, cookies);
-    }
-    let req = match form {
-        Some(pairs) => {
-            let body = pairs
-                .iter()
-                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-                .collect::<Vec<_>>()
-                .join("&");
-            req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(body))
-        }
-        None => req.body(Body::empty()),
-    }
-    .unwrap();
-    let res = t.app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    Html {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-/// A signed-in browser: its session secret, cookie and the CSRF token its pages carry.
-struct Browser {
-    session: String,
-    cookies: String,
-    csrf: String,
-}
-
+/// `user_name`, whose password is `PASSWORD`, signed in.
 async fn signed_in(t: &TestApp, user_name: &str) -> Browser {
     let signed = sign_in(t, user_name, PASSWORD)
         .await
         .expect(StatusCode::OK)
         .body;
-    let token = signed["token"].as_str().unwrap().to_owned();
-    Browser {
-        cookies: format!("latchkey_session={token}"),
-        csrf: latchkey_service::csrf_token(&token),
-        session: token,
-    }
+    Browser::with_session(signed["token"].as_str().unwrap().to_owned())
 }
 
 /// A user in the root group with a password, and their id.

@@ -5,126 +5,14 @@
 //! disabling, sessions, the CSV download, workspaces; callers without the rights get 403 or
 //! 404 and change nothing, and forms without the session's CSRF token are refused.
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use latchkey_testkit::Backend;
 use serde_json::json;
-use tower::ServiceExt as _;
 
 use crate::both;
+use crate::console::{Browser, browse};
 use crate::harness::TestApp;
 use crate::sign_in::{root_group, set_password, sign_in, user_with};
-
-/// A browser's answer: status, headers, the page.
-struct Html {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Html {
-    fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-
-    /// The value of the first hidden field called `name`.
-    fn hidden(&self, name: &str) -> String {
-        let needle = format!("name=\"{name}\" value=\"");
-        let at = self
-            .body
-            .find(&needle)
-            .unwrap_or_else(|| panic!("no field {name} in {}", self.body));
-        let rest = &self.body[at + needle.len()..];
-        rest.split('"').next().unwrap().to_owned()
-    }
-
-    #[track_caller]
-    fn expect(self, status: StatusCode) -> Self {
-        assert_eq!(self.status, status, "{}", self.body);
-        self
-    }
-
-    #[track_caller]
-    fn has(&self, text: &str) -> &Self {
-        assert!(self.body.contains(text), "{text:?} not in {}", self.body);
-        self
-    }
-}
-
-/// Sends a request as a browser: `cookies` as the `Cookie` header, `form` urlencoded.
-async fn browse(
-    t: &TestApp,
-    method: Method,
-    path: &str,
-    cookies: &str,
-    form: Option<&[(&str, &str)]>,
-) -> Html {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::HOST, "localhost");
-    if !cookies.is_empty() {
-        req = req.header(header::COOKIE, cookies);
-    }
-    let req = match form {
-        Some(pairs) => {
-            let body = pairs
-                .iter()
-                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-                .collect::<Vec<_>>()
-                .join("&");
-            req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(body))
-        }
-        None => req.body(Body::empty()),
-    }
-    .unwrap();
-    let res = t.app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    Html {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-/// A signed-in browser: its session cookie and the CSRF token its pages carry.
-struct Browser {
-    cookies: String,
-    csrf: String,
-}
-
-impl Browser {
-    async fn get(&self, t: &TestApp, path: &str) -> Html {
-        browse(t, Method::GET, path, &self.cookies, None).await
-    }
-
-    /// Posts `form` with this session's CSRF token.
-    async fn post(&self, t: &TestApp, path: &str, form: &[(&str, &str)]) -> Html {
-        let mut pairs = vec![("csrf", self.csrf.as_str())];
-        pairs.extend_from_slice(form);
-        browse(t, Method::POST, path, &self.cookies, Some(&pairs)).await
-    }
-}
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -135,11 +23,7 @@ async fn browser_for(t: &TestApp, user: &str, user_name: &str) -> Browser {
         .await
         .expect(StatusCode::OK)
         .body;
-    let token = signed["token"].as_str().unwrap().to_owned();
-    Browser {
-        cookies: format!("latchkey_session={token}"),
-        csrf: latchkey_service::csrf_token(&token),
-    }
+    Browser::with_session(signed["token"].as_str().unwrap().to_owned())
 }
 
 async fn admin_id(t: &TestApp) -> String {
