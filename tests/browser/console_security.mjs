@@ -102,6 +102,14 @@ try {
   say('My account: a passkey registered through the browser');
   await nav('My account').click();
   await expectText(page.locator('#passkeys-heading + p + table'), 'You have no passkeys.');
+  // A name the server would refuse is refused before the device creates anything.
+  await page.getByLabel('What to call this passkey').fill('k'.repeat(65));
+  await page.getByRole('button', { name: 'Register a passkey' }).click();
+  await expectText(page.locator('#register-name-error'), 'at most 64 characters');
+  {
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert.equal(credentials.length, 0, 'nothing was created on the device');
+  }
   await page.getByLabel('What to call this passkey').fill('Chromium virtual key');
   await page.getByRole('button', { name: 'Register a passkey' }).click();
   await page.waitForURL(`${base}/account?done=passkey_added`);

@@ -181,6 +181,9 @@
     const csrf = csrfOf(form);
     const name = form.querySelector('[name="name"]').value.trim();
     if (!name) throw new Failure("give the passkey a name, such as the device it is on", "name");
+    // Before the device creates anything: a credential the server then refuses would be
+    // left on the device, registered nowhere.
+    if (Array.from(name).length > 64) throw new Failure("a passkey's name has at most 64 characters", "name");
     const begun = await post("/api/v1/me/passkeys/register/begin", {}, csrf);
     const cred = await navigator.credentials.create({ publicKey: creationOptions(begun.options) });
     await post(
