@@ -120,11 +120,12 @@ impl Services {
                 .items
                 .iter()
                 .map(|r| {
+                    // Counted, not explained: the keys alone (sorted by user), no paths.
                     let mut users: Vec<_> = state
                         .engine
-                        .holders(r.id, now)
+                        .holder_keys(r.id, now)
                         .into_iter()
-                        .map(|h| h.user)
+                        .map(|(user, _)| user)
                         .collect();
                     users.dedup();
                     RoleHolderCount {
