@@ -15,7 +15,9 @@ use latchkey_model::{PasskeyId, TotpDeviceId};
 use latchkey_service::ServiceError;
 use serde_json::{Value, json};
 
-use super::view::{Console, ConsoleForm, Form, Page, Problem, pending_form, redirect, rfc3339};
+use super::view::{
+    Console, ConsoleForm, Form, Page, Problem, parse_id, pending_form, redirect, rfc3339,
+};
 use crate::app::AppState;
 use crate::extract::Client;
 
@@ -64,16 +66,6 @@ pub(super) async fn sections(s: &AppState, c: &Console) -> Result<(Value, Value)
     Ok((json!(passkeys), json!(devices)))
 }
 
-fn passkey_id(id: &str) -> Result<PasskeyId, Problem> {
-    id.parse()
-        .map_err(|_| Problem::from(ServiceError::not_found("passkey", id)))
-}
-
-fn device_id(id: &str) -> Result<TotpDeviceId, Problem> {
-    id.parse()
-        .map_err(|_| Problem::from(ServiceError::not_found("TOTP device", id)))
-}
-
 /// A refusal of one of this part's forms: next to its field on My account (`which` names
 /// the form), or an error page when it is not about the form.
 async fn refused(
@@ -96,7 +88,7 @@ pub(super) async fn rename_passkey(
     f: ConsoleForm,
 ) -> Response {
     let ConsoleForm { c, form, headers } = f;
-    let id = match passkey_id(&id) {
+    let id = match parse_id::<PasskeyId>("passkey", &id) {
         Ok(id) => id,
         Err(problem) => return problem.page(&c),
     };
@@ -149,7 +141,7 @@ pub(super) async fn confirm_remove_passkey(
     c: Console,
     Path(id): Path<String>,
 ) -> Response {
-    let id = match passkey_id(&id) {
+    let id = match parse_id::<PasskeyId>("passkey", &id) {
         Ok(id) => id,
         Err(problem) => return problem.page(&c),
     };
@@ -172,7 +164,7 @@ pub(super) async fn remove_passkey(
     f: ConsoleForm,
 ) -> Response {
     let ConsoleForm { c, headers, .. } = f;
-    let id = match passkey_id(&id) {
+    let id = match parse_id::<PasskeyId>("passkey", &id) {
         Ok(id) => id,
         Err(problem) => return problem.page(&c),
     };
@@ -253,7 +245,7 @@ pub(super) async fn verify_totp(
     f: ConsoleForm,
 ) -> Response {
     let ConsoleForm { c, form, headers } = f;
-    let id = match device_id(&id) {
+    let id = match parse_id::<TotpDeviceId>("TOTP device", &id) {
         Ok(id) => id,
         Err(problem) => return problem.page(&c),
     };
@@ -302,7 +294,7 @@ pub(super) async fn confirm_disable_totp(
     c: Console,
     Path(id): Path<String>,
 ) -> Response {
-    match device_id(&id) {
+    match parse_id::<TotpDeviceId>("TOTP device", &id) {
         Ok(id) => disable_page(&s, &c, id, None).await,
         Err(problem) => problem.page(&c),
     }
@@ -316,7 +308,7 @@ pub(super) async fn disable_totp(
     f: ConsoleForm,
 ) -> Response {
     let ConsoleForm { c, form, headers } = f;
-    let id = match device_id(&id) {
+    let id = match parse_id::<TotpDeviceId>("TOTP device", &id) {
         Ok(id) => id,
         Err(problem) => return problem.page(&c),
     };

@@ -9,10 +9,12 @@ use latchkey_api::ApprovalDecision;
 use latchkey_model::{
     ApprovalAction, ApprovalId, ApprovalRequest, ApprovalStatus, Grantee, UserId,
 };
-use latchkey_service::{ApprovalFilter, ApprovalNames, ListParams, ServiceError};
+use latchkey_service::{ApprovalFilter, ApprovalNames};
 use serde_json::{Value, json};
 
-use super::view::{Console, ConsoleForm, Form, Page, Problem, encode_query, redirect};
+use super::view::{
+    Console, ConsoleForm, Form, Page, Problem, encode_query, page_of, parse_id, redirect,
+};
 use crate::app::AppState;
 
 /// Rows on a page of a queue.
@@ -96,11 +98,7 @@ pub(super) async fn list(
         return Problem::invalid("queue", "no such queue").page(&c);
     };
     let filter = ApprovalFilter {
-        list: ListParams {
-            limit: Some(PAGE_SIZE.to_owned()),
-            cursor: q.opt("cursor"),
-            order: None,
-        },
+        list: page_of(PAGE_SIZE, q.opt("cursor")),
         queue: Some(queue.to_owned()),
         status: q.opt("status"),
         system_id: None,
@@ -158,11 +156,6 @@ pub(super) async fn list(
         .render()
 }
 
-fn approval_id(id: &str) -> Result<ApprovalId, Problem> {
-    id.parse::<ApprovalId>()
-        .map_err(|_| Problem::from(ServiceError::not_found("approval request", id)))
-}
-
 async fn request_page(
     s: &AppState,
     c: &Console,
@@ -195,7 +188,7 @@ pub(super) async fn show(
     c: Console,
     Path(id): Path<String>,
 ) -> Response {
-    match approval_id(&id).map_err(|p| p.page(&c)) {
+    match parse_id::<ApprovalId>("approval request", &id).map_err(|p| p.page(&c)) {
         Ok(id) => request_page(&s, &c, id, None).await,
         Err(page) => page,
     }
@@ -209,7 +202,7 @@ pub(super) async fn decide(
     f: ConsoleForm,
 ) -> Response {
     let ConsoleForm { c, form, headers } = f;
-    let id = match approval_id(&id).map_err(|p| p.page(&c)) {
+    let id = match parse_id::<ApprovalId>("approval request", &id).map_err(|p| p.page(&c)) {
         Ok(id) => id,
         Err(page) => return page,
     };

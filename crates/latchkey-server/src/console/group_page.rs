@@ -9,14 +9,16 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use latchkey_api::{ChangeToPreview, CreateGrant, UpdateGroup};
 use latchkey_model::{GrantId, Group, GroupId, RoleId};
-use latchkey_service::{GrantFilter, GroupFilter, ListParams, ServiceError, UserFilter};
+use latchkey_service::{GrantFilter, GroupFilter, ServiceError, UserFilter};
 use serde_json::json;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
 use super::preview;
 use super::users::{role_choices, role_label, system_names};
-use super::view::{Console, ConsoleForm, Form, Page, Problem, encode_query, redirect};
+use super::view::{
+    Console, ConsoleForm, Form, Page, Problem, encode_query, page_of, parse_id, redirect,
+};
 use crate::app::AppState;
 
 /// Members on a page.
@@ -28,22 +30,9 @@ const SUBGROUPS: &str = "200";
 /// Members and grants listed on a past state of the group.
 const MEMBERS_THEN: u32 = 200;
 
-fn list(limit: &str, cursor: Option<String>) -> ListParams {
-    ListParams {
-        limit: Some(limit.to_owned()),
-        cursor,
-        order: None,
-    }
-}
-
-fn parse_group(id: &str) -> Result<GroupId, Problem> {
-    id.parse::<GroupId>()
-        .map_err(|_| Problem::from(ServiceError::not_found("group", id)))
-}
-
 /// An instant typed in a form: `YYYY-MM-DDTHH:MM[:SS]` (a `datetime-local` field, read as
 /// UTC), RFC 3339, or a date (its start, UTC).
-pub(super) fn instant(q: &Form, name: &str) -> Result<Option<OffsetDateTime>, Problem> {
+fn instant(q: &Form, name: &str) -> Result<Option<OffsetDateTime>, Problem> {
     let raw = q.get(name);
     if raw.is_empty() {
         return Ok(None);
@@ -76,7 +65,7 @@ pub(super) async fn show(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
     let q = Form::from_pairs(pairs);
-    let group_id = match parse_group(&id) {
+    let group_id = match parse_id::<GroupId>("group", &id) {
         Ok(g) => g,
         Err(p) => return p.page(&c),
     };
@@ -114,7 +103,7 @@ async fn group_page(
         .list_groups(
             &c.p,
             &GroupFilter {
-                list: list(SUBGROUPS, None),
+                list: page_of(SUBGROUPS, None),
                 parent_id: Some(group_id.to_string()),
                 ..GroupFilter::default()
             },
@@ -224,7 +213,7 @@ async fn grants_of(
     q: &Form,
 ) -> Option<serde_json::Value> {
     let filter = GrantFilter {
-        list: list(GRANTS, q.opt("gcursor")),
+        list: page_of(GRANTS, q.opt("gcursor")),
         group_id: Some(group.id),
         ..GrantFilter::default()
     };
@@ -295,7 +284,7 @@ pub(super) async fn grant(
     f: ConsoleForm,
 ) -> Response {
     let ConsoleForm { c, form, headers } = f;
-    let group_id = match parse_group(&id) {
+    let group_id = match parse_id::<GroupId>("group", &id) {
         Ok(g) => g,
         Err(p) => return p.page(&c),
     };
@@ -370,7 +359,7 @@ async fn parent_named(s: &AppState, c: &Console, name: &str) -> Result<Option<Gr
         return Ok(None);
     }
     let filter = GroupFilter {
-        list: list("50", None),
+        list: page_of("50", None),
         q: Some(name.to_owned()),
         ..GroupFilter::default()
     };
@@ -390,7 +379,7 @@ pub(super) async fn move_group(
     f: ConsoleForm,
 ) -> Response {
     let ConsoleForm { c, form, headers } = f;
-    let group_id = match parse_group(&id) {
+    let group_id = match parse_id::<GroupId>("group", &id) {
         Ok(g) => g,
         Err(p) => return p.page(&c),
     };
@@ -478,7 +467,7 @@ pub(super) async fn enable(
 
 async fn set_disabled(s: AppState, id: String, f: ConsoleForm, disabled: bool) -> Response {
     let ConsoleForm { c, form, headers } = f;
-    let group_id = match parse_group(&id) {
+    let group_id = match parse_id::<GroupId>("group", &id) {
         Ok(g) => g,
         Err(p) => return p.page(&c),
     };
@@ -527,7 +516,7 @@ pub(super) async fn add_manager(
     f: ConsoleForm,
 ) -> Response {
     let ConsoleForm { c, form, headers } = f;
-    let group_id = match parse_group(&id) {
+    let group_id = match parse_id::<GroupId>("group", &id) {
         Ok(g) => g,
         Err(p) => return p.page(&c),
     };
@@ -543,7 +532,7 @@ pub(super) async fn add_manager(
             ));
         }
         let filter = UserFilter {
-            list: list("1", None),
+            list: page_of("1", None),
             user_name: Some(name.to_owned()),
             ..UserFilter::default()
         };
@@ -590,7 +579,7 @@ pub(super) async fn remove_manager(
     f: ConsoleForm,
 ) -> Response {
     let ConsoleForm { c, form, headers } = f;
-    let group_id = match parse_group(&id) {
+    let group_id = match parse_id::<GroupId>("group", &id) {
         Ok(g) => g,
         Err(p) => return p.page(&c),
     };

@@ -6,11 +6,11 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use latchkey_api::CreateGroup;
 use latchkey_model::{Group, GroupId};
-use latchkey_service::{GroupFilter, ListParams, ServiceError};
+use latchkey_service::{GroupFilter, ServiceError};
 use serde_json::json;
 
 use super::users::group_choices;
-use super::view::{Console, ConsoleForm, Form, Page, Problem, redirect};
+use super::view::{Console, ConsoleForm, Form, Page, Problem, page_of, redirect};
 use crate::app::AppState;
 
 /// Most groups one branch shows.
@@ -22,11 +22,7 @@ async fn children_of(
     parent: Option<GroupId>,
 ) -> Result<Vec<serde_json::Value>, Problem> {
     let filter = GroupFilter {
-        list: ListParams {
-            limit: Some(BRANCH.to_owned()),
-            cursor: None,
-            order: None,
-        },
+        list: page_of(BRANCH, None),
         parent_id: Some(parent.map_or_else(|| "root".to_owned(), |p| p.to_string())),
         ..GroupFilter::default()
     };

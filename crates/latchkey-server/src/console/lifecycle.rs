@@ -21,7 +21,9 @@ use latchkey_service::{
 use serde_json::{Value, json};
 
 use super::users::{COLUMNS, DEFAULT_COLUMNS, group_choices, role_choices};
-use super::view::{Console, ConsoleForm, Form, Page, Problem, encode_query, redirect, rfc3339};
+use super::view::{
+    Console, ConsoleForm, Form, Page, Problem, encode_query, page_of, redirect, rfc3339,
+};
 use crate::app::AppState;
 use crate::extract::Client;
 
@@ -448,11 +450,7 @@ pub(super) async fn delete(
 /// The user called `name` (exactly, any case), if the caller may see them.
 async fn user_by_name(s: &AppState, c: &Console, name: &str) -> Result<Option<User>, Problem> {
     let filter = UserFilter {
-        list: ListParams {
-            limit: Some("1".to_owned()),
-            cursor: None,
-            order: None,
-        },
+        list: page_of("1", None),
         user_name: Some(name.to_owned()),
         ..UserFilter::default()
     };

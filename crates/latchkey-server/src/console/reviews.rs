@@ -10,11 +10,13 @@ use latchkey_api::{
     AccessReviewView, CreateAccessReview, DecideReviewItem, ReviewItemView, ReviewSelectionInput,
 };
 use latchkey_model::{AccessReviewId, ReviewItemId, ReviewSelection, ReviewStatus};
-use latchkey_service::{AccessReviewFilter, ListParams, ReviewItemFilter, ServiceError};
+use latchkey_service::{AccessReviewFilter, ReviewItemFilter};
 use serde_json::{Value, json};
 
 use super::users::{group_choices, role_choices, system_names};
-use super::view::{Console, ConsoleForm, Form, Page, Problem, day, encode_query, redirect};
+use super::view::{
+    Console, ConsoleForm, Form, Page, Problem, day, encode_query, page_of, parse_id, redirect,
+};
 use crate::app::AppState;
 
 /// Rows on a page of campaigns or items.
@@ -29,14 +31,6 @@ fn notice(done: &str) -> Option<&'static str> {
         "revoked" => Some("Grant revoked."),
         "closed" => Some("Campaign closed."),
         _ => None,
-    }
-}
-
-fn list_params(limit: &str, cursor: Option<String>) -> ListParams {
-    ListParams {
-        limit: Some(limit.to_owned()),
-        cursor,
-        order: None,
     }
 }
 
@@ -95,7 +89,7 @@ pub(super) async fn list(
 ) -> Response {
     let q = Form::from_pairs(pairs);
     let filter = AccessReviewFilter {
-        list: list_params(PAGE_SIZE, q.opt("cursor")),
+        list: page_of(PAGE_SIZE, q.opt("cursor")),
     };
     let page = match s.services.list_access_reviews(&c.p, &filter).await {
         Ok(page) => page,
@@ -105,7 +99,7 @@ pub(super) async fn list(
         c.p.permissions()
             .has_unscoped(latchkey_model::Permission::ReviewsManage);
     let overdue = ReviewItemFilter {
-        list: list_params(OVERDUE_SHOWN, None),
+        list: page_of(OVERDUE_SHOWN, None),
         overdue: Some("true".to_owned()),
         reviewer: (!manager).then(|| "me".to_owned()),
         decision: None,
@@ -145,7 +139,7 @@ pub(super) async fn items(
 ) -> Response {
     let q = Form::from_pairs(pairs);
     let filter = ReviewItemFilter {
-        list: list_params(PAGE_SIZE, q.opt("cursor")),
+        list: page_of(PAGE_SIZE, q.opt("cursor")),
         decision: q.opt("decision"),
         overdue: q.checked("overdue").then(|| "true".to_owned()),
         reviewer: q.opt("reviewer"),
@@ -301,16 +295,6 @@ pub(super) async fn create(State(s): State<AppState>, f: ConsoleForm) -> Respons
     }
 }
 
-fn campaign_id(id: &str) -> Result<AccessReviewId, Problem> {
-    id.parse::<AccessReviewId>()
-        .map_err(|_| Problem::from(ServiceError::not_found("access review", id)))
-}
-
-fn item_id(id: &str) -> Result<ReviewItemId, Problem> {
-    id.parse::<ReviewItemId>()
-        .map_err(|_| Problem::from(ServiceError::not_found("access review item", id)))
-}
-
 /// `GET /reviews/{id}?decision=…&overdue=on&cursor=…`: the campaign, its counts and its
 /// items (without `reviews.manage`: the items the caller reviews).
 pub(super) async fn show(
@@ -320,7 +304,7 @@ pub(super) async fn show(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
     let q = Form::from_pairs(pairs);
-    let id = match campaign_id(&id).map_err(|p| p.page(&c)) {
+    let id = match parse_id::<AccessReviewId>("access review", &id).map_err(|p| p.page(&c)) {
         Ok(id) => id,
         Err(page) => return page,
     };
@@ -339,7 +323,7 @@ async fn campaign_page(
         Err(e) => return Problem::from(e).page(c),
     };
     let filter = ReviewItemFilter {
-        list: list_params(PAGE_SIZE, q.opt("cursor")),
+        list: page_of(PAGE_SIZE, q.opt("cursor")),
         decision: q.opt("decision"),
         overdue: q.checked("overdue").then(|| "true".to_owned()),
         reviewer: None,
@@ -387,8 +371,8 @@ pub(super) async fn revoke_form(
     Path((id, item)): Path<(String, String)>,
 ) -> Response {
     let (id, item) = match (
-        campaign_id(&id).map_err(|p| p.page(&c)),
-        item_id(&item).map_err(|p| p.page(&c)),
+        parse_id::<AccessReviewId>("access review", &id).map_err(|p| p.page(&c)),
+        parse_id::<ReviewItemId>("access review item", &item).map_err(|p| p.page(&c)),
     ) {
         (Ok(id), Ok(item)) => (id, item),
         (Err(page), _) | (_, Err(page)) => return page,
@@ -423,8 +407,8 @@ pub(super) async fn decide(
 ) -> Response {
     let ConsoleForm { c, form, headers } = f;
     let (id, item) = match (
-        campaign_id(&id).map_err(|p| p.page(&c)),
-        item_id(&item).map_err(|p| p.page(&c)),
+        parse_id::<AccessReviewId>("access review", &id).map_err(|p| p.page(&c)),
+        parse_id::<ReviewItemId>("access review item", &item).map_err(|p| p.page(&c)),
     ) {
         (Ok(id), Ok(item)) => (id, item),
         (Err(page), _) | (_, Err(page)) => return page,
@@ -464,7 +448,7 @@ pub(super) async fn close(
     f: ConsoleForm,
 ) -> Response {
     let ConsoleForm { c, form, headers } = f;
-    let id = match campaign_id(&id).map_err(|p| p.page(&c)) {
+    let id = match parse_id::<AccessReviewId>("access review", &id).map_err(|p| p.page(&c)) {
         Ok(id) => id,
         Err(page) => return page,
     };

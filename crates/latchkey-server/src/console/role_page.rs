@@ -10,12 +10,14 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use latchkey_api::{ChangeToPreview, CreateGrantedRole, UpdateRole};
 use latchkey_model::{Grantee, InheritanceId, Role, RoleId, RoleSecurityPolicy};
-use latchkey_service::{GrantFilter, ListParams, ServiceError};
+use latchkey_service::{GrantFilter, ServiceError};
 use serde_json::json;
 
 use super::preview;
 use super::users::{role_choices, role_label, system_names};
-use super::view::{Console, ConsoleForm, Form, Page, Problem, encode_query, redirect};
+use super::view::{
+    Console, ConsoleForm, Form, Page, Problem, encode_query, page_of, parse_id, redirect,
+};
 use crate::app::AppState;
 use crate::extract::Client;
 
@@ -33,11 +35,6 @@ const IDLE_PRESETS: &[(u32, &str)] = &[
     (1440, "24 hours"),
 ];
 
-fn parse_role(id: &str) -> Result<RoleId, Problem> {
-    id.parse::<RoleId>()
-        .map_err(|_| Problem::from(ServiceError::not_found("role", id)))
-}
-
 /// `GET /roles/{id}`: `gcursor` pages the grants, `hoffset` the holders.
 pub(super) async fn show(
     State(s): State<AppState>,
@@ -46,7 +43,7 @@ pub(super) async fn show(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
     let q = Form::from_pairs(pairs);
-    let role = match parse_role(&id) {
+    let role = match parse_id::<RoleId>("role", &id) {
         Ok(r) => r,
         Err(p) => return p.page(&c),
     };
@@ -188,11 +185,7 @@ async fn role_page(
 /// not list grants over the whole organisation.
 async fn grants_of(s: &AppState, c: &Console, role: &Role, q: &Form) -> Option<serde_json::Value> {
     let filter = GrantFilter {
-        list: ListParams {
-            limit: Some(GRANTS.to_owned()),
-            cursor: q.opt("gcursor"),
-            order: None,
-        },
+        list: page_of(GRANTS, q.opt("gcursor")),
         role_id: Some(role.id),
         ..GrantFilter::default()
     };
@@ -239,7 +232,7 @@ pub(super) async fn permissions(
     f: ConsoleForm,
 ) -> Response {
     let ConsoleForm { c, form, headers } = f;
-    let role = match parse_role(&id) {
+    let role = match parse_id::<RoleId>("role", &id) {
         Ok(r) => r,
         Err(p) => return p.page(&c),
     };
@@ -315,7 +308,7 @@ pub(super) async fn policy(
     f: ConsoleForm,
 ) -> Response {
     let ConsoleForm { c, form, headers } = f;
-    let role = match parse_role(&id) {
+    let role = match parse_id::<RoleId>("role", &id) {
         Ok(r) => r,
         Err(p) => return p.page(&c),
     };
@@ -367,7 +360,7 @@ pub(super) async fn add_granted(
     f: ConsoleForm,
 ) -> Response {
     let ConsoleForm { c, form, headers } = f;
-    let role = match parse_role(&id) {
+    let role = match parse_id::<RoleId>("role", &id) {
         Ok(r) => r,
         Err(p) => return p.page(&c),
     };
@@ -445,7 +438,7 @@ pub(super) async fn remove_granted(
     f: ConsoleForm,
 ) -> Response {
     let ConsoleForm { c, form, headers } = f;
-    let role = match parse_role(&id) {
+    let role = match parse_id::<RoleId>("role", &id) {
         Ok(r) => r,
         Err(p) => return p.page(&c),
     };

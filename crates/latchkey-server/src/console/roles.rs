@@ -9,12 +9,12 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use latchkey_api::{ChangeToPreview, CreateGrantedRole, CreateRole, CreateSystem};
 use latchkey_model::RoleId;
-use latchkey_service::{ListParams, RoleFilter};
+use latchkey_service::RoleFilter;
 use serde_json::json;
 
 use super::preview;
 use super::users::{role_choices, role_label, system_names};
-use super::view::{Console, ConsoleForm, Form, Page, Problem, encode_query, redirect};
+use super::view::{Console, ConsoleForm, Form, Page, Problem, encode_query, page_of, redirect};
 use crate::app::AppState;
 
 /// Rows on a page of the role list.
@@ -49,11 +49,7 @@ async fn roles_page(
     failed: Option<(&str, &Problem, &Form)>,
 ) -> Response {
     let filter = RoleFilter {
-        list: ListParams {
-            limit: Some(PAGE_SIZE.to_owned()),
-            cursor: q.opt("cursor"),
-            order: None,
-        },
+        list: page_of(PAGE_SIZE, q.opt("cursor")),
         q: q.opt("q"),
         ..RoleFilter::default()
     };

@@ -16,7 +16,7 @@ use latchkey_service::ServiceError;
 use serde_json::{Value, json};
 
 use super::users::{role_choices, role_choices_with};
-use super::view::{Console, ConsoleForm, Form, Page, Problem, redirect};
+use super::view::{Console, ConsoleForm, Form, Page, Problem, parse_id, redirect};
 use crate::app::AppState;
 
 /// Most entries each list of a preview shows; the totals count everything.
@@ -277,11 +277,6 @@ impl<'a> RulePage<'a> {
     }
 }
 
-fn rule_id(id: &str) -> Result<AssignmentRuleId, Problem> {
-    id.parse::<AssignmentRuleId>()
-        .map_err(|_| Problem::from(ServiceError::not_found("role assignment rule", id)))
-}
-
 /// The saved rule and its latest runs.
 async fn saved(
     s: &AppState,
@@ -310,7 +305,8 @@ pub(super) async fn show(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
     let q = Form::from_pairs(pairs);
-    let id = match rule_id(&id).map_err(|p| p.page(&c)) {
+    let id = match parse_id::<AssignmentRuleId>("role assignment rule", &id).map_err(|p| p.page(&c))
+    {
         Ok(id) => id,
         Err(page) => return page,
     };
@@ -332,7 +328,8 @@ pub(super) async fn update(
     f: ConsoleForm,
 ) -> Response {
     let ConsoleForm { c, form, headers } = f;
-    let id = match rule_id(&id).map_err(|p| p.page(&c)) {
+    let id = match parse_id::<AssignmentRuleId>("role assignment rule", &id).map_err(|p| p.page(&c))
+    {
         Ok(id) => id,
         Err(page) => return page,
     };
@@ -378,7 +375,8 @@ pub(super) async fn preview(
     f: ConsoleForm,
 ) -> Response {
     let c = f.c;
-    let id = match rule_id(&id).map_err(|p| p.page(&c)) {
+    let id = match parse_id::<AssignmentRuleId>("role assignment rule", &id).map_err(|p| p.page(&c))
+    {
         Ok(id) => id,
         Err(page) => return page,
     };
@@ -407,7 +405,8 @@ pub(super) async fn apply(
     f: ConsoleForm,
 ) -> Response {
     let ConsoleForm { c, headers, .. } = f;
-    let id = match rule_id(&id).map_err(|p| p.page(&c)) {
+    let id = match parse_id::<AssignmentRuleId>("role assignment rule", &id).map_err(|p| p.page(&c))
+    {
         Ok(id) => id,
         Err(page) => return page,
     };
@@ -425,7 +424,8 @@ pub(super) async fn run(
     headers: HeaderMap,
     Path((id, run)): Path<(String, String)>,
 ) -> Response {
-    let id = match rule_id(&id).map_err(|p| p.page(&c)) {
+    let id = match parse_id::<AssignmentRuleId>("role assignment rule", &id).map_err(|p| p.page(&c))
+    {
         Ok(id) => id,
         Err(page) => return page,
     };

@@ -8,13 +8,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use latchkey_api::{AlertAction, CreateSnapshot};
 use latchkey_model::{AlertStatus, SecurityAlertId};
-use latchkey_service::{ListParams, SecurityAlertFilter, SecurityEventFilter};
+use latchkey_service::{SecurityAlertFilter, SecurityEventFilter};
 use serde_json::json;
 use time::PrimitiveDateTime;
 use time::macros::format_description;
 
 use super::view::{
-    Console, ConsoleForm, Form, Page, Problem, day, encode_query, redirect, rfc3339,
+    Console, ConsoleForm, Form, Page, Problem, day, encode_query, page_of, redirect, rfc3339,
 };
 use crate::app::AppState;
 use crate::extract::Client;
@@ -59,11 +59,7 @@ pub(super) async fn events(
         .set("values", values);
     let parsed = (|| {
         Ok::<_, Problem>(SecurityEventFilter {
-            list: ListParams {
-                limit: Some(PAGE_SIZE.to_owned()),
-                cursor: q.opt("cursor"),
-                order: None,
-            },
+            list: page_of(PAGE_SIZE, q.opt("cursor")),
             kind: q.opt("kind"),
             user_id: user_id(&q)?,
             from: day(&q, "from", false)?,
@@ -149,11 +145,7 @@ async fn alerts_page(
 ) -> Response {
     let status = q.opt("status").filter(|v| v != "any");
     let f = SecurityAlertFilter {
-        list: ListParams {
-            limit: Some(PAGE_SIZE.to_owned()),
-            cursor: q.opt("cursor"),
-            order: None,
-        },
+        list: page_of(PAGE_SIZE, q.opt("cursor")),
         status: status.clone(),
         rule: None,
         user_id: None,

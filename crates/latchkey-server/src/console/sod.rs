@@ -9,11 +9,13 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use latchkey_api::{CreateSodRule, SodPairInput, SodPreview, UpdateSodRule};
 use latchkey_model::{Risk, RoleId, SodKind, SodRule, SodRuleId, SystemId};
-use latchkey_service::{ListParams, ServiceError, SodRuleFilter};
+use latchkey_service::SodRuleFilter;
 use serde_json::{Value, json};
 
 use super::users::{role_choices_with, system_names};
-use super::view::{Console, ConsoleForm, Form, Page, Problem, encode_query, redirect};
+use super::view::{
+    Console, ConsoleForm, Form, Page, Problem, encode_query, page_of, parse_id, redirect,
+};
 use crate::app::AppState;
 
 /// Rows on a page of the list.
@@ -63,11 +65,7 @@ pub(super) async fn list(
         None => None,
     };
     let filter = SodRuleFilter {
-        list: ListParams {
-            limit: Some(PAGE_SIZE.to_owned()),
-            cursor: q.opt("cursor"),
-            order: None,
-        },
+        list: page_of(PAGE_SIZE, q.opt("cursor")),
         system_id: system,
         role_id: None,
     };
@@ -426,11 +424,6 @@ pub(super) async fn create(State(s): State<AppState>, f: ConsoleForm) -> Respons
     }
 }
 
-fn sod_id(id: &str) -> Result<SodRuleId, Problem> {
-    id.parse::<SodRuleId>()
-        .map_err(|_| Problem::from(ServiceError::not_found("segregation-of-duties rule", id)))
-}
-
 /// `GET /sod/{id}`.
 pub(super) async fn show(
     State(s): State<AppState>,
@@ -439,7 +432,8 @@ pub(super) async fn show(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
     let q = Form::from_pairs(pairs);
-    let id = match sod_id(&id).map_err(|p| p.page(&c)) {
+    let id = match parse_id::<SodRuleId>("segregation-of-duties rule", &id).map_err(|p| p.page(&c))
+    {
         Ok(id) => id,
         Err(page) => return page,
     };
@@ -468,7 +462,8 @@ pub(super) async fn update(
     f: ConsoleForm,
 ) -> Response {
     let ConsoleForm { c, form, headers } = f;
-    let id = match sod_id(&id).map_err(|p| p.page(&c)) {
+    let id = match parse_id::<SodRuleId>("segregation-of-duties rule", &id).map_err(|p| p.page(&c))
+    {
         Ok(id) => id,
         Err(page) => return page,
     };

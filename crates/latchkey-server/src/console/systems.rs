@@ -8,10 +8,10 @@
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use latchkey_model::{System, SystemId};
-use latchkey_service::{ListParams, RoleFilter, ServiceError, SystemFilter};
+use latchkey_service::{RoleFilter, ServiceError, SystemFilter};
 use serde_json::json;
 
-use super::view::{Console, Form, Page, Problem, encode_query};
+use super::view::{Console, Form, Page, Problem, encode_query, page_of};
 use crate::app::AppState;
 
 /// Most systems one branch shows.
@@ -37,11 +37,7 @@ async fn children_of(
     parent: Option<SystemId>,
 ) -> Result<serde_json::Value, Problem> {
     let filter = SystemFilter {
-        list: ListParams {
-            limit: Some(BRANCH.to_owned()),
-            cursor: None,
-            order: None,
-        },
+        list: page_of(BRANCH, None),
         parent_id: Some(parent.map_or_else(|| "root".to_owned(), |p| p.to_string())),
         ..SystemFilter::default()
     };
@@ -75,11 +71,7 @@ pub(super) async fn children(
         let children = children_of(&s, &c, Some(id)).await?;
         let domains = s.services.list_domains(&c.p, id).await?;
         let filter = RoleFilter {
-            list: ListParams {
-                limit: Some(BRANCH_ROLES.to_owned()),
-                cursor: None,
-                order: None,
-            },
+            list: page_of(BRANCH_ROLES, None),
             system_id: Some(id),
             ..RoleFilter::default()
         };
@@ -142,11 +134,7 @@ pub(super) async fn show(
         Err(e) => return Problem::from(e).page(&c),
     };
     let filter = RoleFilter {
-        list: ListParams {
-            limit: Some(ROLES.to_owned()),
-            cursor: q.opt("cursor"),
-            order: None,
-        },
+        list: page_of(ROLES, q.opt("cursor")),
         system_id: Some(id),
         ..RoleFilter::default()
     };

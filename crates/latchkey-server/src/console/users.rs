@@ -16,7 +16,7 @@ use latchkey_service::{
 use serde::Serialize;
 use serde_json::json;
 
-use super::view::{Console, ConsoleForm, Form, Page, Problem, encode_query, redirect};
+use super::view::{Console, ConsoleForm, Form, Page, Problem, encode_query, page_of, redirect};
 use crate::app::AppState;
 
 /// Rows on a page of the user list.
@@ -35,18 +35,10 @@ pub(super) const COLUMNS: &[(&str, &str)] = &[
 ];
 pub(super) const DEFAULT_COLUMNS: &[&str] = &["full_name", "email", "primary_group", "enabled"];
 
-fn list_params(limit: &str) -> ListParams {
-    ListParams {
-        limit: Some(limit.to_owned()),
-        cursor: None,
-        order: None,
-    }
-}
-
 /// Up to [`CHOICES`] groups by name, for selects; none when the caller may not list them.
 pub(super) async fn group_choices(s: &AppState, c: &Console) -> Vec<serde_json::Value> {
     let filter = GroupFilter {
-        list: list_params(CHOICES),
+        list: page_of(CHOICES, None),
         ..GroupFilter::default()
     };
     match s.services.list_groups(&c.p, &filter).await {
@@ -63,7 +55,7 @@ pub(super) async fn group_choices(s: &AppState, c: &Console) -> Vec<serde_json::
 pub(super) async fn role_choices(s: &AppState, c: &Console) -> Vec<serde_json::Value> {
     let systems = system_names(s, c).await;
     let filter = RoleFilter {
-        list: list_params(CHOICES),
+        list: page_of(CHOICES, None),
         ..RoleFilter::default()
     };
     match s.services.list_roles(&c.p, &filter).await {
@@ -105,7 +97,7 @@ pub(super) async fn role_choices_with(
 /// The names of the information systems the caller may see.
 pub(super) async fn system_names(s: &AppState, c: &Console) -> HashMap<SystemId, String> {
     let filter = SystemFilter {
-        list: list_params("1000"),
+        list: page_of("1000", None),
         ..SystemFilter::default()
     };
     match s.services.list_systems(&c.p, &filter).await {
@@ -415,7 +407,7 @@ async fn groups_tab(
         "kind": "primary",
     })];
     let filter = MembershipFilter {
-        list: list_params("1000"),
+        list: page_of("1000", None),
         user_id: Some(user.id),
         group_id: None,
     };
@@ -440,7 +432,7 @@ async fn roles_tab(
     user: UserId,
 ) -> Result<Vec<serde_json::Value>, Problem> {
     let filter = GrantFilter {
-        list: list_params("1000"),
+        list: page_of("1000", None),
         user_id: Some(user),
         ..GrantFilter::default()
     };

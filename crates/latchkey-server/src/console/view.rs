@@ -320,6 +320,23 @@ pub(crate) struct Problem {
     cause: Option<String>,
 }
 
+/// The list parameters of one page: at most `limit` rows after `cursor`, in the list's
+/// own order.
+pub(super) fn page_of(limit: &str, cursor: Option<String>) -> latchkey_service::ListParams {
+    latchkey_service::ListParams {
+        limit: Some(limit.to_owned()),
+        cursor,
+        order: None,
+    }
+}
+
+/// An id from a page's path or form: one that does not parse names nothing there is, so it
+/// is answered like an id of nothing (404 naming `what`), never as a bad request.
+pub(super) fn parse_id<T: std::str::FromStr>(what: &'static str, raw: &str) -> Result<T, Problem> {
+    raw.parse::<T>()
+        .map_err(|_| Problem::from(ServiceError::not_found(what, raw)))
+}
+
 impl From<ServiceError> for Problem {
     fn from(e: ServiceError) -> Self {
         ApiError::from(e).into()

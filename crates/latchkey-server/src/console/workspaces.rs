@@ -14,10 +14,10 @@ use latchkey_api::{
     CreateFolder, CreateTeam, CreateWorkspace, CreateWorkspaceKey, UpdateWorkspace,
 };
 use latchkey_model::{FolderId, MemberRole, Plan, UserId, WorkspaceId, WorkspaceKeyId};
-use latchkey_service::{ListParams, ServiceError, UserFilter};
+use latchkey_service::{ServiceError, UserFilter};
 use serde_json::{Value, json};
 
-use super::view::{Console, ConsoleForm, Form, Page, Problem, redirect, rfc3339};
+use super::view::{Console, ConsoleForm, Form, Page, Problem, page_of, redirect, rfc3339};
 use crate::app::AppState;
 
 fn plans() -> Vec<Value> {
@@ -347,11 +347,7 @@ pub(super) async fn add_member(
         ))
     } else {
         let filter = UserFilter {
-            list: ListParams {
-                limit: Some("1".to_owned()),
-                cursor: None,
-                order: None,
-            },
+            list: page_of("1", None),
             user_name: Some(name.to_owned()),
             ..UserFilter::default()
         };
