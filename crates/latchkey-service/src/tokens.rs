@@ -30,14 +30,38 @@ pub fn csrf_token(session_secret: &str) -> String {
 /// between two steps of a form (the console's CSV import) and the server checks, when the
 /// data comes back, that it is what this session was shown. Pages cannot read the secret
 /// (an HttpOnly cookie), so they cannot seal anything else.
+///
+/// An HMAC-SHA-256 keyed by the secret, over the length-prefixed purpose and the data: a
+/// plain hash of secret and data would let anyone holding one seal extend the data and
+/// compute the seal of the longer text without the secret.
 pub fn seal(session_secret: &str, purpose: &str, data: &str) -> String {
-    let mut h = Sha256::new();
-    for part in ["latchkey-seal", session_secret, purpose] {
-        h.update(part.len().to_le_bytes());
-        h.update(part.as_bytes());
+    let mut message = Vec::with_capacity(purpose.len() + data.len() + 24);
+    for part in ["latchkey-seal", purpose] {
+        message.extend_from_slice(&part.len().to_le_bytes());
+        message.extend_from_slice(part.as_bytes());
     }
-    h.update(data.as_bytes());
-    URL_SAFE_NO_PAD.encode(h.finalize())
+    message.extend_from_slice(data.as_bytes());
+    URL_SAFE_NO_PAD.encode(hmac_sha256(session_secret.as_bytes(), &message))
+}
+
+/// HMAC (RFC 2104) over SHA-256.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    const BLOCK: usize = 64;
+    let mut k = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let inner = Sha256::new()
+        .chain_update(k.map(|b| b ^ 0x36))
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(k.map(|b| b ^ 0x5c))
+        .chain_update(inner)
+        .finalize()
+        .into()
 }
 
 /// `prefix` and 32 random bytes in base64url.
@@ -396,5 +420,21 @@ mod tests {
         assert_ne!(s, seal("session-a", "import", "user_name\nbob\n"));
         // The parts are length-prefixed: moving a boundary changes the seal.
         assert_ne!(seal("ab", "c", ""), seal("a", "bc", ""));
+    }
+
+    #[test]
+    fn the_seal_is_an_hmac_sha256() {
+        // RFC 4231, test cases 2 (a short key) and 6 (a key longer than a block).
+        assert_eq!(
+            hex::encode(super::hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(
+            hex::encode(super::hmac_sha256(
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            )),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
     }
 }
