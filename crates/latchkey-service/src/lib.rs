@@ -6,6 +6,7 @@
 
 mod access;
 mod approvals;
+mod assertion;
 mod audit;
 mod bootstrap;
 mod bulk;
@@ -94,7 +95,7 @@ struct Inner {
     /// Set once by `use_mailer`; without it mails cannot be sent.
     mail: std::sync::OnceLock<MailSettings>,
     /// Set once by `use_passkeys`, else the development relying party (`localhost`).
-    webauthn: std::sync::OnceLock<webauthn_rs::prelude::Webauthn>,
+    webauthn: std::sync::OnceLock<passkeys::PasskeyParty>,
     /// Set once by `use_master_key`; without it no secret can be sealed or opened.
     master_key: std::sync::OnceLock<secrets::MasterKey>,
     /// Seals passkey ceremonies when no master key is set (one process only).

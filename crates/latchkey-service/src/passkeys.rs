@@ -1,7 +1,8 @@
 //! Passkeys (WebAuthn, through webauthn-rs): registering several per user, naming, listing
 //! and removing them, signing in with one (by user name, or discoverable: the authenticator
 //! names the user), and proving one within a session when a role policy asks for it after
-//! a magic-link sign-in.
+//! a magic-link sign-in. webauthn-rs registers passkeys and writes a sign-in's options;
+//! `assertion` checks the answers.
 //!
 //! A ceremony's server half travels to the client sealed (XChaCha20-Poly1305 under the
 //! master key) and comes back with the answer, valid five minutes: beginning writes
@@ -21,10 +22,11 @@ use latchkey_model::{
 };
 use serde_json::json;
 use webauthn_rs::prelude::{
-    DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
-    PublicKeyCredential, RegisterPublicKeyCredential, Url, Webauthn, WebauthnBuilder,
+    Passkey, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
+    RequestChallengeResponse, Url, Webauthn, WebauthnBuilder,
 };
 
+use crate::assertion::{self, RelyingParty};
 use crate::sign_in::{ClientInfo, events};
 use crate::{Credential, Principal, ServiceError, ServiceResult, Services};
 
@@ -58,23 +60,60 @@ impl PasskeySettings {
         self.build().map(drop)
     }
 
-    pub(crate) fn build(&self) -> Result<Webauthn, String> {
-        let mut origins = self
+    pub(crate) fn build(&self) -> Result<PasskeyParty, String> {
+        let origins = self
             .origins
             .iter()
-            .map(|o| Url::parse(o).map_err(|e| format!("invalid passkey origin `{o}`: {e}")));
-        let first = origins
-            .next()
-            .ok_or_else(|| "passkeys need at least one origin".to_owned())??;
-        let mut builder = WebauthnBuilder::new(&self.rp_id, &first)
+            .map(|o| Url::parse(o).map_err(|e| format!("invalid passkey origin `{o}`: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (first, rest) = origins
+            .split_first()
+            .ok_or_else(|| "passkeys need at least one origin".to_owned())?;
+        let mut builder = WebauthnBuilder::new(&self.rp_id, first)
             .map_err(|e| format!("invalid passkey relying party `{}`: {e}", self.rp_id))?
             .rp_name("Latchkey");
-        for origin in origins {
-            builder = builder.append_allowed_origin(&origin?);
+        for origin in rest {
+            builder = builder.append_allowed_origin(origin);
         }
-        builder
+        let webauthn = builder
             .build()
-            .map_err(|e| format!("invalid passkey settings: {e}"))
+            .map_err(|e| format!("invalid passkey settings: {e}"))?;
+        Ok(PasskeyParty {
+            webauthn,
+            checks: RelyingParty::new(&self.rp_id, origins),
+        })
+    }
+}
+
+/// The relying party built from the settings: webauthn-rs for registering and for the
+/// options of a sign-in, and what `assertion::verify` checks answers against.
+#[derive(Debug)]
+pub(crate) struct PasskeyParty {
+    webauthn: Webauthn,
+    checks: RelyingParty,
+}
+
+/// The server half of a sign-in or verification ceremony: the challenge its options
+/// carried (the user it is for is the ceremony's).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct AssertionState {
+    #[serde(with = "challenge_b64")]
+    challenge: Vec<u8>,
+}
+
+mod challenge_b64 {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    pub fn serialize<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+        URL_SAFE_NO_PAD
+            .decode(text.as_bytes())
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -144,7 +183,7 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> ServiceResult<T> {
 }
 
 impl Services {
-    fn webauthn(&self) -> ServiceResult<&Webauthn> {
+    fn passkey_party(&self) -> ServiceResult<&PasskeyParty> {
         if let Some(w) = self.inner.webauthn.get() {
             return Ok(w);
         }
@@ -152,6 +191,10 @@ impl Services {
             .build()
             .map_err(ServiceError::Internal)?;
         Ok(self.inner.webauthn.get_or_init(|| built))
+    }
+
+    fn webauthn(&self) -> ServiceResult<&Webauthn> {
+        Ok(&self.passkey_party()?.webauthn)
     }
 
     /// Binds passkeys to a relying party; `serve` calls it once, before serving.
@@ -236,17 +279,19 @@ impl Services {
     fn start_authentication(
         &self,
         records: &[PasskeyRecord],
-    ) -> ServiceResult<(
-        webauthn_rs::prelude::RequestChallengeResponse,
-        PasskeyAuthentication,
-    )> {
+    ) -> ServiceResult<(RequestChallengeResponse, AssertionState)> {
         let keys = records
             .iter()
             .map(|r| from_json::<Passkey>(&r.credential))
             .collect::<ServiceResult<Vec<_>>>()?;
-        self.webauthn()?
+        let (options, _) = self
+            .webauthn()?
             .start_passkey_authentication(&keys)
-            .map_err(|e| ServiceError::Internal(format!("cannot ask for a passkey: {e}")))
+            .map_err(|e| ServiceError::Internal(format!("cannot ask for a passkey: {e}")))?;
+        let state = AssertionState {
+            challenge: options.public_key.challenge.clone(),
+        };
+        Ok((options, state))
     }
 
     /// Starts registering a passkey for the caller.
@@ -575,9 +620,12 @@ impl Services {
                 )
             }
             None => {
-                let (options, state) = webauthn
+                let (options, _) = webauthn
                     .start_discoverable_authentication()
                     .map_err(|e| ServiceError::Internal(format!("cannot start a sign-in: {e}")))?;
+                let state = AssertionState {
+                    challenge: options.public_key.challenge.clone(),
+                };
                 self.store_ceremony(
                     CeremonyPurpose::DiscoverableSignIn,
                     org_id,
@@ -619,7 +667,7 @@ impl Services {
             _ => None,
         };
         drop(tx);
-        let webauthn = self.webauthn()?;
+        let party = self.passkey_party()?;
         let outcome = match (&record, &user) {
             (None, _) | (_, None) => Err("unknown_passkey".to_owned()),
             (Some(r), Some(u)) => {
@@ -630,39 +678,19 @@ impl Services {
                 } else if !u.enabled {
                     Err("disabled".to_owned())
                 } else {
-                    let mut passkey: Passkey = from_json(&r.credential)?;
-                    let verified = match ceremony.purpose {
-                        CeremonyPurpose::DiscoverableSignIn => {
-                            match webauthn.identify_discoverable_authentication(credential) {
-                                Ok((handle, _)) if handle == u.id.as_uuid() => {
-                                    let state: DiscoverableAuthentication =
-                                        from_json(&ceremony.state)?;
-                                    webauthn
-                                        .finish_discoverable_authentication_v2(
-                                            credential, state, &passkey,
-                                        )
-                                        .map_err(|e| format!("invalid: {e}"))
-                                }
-                                Ok(_) => Err("other_user".to_owned()),
-                                Err(e) => Err(format!("invalid: {e}")),
-                            }
-                        }
-                        _ => {
-                            let state: PasskeyAuthentication = from_json(&ceremony.state)?;
-                            webauthn
-                                .finish_passkey_authentication(credential, &state)
-                                .map_err(|e| format!("invalid: {e}"))
-                        }
+                    let passkey: Passkey = from_json(&r.credential)?;
+                    let state: AssertionState = from_json(&ceremony.state)?;
+                    let discoverable = ceremony.purpose == CeremonyPurpose::DiscoverableSignIn;
+                    let handle = u.id.as_uuid();
+                    let expected = assertion::Expected {
+                        challenge: &state.challenge,
+                        user_handle: handle.as_bytes(),
+                        user_handle_required: discoverable,
+                        allow_backup_eligible_upgrade: !discoverable,
                     };
-                    match verified {
-                        Ok(result) => {
-                            let changed = passkey.update_credential(&result) == Some(true);
-                            Ok(if changed {
-                                Some(to_json(&passkey)?)
-                            } else {
-                                None
-                            })
-                        }
+                    match assertion::verify(&party.checks, &expected, credential, &passkey) {
+                        Ok(Some(moved)) => Ok(Some(to_json(&moved)?)),
+                        Ok(None) => Ok(None),
                         Err(reason) => Err(reason),
                     }
                 }
