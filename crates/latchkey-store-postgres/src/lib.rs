@@ -88,6 +88,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0017_history.sql",
         include_str!("../migrations/0017_history.sql"),
     ),
+    (
+        "0018_partial_grant_indexes.sql",
+        include_str!("../migrations/0018_partial_grant_indexes.sql"),
+    ),
 ];
 
 const MAX_CONNECTIONS: u32 = 10;

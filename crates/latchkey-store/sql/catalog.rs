@@ -815,11 +815,19 @@ impl GrantStore for SqlTx {
             qb.push(" AND group_id = ");
             qb.push_bind(group.as_uuid());
         }
+        // The status and origin indexes hold only the rare values (migration 0018); the
+        // planners use them when the query says so in words.
         if let Some(status) = query.status {
+            if status != GrantStatus::Active {
+                qb.push(" AND status <> 'active'");
+            }
             qb.push(" AND status = ");
             qb.push_bind(status.as_str());
         }
         if let Some(origin) = query.origin {
+            if origin == GrantOrigin::Inheritance {
+                qb.push(" AND origin = 'inheritance'");
+            }
             qb.push(" AND origin = ");
             qb.push_bind(origin.as_str());
         }
