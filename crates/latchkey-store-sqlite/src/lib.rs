@@ -98,6 +98,37 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
 /// parallel with the writer.
 const MAX_CONNECTIONS: u32 = 8;
 
+/// How often the write-ahead log is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+/// The log's size (in 4 KiB pages) at which a commit checkpoints by itself, should the
+/// background checkpoints fall behind: 64 MiB.
+const WAL_BACKSTOP_PAGES: u32 = 16_384;
+
+/// Copies the write-ahead log back into the database file every `CHECKPOINT_EVERY`, for as
+/// long as the pool is open. SQLite's own automatic checkpoint runs inside the commit that
+/// crosses 1,000 pages, so a long write (a rule run, a bulk load) paid for copying and
+/// syncing every 4 MiB it wrote; a passive checkpoint on another connection waits for no
+/// one and blocks no one, and runs on another core.
+async fn checkpoints(pool: SqlitePool) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(error = %e, "a checkpoint of the SQLite log failed");
+        }
+    }
+}
+
 /// A SQLite database holding every organisation. Cloning shares the pool.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -142,6 +173,9 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
             .synchronous(SqliteSynchronous::Normal);
+        // Checkpoints run beside the writers (below), not inside the commit that crosses
+        // SQLite's default 1,000 pages; this is the backstop if they fall behind.
+        let options = options.pragma("wal_autocheckpoint", WAL_BACKSTOP_PAGES.to_string());
         let pool_options = if in_memory {
             // Every connection to a shared-cache memory database would lock whole tables
             // (SQLITE_LOCKED, which busy_timeout does not wait on), and the database
@@ -160,6 +194,9 @@ impl SqliteStore {
             .map_err(sql::map_err)?;
         let migrator = sql::migrator(MIGRATIONS)?;
         sql::migrate(&pool, &migrator).await?;
+        if !in_memory {
+            tokio::spawn(checkpoints(pool.clone()));
+        }
         Ok(SqliteStore {
             pool,
             latest_migration: sql::latest_version(&migrator),

@@ -186,3 +186,45 @@ fn embedded_migrations_match_both_folders() {
         "both backends have migrations of the same names"
     );
 }
+
+/// The write-ahead log is copied back into the database file by the store's own background
+/// checkpoints: commits no longer checkpoint every 4 MiB (their backstop is 64 MiB), so
+/// without them the file would not grow until the log reached that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_checkpointed_in_the_background() {
+    use sqlx::ConnectOptions as _;
+    let dir = TempDir::new();
+    let file = dir.path().join("latchkey.db");
+    let store = SqliteStore::open(&file).await.expect("open");
+    let before = std::fs::metadata(&file).expect("the database file").len();
+    // Another writer, which never checkpoints by itself, writes 8 MiB into the log.
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&file)
+        .pragma("wal_autocheckpoint", "0")
+        .connect()
+        .await
+        .expect("a second connection");
+    sqlx::raw_sql(
+        "CREATE TABLE scratch (b BLOB); BEGIN; \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 64) \
+         INSERT INTO scratch SELECT zeroblob(131072) FROM n; COMMIT;",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("8 MiB written");
+    let wanted = before + 8 * 1024 * 1024;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let size = std::fs::metadata(&file).expect("the database file").len();
+        if size >= wanted {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file is still {size} bytes (wanted {wanted}): nothing checkpointed the log"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    drop(conn);
+    store.close().await;
+}
