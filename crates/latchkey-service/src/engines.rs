@@ -182,6 +182,19 @@ impl EngineCache {
         org: OrgId,
         now: OffsetDateTime,
     ) -> ServiceResult<()> {
+        self.catch_up_knowing(store, org, now, &Known::default())
+            .await
+    }
+
+    /// `catch_up`, taking the grants `known` wrote from it instead of reading them back
+    /// where the log's last entry for them is `known`'s own.
+    pub async fn catch_up_knowing(
+        &self,
+        store: &dyn Store,
+        org: OrgId,
+        now: OffsetDateTime,
+        known: &Known,
+    ) -> ServiceResult<()> {
         let Some(live) = self.cached(org) else {
             return Ok(());
         };
@@ -196,13 +209,21 @@ impl EngineCache {
             let full = entries.len() >= CATCH_UP_BATCH as usize;
             let mut seen = HashSet::new();
             let mut keys = Vec::new();
+            let mut taken = HashMap::new();
             // The rows as they are now: several entries of one object become one change.
             for e in entries.iter().rev() {
                 if seen.insert((e.kind, e.object_id)) {
                     keys.push((e.kind, e.object_id));
+                    // Last written by the transaction that knows it: that is the row now.
+                    if e.kind == ChangeKind::Grant
+                        && e.revision == known.revision
+                        && let Some(row) = known.grants.get(&e.object_id)
+                    {
+                        taken.insert(e.object_id, row.clone());
+                    }
                 }
             }
-            let rows = read_rows(&mut *tx, org, &keys).await?;
+            let rows = read_rows(&mut *tx, org, &keys, taken).await?;
             drop(tx);
             let last = entries.last().map(|e| e.seq);
             {
@@ -292,6 +313,7 @@ async fn read_rows(
     tx: &mut dyn Tx,
     org: OrgId,
     keys: &[(ChangeKind, uuid::Uuid)],
+    known_grants: HashMap<uuid::Uuid, Option<Grant>>,
 ) -> ServiceResult<Vec<Row>> {
     let of = |kind: ChangeKind| -> Vec<uuid::Uuid> {
         keys.iter()
@@ -309,6 +331,7 @@ async fn read_rows(
         .collect();
     let grant_ids: Vec<GrantId> = of(ChangeKind::Grant)
         .into_iter()
+        .filter(|id| !known_grants.contains_key(id))
         .map(GrantId::from_uuid)
         .collect();
     let mut users: HashMap<uuid::Uuid, User> = HashMap::new();
@@ -323,10 +346,10 @@ async fn read_rows(
             memberships.insert(m.id.as_uuid(), m);
         }
     }
-    let mut grants: HashMap<uuid::Uuid, Grant> = HashMap::new();
+    let mut grants: HashMap<uuid::Uuid, Option<Grant>> = known_grants;
     if !grant_ids.is_empty() {
         for g in tx.get_grants(org, &grant_ids).await? {
-            grants.insert(g.id.as_uuid(), g);
+            grants.insert(g.id.as_uuid(), Some(g));
         }
     }
     let mut rows = Vec::with_capacity(keys.len());
@@ -336,7 +359,7 @@ async fn read_rows(
             ChangeKind::Membership => {
                 Row::Membership(MembershipId::from_uuid(id), memberships.remove(&id))
             }
-            ChangeKind::Grant => Row::Grant(GrantId::from_uuid(id), grants.remove(&id)),
+            ChangeKind::Grant => Row::Grant(GrantId::from_uuid(id), grants.remove(&id).flatten()),
             other => read_row(&mut *tx, org, other, id).await?,
         });
     }
@@ -451,6 +474,14 @@ fn apply_row(state: &mut OrgState, row: Row) {
         }
     };
     state.engine.apply(&change);
+}
+
+/// What one write transaction wrote, for `catch_up_knowing`: its revision, and grants it
+/// inserted (`Some`, as written) or deleted (`None`), by id.
+#[derive(Debug, Default)]
+pub struct Known {
+    pub revision: i64,
+    pub grants: HashMap<uuid::Uuid, Option<Grant>>,
 }
 
 /// A grant as `OrgState::rule_grants` keeps it: made by a rule, to a user.

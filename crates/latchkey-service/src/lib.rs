@@ -389,6 +389,29 @@ impl WriteTx<'_> {
         self.tx.commit().await?;
         self.services.catch_up(self.org).await
     }
+
+    /// `commit`, catching the engine up with the grants `grants` says this transaction
+    /// wrote taken as written rather than read back.
+    pub(crate) async fn commit_knowing(
+        self,
+        grants: std::collections::HashMap<uuid::Uuid, Option<latchkey_model::Grant>>,
+    ) -> ServiceResult<()> {
+        let known = engines::Known {
+            revision: self.revision,
+            grants,
+        };
+        self.tx.commit().await?;
+        self.services
+            .inner
+            .engines
+            .catch_up_knowing(
+                &*self.services.inner.store,
+                self.org,
+                self.services.now(),
+                &known,
+            )
+            .await
+    }
 }
 
 impl std::ops::Deref for WriteTx<'_> {

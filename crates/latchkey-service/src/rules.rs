@@ -36,13 +36,14 @@ use latchkey_model::{
     RoleId, RuleRun, RuleRunId, RunStatus, Stamps, User, UserId, ValidationErrors,
 };
 use latchkey_store::{MembershipHead, RuleGrant, Tx};
+use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::engines::OrgState;
 use crate::{Principal, ServiceError, ServiceResult, Services, check_version, validate};
 
 /// Users evaluated (and, when applying, written) per transaction.
-pub const RULE_PAGE: u32 = 2_000;
+pub const RULE_PAGE: u32 = 5_000;
 /// Entries per list in a preview, unless asked otherwise.
 pub const DEFAULT_PREVIEW_LIMIT: usize = 1_000;
 /// Runs kept visible per rule in its view.
@@ -100,6 +101,23 @@ struct Outcome {
 struct Written {
     granted: i64,
     revoked: i64,
+    /// The grants inserted (as written) and deleted, by id, for the engine to take.
+    rows: HashMap<uuid::Uuid, Option<Grant>>,
+}
+
+/// How grants made and revoked by rules are audited.
+#[derive(Clone, Copy)]
+enum AuditGrants {
+    /// One entry per grant (a user's change re-evaluated, a rule deleted).
+    Each,
+    /// One `rule.apply.page` entry for a page of a run, on the rule, listing every grant
+    /// the page made and revoked (grant, user, role). A run writes up to one grant per
+    /// user, and an entry for each took a sixth of its time. Each grant's own record, with its rule
+    /// and who started the run, is in the grants' history.
+    Page {
+        rule: AssignmentRuleId,
+        run: RuleRunId,
+    },
 }
 
 impl Services {
@@ -207,8 +225,15 @@ impl Services {
             losses: grants,
             ..Outcome::default()
         };
-        self.write_outcomes(&mut *tx, Some(p), p.org_id, &catalogue, vec![outcome])
-            .await?;
+        self.write_outcomes(
+            &mut *tx,
+            Some(p),
+            p.org_id,
+            &catalogue,
+            vec![outcome],
+            AuditGrants::Each,
+        )
+        .await?;
         tx.delete_rule(p.org_id, id).await?;
         self.audit(
             &mut *tx,
@@ -575,14 +600,24 @@ impl Services {
             run.errors += outcomes.iter().map(|o| o.errors.len() as i64).sum::<i64>();
             run.refused += outcomes.iter().map(|o| o.refused.len() as i64).sum::<i64>();
             let written = self
-                .write_outcomes(&mut *tx, Some(p), org, &catalogue, outcomes)
+                .write_outcomes(
+                    &mut *tx,
+                    Some(p),
+                    org,
+                    &catalogue,
+                    outcomes,
+                    AuditGrants::Page {
+                        rule: run.rule_id,
+                        run: run.id,
+                    },
+                )
                 .await?;
             run.done += page_users;
             run.total = run.total.max(run.done);
             run.granted += written.granted;
             run.revoked += written.revoked;
             tx.update_rule_run(run).await?;
-            tx.commit().await?;
+            tx.commit_knowing(written.rows).await?;
         }
     }
 
@@ -616,7 +651,7 @@ impl Services {
             .await?;
         self.screen_sod(tx, org, &compiled, &mut outcomes, true)
             .await?;
-        self.write_outcomes(tx, p, org, &catalogue, outcomes)
+        self.write_outcomes(tx, p, org, &catalogue, outcomes, AuditGrants::Each)
             .await?;
         Ok(())
     }
@@ -805,8 +840,8 @@ impl Services {
         Ok((subjects, held))
     }
 
-    /// Writes outcomes: the grants gained (origin `rule`) and the grants lost, with their
-    /// audit entries. Answers what was done.
+    /// Writes outcomes: the grants gained (origin `rule`) and the grants lost, audited as
+    /// `audit` says. Answers what was done.
     async fn write_outcomes(
         &self,
         tx: &mut dyn Tx,
@@ -814,6 +849,7 @@ impl Services {
         org: OrgId,
         catalogue: &Catalogue,
         outcomes: Vec<Outcome>,
+        audit: AuditGrants,
     ) -> ServiceResult<Written> {
         let now = self.now();
         let actor = p.map(|p| p.user_id);
@@ -822,6 +858,8 @@ impl Services {
         let mut audits: Vec<NewAuditEntry> = Vec::new();
         let mut plain_losses = Vec::new();
         let mut with_children = Vec::new();
+        let mut lost = Vec::new();
+        let each = matches!(audit, AuditGrants::Each);
         for o in outcomes {
             for (rule, role) in o.gains {
                 let Some(user) = o.user_id else { continue };
@@ -840,40 +878,54 @@ impl Services {
                     last_recertified_at: None,
                     stamps: Stamps::new(now, actor),
                 };
-                audits.push(self.audit_entry(
-                    p,
-                    org,
-                    "grant.create",
-                    "grant",
-                    grant.id,
-                    None,
-                    serde_json::to_value(&grant).ok(),
-                ));
+                if each {
+                    audits.push(self.audit_entry(
+                        p,
+                        org,
+                        "grant.create",
+                        "grant",
+                        grant.id,
+                        None,
+                        serde_json::to_value(&grant).ok(),
+                    ));
+                }
                 new_grants.push(grant);
             }
             for g in o.losses {
                 if catalogue.optional_parents.contains(&g.role_id) {
                     with_children.push(g.grant_id);
                 } else {
+                    if !each {
+                        lost.push(json!({
+                            "grant_id": g.grant_id,
+                            "user_id": o.user_id,
+                            "role_id": g.role_id,
+                        }));
+                    }
                     plain_losses.push(g.grant_id);
                 }
             }
         }
         written.granted = new_grants.len() as i64;
         if !plain_losses.is_empty() {
-            for g in tx.get_grants(org, &plain_losses).await? {
-                audits.push(self.audit_entry(
-                    p,
-                    org,
-                    "grant.revoke",
-                    "grant",
-                    g.id,
-                    serde_json::to_value(&g).ok(),
-                    None,
-                ));
+            if each {
+                for g in tx.get_grants(org, &plain_losses).await? {
+                    audits.push(self.audit_entry(
+                        p,
+                        org,
+                        "grant.revoke",
+                        "grant",
+                        g.id,
+                        serde_json::to_value(&g).ok(),
+                        None,
+                    ));
+                }
             }
             tx.delete_grants(org, &plain_losses).await?;
             written.revoked += plain_losses.len() as i64;
+            written
+                .rows
+                .extend(plain_losses.iter().map(|id| (id.as_uuid(), None)));
         }
         for id in with_children {
             if let Some(g) = tx.get_grant(org, id).await? {
@@ -885,6 +937,29 @@ impl Services {
         if !new_grants.is_empty() {
             tx.insert_grants(&new_grants).await?;
         }
+        if let AuditGrants::Page { rule, run } = audit
+            && (!new_grants.is_empty() || !lost.is_empty())
+        {
+            let granted: Vec<_> = new_grants
+                .iter()
+                .map(|g| {
+                    let user = match g.grantee {
+                        Grantee::User(u) => Some(u),
+                        Grantee::Group(_) => None,
+                    };
+                    json!({ "grant_id": g.id, "user_id": user, "role_id": g.role_id })
+                })
+                .collect();
+            audits.push(self.audit_entry(
+                p,
+                org,
+                "rule.apply.page",
+                "assignment_rule",
+                rule,
+                None,
+                Some(json!({ "run_id": run, "granted": granted, "revoked": lost })),
+            ));
+        }
         if !audits.is_empty() {
             tx.append_audits(&audits).await?;
         }
@@ -894,6 +969,9 @@ impl Services {
         {
             self.materialise_optional_children(tx, p, g).await?;
         }
+        written
+            .rows
+            .extend(new_grants.into_iter().map(|g| (g.id.as_uuid(), Some(g))));
         Ok(written)
     }
 

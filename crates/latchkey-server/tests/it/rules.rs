@@ -357,6 +357,46 @@ async fn preview_apply_and_changes_to_users(backend: Backend) {
     let grant = grants.body["items"][0].clone();
     assert_eq!(grant["rule_id"], id.as_str());
     let gid = grant["id"].as_str().unwrap();
+    // The run is audited as one entry for its page, on the rule, listing every grant made.
+    let audit = t
+        .get(
+            a,
+            &format!("/api/v1/audit?action=rule.apply.page&object_id={id}"),
+        )
+        .await
+        .expect(StatusCode::OK);
+    let pages = audit.body["items"].as_array().unwrap();
+    assert_eq!(pages.len(), 1, "{}", audit.text);
+    let page = &pages[0]["after"];
+    assert_eq!(page["run_id"], run["id"], "{}", audit.text);
+    assert_eq!(page["revoked"], json!([]), "{}", audit.text);
+    let mut listed: Vec<(&str, &str)> = page["granted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["user_id"].as_str().unwrap(),
+                g["role_id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    listed.sort_unstable();
+    let mut wanted = vec![
+        (ana.as_str(), author.as_str()),
+        (bea.as_str(), author.as_str()),
+    ];
+    wanted.sort_unstable();
+    assert_eq!(listed, wanted, "{}", audit.text);
+    assert!(
+        page["granted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["grant_id"] == gid),
+        "{}",
+        audit.text
+    );
     let refused = t
         .delete(a, &format!("/api/v1/grants/{gid}"))
         .await
@@ -485,9 +525,27 @@ async fn preview_apply_and_changes_to_users(backend: Backend) {
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    for action in ["rule.create", "rule.update", "rule.apply"] {
+    for action in [
+        "rule.create",
+        "rule.update",
+        "rule.apply",
+        "rule.apply.page",
+    ] {
         assert!(actions.contains(&action), "{action} in {actions:?}");
     }
+    // The last run's page lists the grant it revoked, with its user and role.
+    let revoked = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "rule.apply.page" && e["after"]["run_id"] == run["id"])
+        .map(|e| e["after"].clone())
+        .unwrap_or_else(|| panic!("the last run's page in {}", audit.text));
+    assert_eq!(revoked["granted"], json!([]), "{revoked}");
+    let lost = revoked["revoked"].as_array().unwrap();
+    assert_eq!(lost.len(), 1, "{revoked}");
+    assert_eq!(lost[0]["user_id"], dan.as_str(), "{revoked}");
+    assert_eq!(lost[0]["role_id"], author.as_str(), "{revoked}");
 
     // Deleting the rule takes its grants away.
     t.delete(a, &format!("/api/v1/assignment-rules/{id}"))
