@@ -57,7 +57,8 @@ pub(crate) struct Expected<'a> {
 /// when its counter or backup flags moved.
 pub(crate) type Updated = Option<Passkey>;
 
-/// Why an assertion was refused: a short reason for the security event.
+/// Why an assertion was refused, for the security event: its reason (`other_user`,
+/// `replayed` or `invalid`) and, after a colon, what exactly.
 pub(crate) type Refusal = String;
 
 /// Verifies `answer` for `passkey` (already found by the answer's credential id).
@@ -69,14 +70,16 @@ pub(crate) fn verify(
 ) -> Result<Updated, Refusal> {
     let mut cred: Credential = passkey.clone().into();
     if cred.cred_id.as_slice() != answer.raw_id.as_slice() {
-        return Err("other_credential".to_owned());
+        return Err("invalid: the answer is another credential's".to_owned());
     }
     let response = &answer.response;
     match &response.user_handle {
         Some(handle) if handle.as_slice() != expected.user_handle => {
             return Err("other_user".to_owned());
         }
-        None if expected.user_handle_required => return Err("no_user_handle".to_owned()),
+        None if expected.user_handle_required => {
+            return Err("invalid: no user handle".to_owned());
+        }
         _ => {}
     }
     // §7.2 steps 10–14: the client data.
@@ -485,7 +488,10 @@ mod tests {
             ..Answer::default()
         });
         let r = verify(&rp(), &expected(true), &without, &key);
-        assert!(matches!(&r, Err(e) if e == "no_user_handle"), "{r:?}");
+        assert!(
+            matches!(&r, Err(e) if e == "invalid: no user handle"),
+            "{r:?}"
+        );
         assert!(matches!(
             verify(&rp(), &expected(false), &without, &key),
             Ok(None)
@@ -498,7 +504,10 @@ mod tests {
         let mut answer = d.answer(Answer::default());
         answer.raw_id = b"credential-2".to_vec();
         let r = verify(&rp(), &expected(false), &answer, &d.passkey(0, false));
-        assert!(matches!(&r, Err(e) if e == "other_credential"), "{r:?}");
+        assert!(
+            matches!(&r, Err(e) if e.contains("another credential")),
+            "{r:?}"
+        );
     }
 
     #[test]
