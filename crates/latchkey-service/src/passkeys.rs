@@ -97,23 +97,14 @@ pub(crate) struct PasskeyParty {
 /// carried (the user it is for is the ceremony's).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct AssertionState {
-    #[serde(with = "challenge_b64")]
     challenge: Vec<u8>,
 }
 
-mod challenge_b64 {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
-    pub fn serialize<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&URL_SAFE_NO_PAD.encode(bytes))
-    }
-
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
-        URL_SAFE_NO_PAD
-            .decode(text.as_bytes())
-            .map_err(serde::de::Error::custom)
+impl AssertionState {
+    fn asked_by(options: &RequestChallengeResponse) -> Self {
+        Self {
+            challenge: options.public_key.challenge.clone(),
+        }
     }
 }
 
@@ -288,9 +279,7 @@ impl Services {
             .webauthn()?
             .start_passkey_authentication(&keys)
             .map_err(|e| ServiceError::Internal(format!("cannot ask for a passkey: {e}")))?;
-        let state = AssertionState {
-            challenge: options.public_key.challenge.clone(),
-        };
+        let state = AssertionState::asked_by(&options);
         Ok((options, state))
     }
 
@@ -623,9 +612,7 @@ impl Services {
                 let (options, _) = webauthn
                     .start_discoverable_authentication()
                     .map_err(|e| ServiceError::Internal(format!("cannot start a sign-in: {e}")))?;
-                let state = AssertionState {
-                    challenge: options.public_key.challenge.clone(),
-                };
+                let state = AssertionState::asked_by(&options);
                 self.store_ceremony(
                     CeremonyPurpose::DiscoverableSignIn,
                     org_id,
@@ -689,8 +676,7 @@ impl Services {
                         allow_backup_eligible_upgrade: !discoverable,
                     };
                     match assertion::verify(&party.checks, &expected, credential, &passkey) {
-                        Ok(Some(moved)) => Ok(Some(to_json(&moved)?)),
-                        Ok(None) => Ok(None),
+                        Ok(moved) => Ok(moved.as_ref().map(to_json).transpose()?),
                         Err(reason) => Err(reason),
                     }
                 }

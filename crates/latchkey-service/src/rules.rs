@@ -858,7 +858,8 @@ impl Services {
         let mut audits: Vec<NewAuditEntry> = Vec::new();
         let mut plain_losses = Vec::new();
         let mut with_children = Vec::new();
-        let mut lost = Vec::new();
+        // The page's entry lists (`AuditGrants::Page`).
+        let (mut made, mut lost) = (Vec::new(), Vec::new());
         let each = matches!(audit, AuditGrants::Each);
         for o in outcomes {
             for (rule, role) in o.gains {
@@ -888,6 +889,8 @@ impl Services {
                         None,
                         serde_json::to_value(&grant).ok(),
                     ));
+                } else {
+                    made.push(json!({ "grant_id": grant.id, "user_id": user, "role_id": role }));
                 }
                 new_grants.push(grant);
             }
@@ -938,18 +941,8 @@ impl Services {
             tx.insert_grants(&new_grants).await?;
         }
         if let AuditGrants::Page { rule, run } = audit
-            && (!new_grants.is_empty() || !lost.is_empty())
+            && (!made.is_empty() || !lost.is_empty())
         {
-            let granted: Vec<_> = new_grants
-                .iter()
-                .map(|g| {
-                    let user = match g.grantee {
-                        Grantee::User(u) => Some(u),
-                        Grantee::Group(_) => None,
-                    };
-                    json!({ "grant_id": g.id, "user_id": user, "role_id": g.role_id })
-                })
-                .collect();
             audits.push(self.audit_entry(
                 p,
                 org,
@@ -957,7 +950,7 @@ impl Services {
                 "assignment_rule",
                 rule,
                 None,
-                Some(json!({ "run_id": run, "granted": granted, "revoked": lost })),
+                Some(json!({ "run_id": run, "granted": made, "revoked": lost })),
             ));
         }
         if !audits.is_empty() {

@@ -172,10 +172,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
-            .synchronous(SqliteSynchronous::Normal);
-        // Checkpoints run beside the writers (below), not inside the commit that crosses
-        // SQLite's default 1,000 pages; this is the backstop if they fall behind.
-        let options = options.pragma("wal_autocheckpoint", WAL_BACKSTOP_PAGES.to_string());
+            .synchronous(SqliteSynchronous::Normal)
+            // Checkpoints run beside the writers (below), not inside the commit that
+            // crosses SQLite's default 1,000 pages; this is the backstop if they fall behind.
+            .pragma("wal_autocheckpoint", WAL_BACKSTOP_PAGES.to_string());
         let pool_options = if in_memory {
             // Every connection to a shared-cache memory database would lock whole tables
             // (SQLITE_LOCKED, which busy_timeout does not wait on), and the database
