@@ -46,3 +46,9 @@ pub(crate) const ANALYZE: Option<&str> =
 pub(crate) fn like_ignoring_case(col: &str) -> (String, &'static str) {
     (format!("lower({col}) LIKE lower("), ")")
 }
+
+/// Two statements sent as one command (numbered parameters run across both): PostgreSQL
+/// prepares one statement only, so the first becomes a data-modifying `WITH`.
+pub(crate) fn both(first: &str, second: &str) -> String {
+    format!("WITH first AS ({first}) {second}")
+}

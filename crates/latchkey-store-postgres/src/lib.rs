@@ -146,6 +146,10 @@ impl Store for PostgresStore {
         sql::begin(&self.pool, "BEGIN ISOLATION LEVEL REPEATABLE READ").await
     }
 
+    async fn lookup(&self) -> StoreResult<Box<dyn Tx>> {
+        sql::lookup(&self.pool).await
+    }
+
     async fn ready(&self) -> StoreResult<()> {
         sql::ready(&self.pool, self.latest_migration).await
     }

@@ -54,3 +54,9 @@ pub(crate) const ANALYZE: Option<&str> = None;
 pub(crate) fn like_ignoring_case(col: &str) -> (String, &'static str) {
     (format!("{col} LIKE "), "")
 }
+
+/// Two statements sent as one command (numbered parameters run across both): SQLite runs
+/// them in turn.
+pub(crate) fn both(first: &str, second: &str) -> String {
+    format!("{first}; {second}")
+}

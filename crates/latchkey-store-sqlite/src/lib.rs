@@ -186,7 +186,12 @@ impl SqliteStore {
                 .idle_timeout(None)
                 .max_lifetime(None)
         } else {
-            SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS)
+            // A connection to a local file does not drop like a network one: sqlx's ping
+            // before each acquire would only cost a hand-off to the connection's thread
+            // for every transaction.
+            SqlitePoolOptions::new()
+                .max_connections(MAX_CONNECTIONS)
+                .test_before_acquire(false)
         };
         let pool = pool_options
             .connect_with(options)
@@ -218,6 +223,10 @@ impl Store for SqliteStore {
     async fn read(&self) -> StoreResult<Box<dyn Tx>> {
         // Deferred: a WAL read snapshot, no lock held against writers.
         sql::begin(&self.pool, "BEGIN").await
+    }
+
+    async fn lookup(&self) -> StoreResult<Box<dyn Tx>> {
+        sql::lookup(&self.pool).await
     }
 
     async fn ready(&self) -> StoreResult<()> {

@@ -27,6 +27,7 @@ mod audit;
 mod catalog;
 mod changes;
 mod convert;
+#[macro_use]
 mod directory;
 mod error;
 mod history;
@@ -52,26 +53,39 @@ use crate::backend::Db;
 
 pub(crate) use error::map_err;
 
-/// A transaction of either backend. Dropping it rolls back (sqlx queues the `ROLLBACK`
-/// and the pool flushes it before the connection is reused).
+/// A transaction of either backend, or a connection of [`latchkey_store::Store::lookup`].
 pub(crate) struct SqlTx {
-    tx: sqlx::Transaction<'static, Db>,
+    tx: Conn,
     /// The head of an organisation's audit chain (`seq`, `hash`) once this transaction has
     /// appended to it: it holds the organisation's lock from then on, so no one else can
     /// move the head and later appends need not read it again.
     audit_head: Option<(latchkey_model::OrgId, i64, String)>,
 }
 
+enum Conn {
+    /// Dropping it rolls back (sqlx queues the `ROLLBACK` and the pool flushes it before
+    /// the connection is reused).
+    Tx(sqlx::Transaction<'static, Db>),
+    /// No transaction: each statement is its own and sees the latest commit.
+    Single(sqlx::pool::PoolConnection<Db>),
+}
+
 impl SqlTx {
     fn conn(&mut self) -> &mut <Db as sqlx::Database>::Connection {
-        &mut self.tx
+        match &mut self.tx {
+            Conn::Tx(tx) => tx,
+            Conn::Single(c) => c,
+        }
     }
 }
 
 #[async_trait]
 impl Tx for SqlTx {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.tx.commit().await.map_err(map_err)
+        match self.tx {
+            Conn::Tx(tx) => tx.commit().await.map_err(map_err),
+            Conn::Single(_) => Ok(()),
+        }
     }
 
     async fn refresh_statistics(&mut self) -> StoreResult<()> {
@@ -129,7 +143,16 @@ fn updated(done: <Db as sqlx::Database>::QueryResult) -> StoreResult<()> {
 pub(crate) async fn begin(pool: &Pool<Db>, statement: &'static str) -> StoreResult<Box<dyn Tx>> {
     let tx = pool.begin_with(statement).await.map_err(map_err)?;
     Ok(Box::new(SqlTx {
-        tx,
+        tx: Conn::Tx(tx),
+        audit_head: None,
+    }))
+}
+
+/// A connection without a transaction (see `Store::lookup`).
+pub(crate) async fn lookup(pool: &Pool<Db>) -> StoreResult<Box<dyn Tx>> {
+    let conn = pool.acquire().await.map_err(map_err)?;
+    Ok(Box::new(SqlTx {
+        tx: Conn::Single(conn),
         audit_head: None,
     }))
 }

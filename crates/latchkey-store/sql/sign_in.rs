@@ -394,6 +394,50 @@ impl SignInStore for SqlTx {
         Ok(())
     }
 
+    async fn insert_session_with_event(
+        &mut self,
+        s: &Session,
+        e: &SecurityEvent,
+    ) -> StoreResult<()> {
+        let sql = crate::backend::both(
+            concat!(
+                "INSERT INTO sessions (",
+                session_cols!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            ),
+            concat!(
+                "INSERT INTO security_events (",
+                event_cols!(),
+                ") VALUES ($13, $14, $15, $16, $17, $18, $19, $20)"
+            ),
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(s.id.as_uuid())
+            .bind(s.org_id.as_uuid())
+            .bind(s.user_id.as_uuid())
+            .bind(s.method.as_str())
+            .bind(&s.token_hash)
+            .bind(micros(s.created_at))
+            .bind(micros(s.last_seen_at))
+            .bind(micros(s.expires_at))
+            .bind(opt_micros(s.revoked_at))
+            .bind(s.ip.as_deref())
+            .bind(s.user_agent.as_deref())
+            .bind(opt_micros(s.passkey_verified_at))
+            .bind(e.id.as_uuid())
+            .bind(e.org_id.as_uuid())
+            .bind(micros(e.at))
+            .bind(&e.kind)
+            .bind(e.user_id.map(|u| u.as_uuid()))
+            .bind(e.actor_id.map(|u| u.as_uuid()))
+            .bind(e.ip.as_deref())
+            .bind(to_json(&e.detail)?)
+            .execute(self.conn())
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
     async fn find_session_by_hash(&mut self, token_hash: &str) -> StoreResult<Option<Session>> {
         let sql = concat!(
             "SELECT ",

@@ -50,6 +50,13 @@ pub trait Store: Send + Sync + 'static {
     async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
     /// Starts a transaction meant for reads only; dropping it rolls back.
     async fn read(&self) -> StoreResult<Box<dyn Tx>>;
+    /// A connection for reads that need no snapshot: each statement is a transaction of
+    /// its own and sees the latest commit, and there is no `BEGIN` or `ROLLBACK` to send.
+    /// For the few independent lookups of a sign-in; never for writes (each would commit
+    /// at once) or for reads that must agree with each other (use `read`).
+    async fn lookup(&self) -> StoreResult<Box<dyn Tx>> {
+        self.read().await
+    }
     /// Succeeds when the database answers and every migration is applied.
     async fn ready(&self) -> StoreResult<()>;
     /// `sqlite` or `postgres`.
@@ -200,6 +207,13 @@ pub trait SignInStore {
     ) -> StoreResult<bool>;
 
     async fn insert_session(&mut self, session: &Session) -> StoreResult<()>;
+    /// `insert_session` and `insert_security_event` in one round trip (a sign-in writes
+    /// both).
+    async fn insert_session_with_event(
+        &mut self,
+        session: &Session,
+        event: &SecurityEvent,
+    ) -> StoreResult<()>;
     /// Looks a session up by the SHA-256 of its secret, across organisations (the session
     /// names its organisation). Revoked and expired sessions are returned too.
     async fn find_session_by_hash(&mut self, token_hash: &str) -> StoreResult<Option<Session>>;
@@ -298,6 +312,19 @@ pub trait PasskeyStore {
         &mut self,
         credential_id: &str,
     ) -> StoreResult<Option<PasskeyRecord>>;
+    /// `find_passkey_by_credential` and the passkey's user, in one statement (a sign-in's
+    /// answer needs both).
+    async fn find_passkey_with_user(
+        &mut self,
+        credential_id: &str,
+    ) -> StoreResult<Option<(PasskeyRecord, User)>>;
+    /// The id and passkeys (oldest first) of the user named `user_name`, in one statement;
+    /// `None` when no user has that name.
+    async fn passkeys_by_user_name(
+        &mut self,
+        org: OrgId,
+        user_name: &str,
+    ) -> StoreResult<Option<(UserId, Vec<PasskeyRecord>)>>;
     async fn rename_passkey(&mut self, org: OrgId, id: PasskeyId, name: &str) -> StoreResult<bool>;
     async fn delete_passkey(&mut self, org: OrgId, id: PasskeyId) -> StoreResult<bool>;
     /// Records a use: the credential (with its new counter) and when.

@@ -175,6 +175,29 @@ pub async fn credential_rows(store: &dyn Store) {
         vec![("laptop", Some(at(20))), ("old phone", Some(at(21)))]
     );
     assert!(ok(tx.list_passkeys(b.id, ua.id).await, "list other org").is_empty());
+    let (found, owner) = ok(tx.find_passkey_with_user("cred-1").await, "find with user")
+        .expect("found with its user");
+    assert_eq!(
+        (found.id, found.last_used_at, owner.id, owner.org_id),
+        (laptop.id, Some(at(20)), ua.id, a.id)
+    );
+    assert!(ok(tx.find_passkey_with_user("cred-9").await, "unknown").is_none());
+    let (id, keys) =
+        ok(tx.passkeys_by_user_name(a.id, "holder").await, "by name").expect("the holder of a");
+    assert_eq!(
+        (id, keys.iter().map(|k| k.name.as_str()).collect::<Vec<_>>()),
+        (ua.id, vec!["laptop", "old phone"])
+    );
+    let (id, keys) = ok(
+        tx.passkeys_by_user_name(b.id, "holder").await,
+        "by name in b",
+    )
+    .expect("the holder of b, with no passkey");
+    assert_eq!((id, keys.len()), (ub.id, 0));
+    assert!(
+        ok(tx.passkeys_by_user_name(a.id, "nobody").await, "nobody").is_none(),
+        "no user of that name"
+    );
     drop(tx);
     let mut tx = begin(store).await;
     assert!(ok(tx.delete_passkey(a.id, laptop.id).await, "delete"));
@@ -185,6 +208,13 @@ pub async fn credential_rows(store: &dyn Store) {
         None
     );
     drop(tx);
+    // A lookup (no transaction) reads what is committed, across organisations too.
+    let mut look = ok(store.lookup().await, "lookup");
+    assert_eq!(ok(look.count_passkeys(a.id, ua.id).await, "count"), 1);
+    let (found, owner) =
+        ok(look.find_passkey_with_user("cred-2").await, "find").expect("the phone is still there");
+    assert_eq!((found.name.as_str(), owner.id), ("old phone", ua.id));
+    drop(look);
 
     // Ceremonies finish once; purging forgets only expired ones.
     let (old, live) = (CeremonyId::from_uuid(uuid()), CeremonyId::from_uuid(uuid()));

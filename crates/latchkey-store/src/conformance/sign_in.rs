@@ -91,13 +91,40 @@ pub async fn sign_in_rows(store: &dyn Store) {
     let sb = session_value(b.id, ub.id, "hash-b");
     let mut tx = begin(store).await;
     ok(tx.insert_session(&sa).await, "insert session a");
-    ok(tx.insert_session(&sb).await, "insert session b");
+    let opened = SecurityEvent {
+        id: SecurityEventId::from_uuid(uuid()),
+        org_id: b.id,
+        at: at(0),
+        kind: "session.opened".to_owned(),
+        user_id: Some(ub.id),
+        actor_id: None,
+        ip: Some("127.0.0.1".to_owned()),
+        detail: json!({ "session_id": sb.id }),
+    };
+    ok(
+        tx.insert_session_with_event(&sb, &opened).await,
+        "insert session b with its event",
+    );
     commit(tx).await;
     let mut tx = begin(store).await;
     assert_eq!(
         ok(tx.find_session_by_hash("hash-b").await, "by hash"),
         Some(sb.clone()),
         "found across organisations: the secret names its organisation"
+    );
+    let sessions_opened = SecurityEventQuery {
+        limit: 10,
+        kind: Some("session.".to_owned()),
+        ..SecurityEventQuery::default()
+    };
+    assert_eq!(
+        ok(
+            tx.list_security_events(b.id, &sessions_opened).await,
+            "opened"
+        )
+        .items,
+        vec![opened],
+        "the session's event is written with it"
     );
     assert_eq!(ok(tx.get_session(b.id, sa.id).await, "get other"), None);
     assert!(
