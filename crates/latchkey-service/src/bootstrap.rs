@@ -123,6 +123,7 @@ impl Services {
         };
         tx.insert_magic_link(&link).await?;
         tx.commit().await?;
+        self.inner.sign_in_cache.forget_list();
         Ok(Some(Bootstrapped {
             organisation: created.organisation,
             admin_user_name: created.admin_user_name,
@@ -172,6 +173,7 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        self.inner.sign_in_cache.forget_list();
         self.catch_up(p.org_id).await?;
         Ok(created)
     }

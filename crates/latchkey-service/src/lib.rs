@@ -34,6 +34,7 @@ mod schedule;
 mod secrets;
 mod security_charts;
 mod sign_in;
+mod sign_in_cache;
 mod sod;
 mod systems;
 mod tokens;
@@ -91,6 +92,7 @@ struct Inner {
     ids: Arc<dyn IdGenerator>,
     engines: engines::EngineCache,
     auth_cache: tokens::AuthCache,
+    sign_in_cache: sign_in_cache::SignInCache,
     passwords: Arc<sign_in::Passwords>,
     /// Set once by `use_mailer`; without it mails cannot be sent.
     mail: std::sync::OnceLock<MailSettings>,
@@ -147,6 +149,7 @@ impl Services {
                 ids,
                 engines: engines::EngineCache::default(),
                 auth_cache: tokens::AuthCache::default(),
+                sign_in_cache: sign_in_cache::SignInCache::default(),
                 passwords: Arc::new(passwords),
                 mail: std::sync::OnceLock::new(),
                 webauthn: std::sync::OnceLock::new(),
@@ -306,6 +309,11 @@ impl Services {
 
     async fn read(&self) -> ServiceResult<Box<dyn Tx>> {
         Ok(self.inner.store.read().await?)
+    }
+
+    /// Reads that need no snapshot (see `Store::lookup`).
+    async fn lookup(&self) -> ServiceResult<Box<dyn Tx>> {
+        Ok(self.inner.store.lookup().await?)
     }
 
     /// Records a change in the same transaction as the change itself.

@@ -29,6 +29,7 @@ use webauthn_rs::prelude::{
 use crate::assertion::{self, RelyingParty};
 use crate::sign_in::{ClientInfo, events};
 use crate::{Credential, Principal, ServiceError, ServiceResult, Services};
+use latchkey_store::Tx;
 
 /// How long a ceremony may take, from options to answer.
 const CEREMONY_MINUTES: i64 = 5;
@@ -117,6 +118,14 @@ struct Verified {
     updated: Option<String>,
     /// What opening a session for the user needs (sign-ins only).
     context: Option<crate::sign_in::SessionContext>,
+}
+
+/// An answer refused: by whom (when known), why, at which step.
+struct Refused {
+    org: Option<OrgId>,
+    user: Option<UserId>,
+    reason: String,
+    step: &'static str,
 }
 
 /// The base64url form of a credential id, as stored and as authenticators send it.
@@ -579,18 +588,15 @@ impl Services {
         client: &ClientInfo,
     ) -> ServiceResult<PasskeyChallenge> {
         self.admit_address(client)?;
-        let mut tx = self.read().await?;
-        let org = crate::sign_in::sign_in_org(&mut *tx, req.organisation.as_deref()).await?;
+        let mut tx = self.lookup().await?;
+        let org = self
+            .sign_in_org(&mut *tx, req.organisation.as_deref())
+            .await?;
         let named = match (&org, req.user_name.as_deref().map(str::trim)) {
-            (Some(o), Some(name)) if !name.is_empty() => {
-                match tx.get_user_by_name(o.id, name).await? {
-                    Some(u) => {
-                        let keys = tx.list_passkeys(o.id, u.id).await?;
-                        (!keys.is_empty()).then_some((u.id, keys))
-                    }
-                    None => None,
-                }
-            }
+            (Some(o), Some(name)) if !name.is_empty() => tx
+                .passkeys_by_user_name(o.id, name)
+                .await?
+                .filter(|(_, keys)| !keys.is_empty()),
             _ => None,
         };
         drop(tx);
@@ -625,35 +631,31 @@ impl Services {
         }
     }
 
-    /// Verifies an assertion against a ceremony; answers the passkey used, its user, the
-    /// credential to store when its counter or backup state moved, and (when `for_session`)
-    /// what opening a session for the user needs, all read in one transaction. Failures
-    /// are security events.
-    async fn verify_assertion(
+    /// Verifies an assertion against a ceremony, reading through `tx` (a lookup, or the
+    /// sign-in's own write transaction): the passkey used, its user, the credential to store
+    /// when its counter or backup state moved, and (when `for_session`) what opening a
+    /// session for the user needs. A refusal is `Ok(Err(refused))`, for the caller to record
+    /// as a security event with [`Self::record_refusal`].
+    async fn check_assertion(
         &self,
+        tx: &mut dyn Tx,
         ceremony: &Ceremony,
         credential: &PublicKeyCredential,
-        client: &ClientInfo,
         for_session: bool,
-    ) -> ServiceResult<Verified> {
+    ) -> ServiceResult<Result<Verified, Refused>> {
         let credential_id = credential_key(credential.get_credential_id());
-        let mut tx = self.read().await?;
-        let record = tx.find_passkey_by_credential(&credential_id).await?;
-        let (user, org) = match &record {
-            Some(r) => (
-                tx.get_user(r.org_id, r.user_id).await?,
-                tx.get_org(r.org_id).await?,
-            ),
+        let (record, user) = match tx.find_passkey_with_user(&credential_id).await? {
+            Some((r, u)) => (Some(r), Some(u)),
             None => (None, None),
         };
+        let org = match &record {
+            Some(r) => self.known_org(tx, r.org_id).await?,
+            None => None,
+        };
         let context = match (&user, for_session) {
-            (Some(u), true) => Some(
-                self.session_context(&mut *tx, u.org_id, u, self.now())
-                    .await?,
-            ),
+            (Some(u), true) => Some(self.session_context(tx, u.org_id, u, self.now()).await?),
             _ => None,
         };
-        drop(tx);
         let party = self.passkey_party()?;
         let outcome = match (&record, &user) {
             (None, _) | (_, None) => Err("unknown_passkey".to_owned()),
@@ -682,41 +684,75 @@ impl Services {
                 }
             }
         };
-        match outcome {
-            Ok(updated) => match (org, record, user) {
-                (Some(org), Some(record), Some(user)) => Ok(Verified {
-                    org,
-                    record,
-                    user,
-                    updated,
-                    context,
-                }),
-                _ => Err(failed_sign_in()),
-            },
-            Err(reason) => {
-                let org = record.as_ref().map(|r| r.org_id).or(ceremony.org_id);
-                if let Some(org) = org {
-                    let mut tx = self.inner.store.begin().await?;
-                    self.security_event(
-                        &mut *tx,
-                        org,
-                        events::SIGN_IN_FAILED,
-                        record.as_ref().map(|r| r.user_id),
-                        None,
-                        client,
-                        json!({
-                            "method": "passkey",
-                            "reason": reason.split(':').next().unwrap_or("invalid"),
-                            "detail": reason,
-                            "step": ceremony.purpose.as_str(),
-                        }),
-                    )
-                    .await?;
-                    tx.commit().await?;
-                }
+        Ok(match (outcome, org, record, user) {
+            (Ok(updated), Some(org), Some(record), Some(user)) => Ok(Verified {
+                org,
+                record,
+                user,
+                updated,
+                context,
+            }),
+            (outcome, _, record, _) => Err(Refused {
+                org: record.as_ref().map(|r| r.org_id).or(ceremony.org_id),
+                user: record.as_ref().map(|r| r.user_id),
+                reason: outcome
+                    .err()
+                    .unwrap_or_else(|| "unknown_passkey".to_owned()),
+                step: ceremony.purpose.as_str(),
+            }),
+        })
+    }
+
+    /// [`Self::check_assertion`] through a lookup; a refusal is recorded, and answered as
+    /// a failed sign-in.
+    async fn verify_assertion(
+        &self,
+        ceremony: &Ceremony,
+        credential: &PublicKeyCredential,
+        client: &ClientInfo,
+        for_session: bool,
+    ) -> ServiceResult<Verified> {
+        let mut tx = self.lookup().await?;
+        let checked = self
+            .check_assertion(&mut *tx, ceremony, credential, for_session)
+            .await?;
+        drop(tx);
+        match checked {
+            Ok(v) => Ok(v),
+            Err(refused) => {
+                let mut tx = self.inner.store.begin().await?;
+                self.record_refusal(&mut *tx, &refused, client).await?;
+                tx.commit().await?;
                 Err(failed_sign_in())
             }
         }
+    }
+
+    /// Records a refused answer (when its organisation is known) in `tx`.
+    async fn record_refusal(
+        &self,
+        tx: &mut dyn Tx,
+        refused: &Refused,
+        client: &ClientInfo,
+    ) -> ServiceResult<()> {
+        if let Some(org) = refused.org {
+            self.security_event(
+                tx,
+                org,
+                events::SIGN_IN_FAILED,
+                refused.user,
+                None,
+                client,
+                json!({
+                    "method": "passkey",
+                    "reason": refused.reason.split(':').next().unwrap_or("invalid"),
+                    "detail": refused.reason,
+                    "step": refused.step,
+                }),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Records a sign-in refused after its assertion verified because its ceremony had
@@ -790,7 +826,7 @@ impl Services {
                 "only a signed-in session proves a passkey; API tokens need none",
             ));
         };
-        let mut tx = self.read().await?;
+        let mut tx = self.lookup().await?;
         let records = tx.list_passkeys(p.org_id, p.user_id).await?;
         drop(tx);
         if records.is_empty() {

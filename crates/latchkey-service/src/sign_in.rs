@@ -276,23 +276,63 @@ fn rfc3339(t: OffsetDateTime) -> String {
 
 /// The organisation a sign-in names by slug or, when the installation has one, that one.
 /// `None` when the slug names none (the caller answers as for a wrong password).
-pub(crate) async fn sign_in_org(
-    tx: &mut dyn Tx,
-    organisation: Option<&str>,
-) -> ServiceResult<Option<Organisation>> {
-    match organisation.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(slug) => Ok(tx.get_org_by_slug(slug).await?),
-        None => {
-            let mut orgs = tx.list_orgs().await?;
-            if orgs.len() > 1 {
-                return Err(ServiceError::invalid(
-                    "organisation",
-                    "required",
-                    "this installation has several organisations: give `organisation` (its slug)",
-                ));
+impl Services {
+    /// The organisation a sign-in names by its slug, or else the installation's only one
+    /// (`None` when there is none of that slug); read through the sign-in cache.
+    pub(crate) async fn sign_in_org(
+        &self,
+        tx: &mut dyn Tx,
+        organisation: Option<&str>,
+    ) -> ServiceResult<Option<Organisation>> {
+        let cache = &self.inner.sign_in_cache;
+        match organisation.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(slug) => {
+                if let Some(o) = cache.org_by_slug(slug) {
+                    return Ok(Some(o));
+                }
+                let org = tx.get_org_by_slug(slug).await?;
+                if let Some(o) = &org {
+                    cache.remember_org(o);
+                }
+                Ok(org)
             }
-            Ok(orgs.pop())
+            None => {
+                let now = self.now();
+                let mut orgs = match cache.listed(now) {
+                    Some(orgs) => orgs,
+                    None => {
+                        let orgs = tx.list_orgs().await?;
+                        cache.remember_list(&orgs, now);
+                        orgs
+                    }
+                };
+                if orgs.len() > 1 {
+                    return Err(ServiceError::invalid(
+                        "organisation",
+                        "required",
+                        "this installation has several organisations: give `organisation` (its slug)",
+                    ));
+                }
+                Ok(orgs.pop())
+            }
         }
+    }
+
+    /// An organisation by id, read through the sign-in cache.
+    pub(crate) async fn known_org(
+        &self,
+        tx: &mut dyn Tx,
+        id: OrgId,
+    ) -> ServiceResult<Option<Organisation>> {
+        let cache = &self.inner.sign_in_cache;
+        if let Some(o) = cache.org(id) {
+            return Ok(Some(o));
+        }
+        let org = tx.get_org(id).await?;
+        if let Some(o) = &org {
+            cache.remember_org(o);
+        }
+        Ok(org)
     }
 }
 
@@ -417,8 +457,8 @@ impl Services {
             ));
         }
         let now = self.now();
-        let mut tx = self.read().await?;
-        let org = sign_in_org(&mut *tx, organisation).await?;
+        let mut tx = self.lookup().await?;
+        let org = self.sign_in_org(&mut *tx, organisation).await?;
         let user = match &org {
             Some(o) => tx.get_user_by_name(o.id, user_name.trim()).await?,
             None => None,
@@ -428,7 +468,9 @@ impl Services {
                 let record = tx.password(o.id, u.id).await?;
                 let failures = tx.sign_in_failures(o.id, u.id).await?;
                 let type_id = Self::user_type_id(&mut *tx, o.id, u).await?;
-                let (policy, _) = Self::effective_policy(&mut *tx, o.id, type_id).await?;
+                let policy = self
+                    .sign_in_password_policy(&mut *tx, o.id, type_id)
+                    .await?;
                 let totp = tx.totp_devices(o.id, u.id).await?;
                 let context = self.session_context(&mut *tx, o.id, u, now).await?;
                 (record, failures, Some((policy, totp, context)))
@@ -634,7 +676,7 @@ impl Services {
         method: SignInMethod,
         client: &ClientInfo,
     ) -> ServiceResult<SignedIn> {
-        let mut tx = self.read().await?;
+        let mut tx = self.lookup().await?;
         let context = self
             .session_context(&mut *tx, org.id, user, self.now())
             .await?;
@@ -734,8 +776,7 @@ impl Services {
         if context.earlier.is_empty() {
             let mut tx = self.inner.store.begin().await?;
             extras_in(&mut *tx).await?;
-            tx.insert_session(&session).await?;
-            self.sign_in_event(&mut *tx, &session, 0, client).await?;
+            self.write_session(&mut *tx, &session, 0, client).await?;
             tx.commit().await?;
         } else {
             // Ending sessions moves the revision, so that every server forgets them.
@@ -756,8 +797,7 @@ impl Services {
                     .await?;
                 }
             }
-            tx.insert_session(&session).await?;
-            self.sign_in_event(&mut *tx, &session, ended, client)
+            self.write_session(&mut *tx, &session, ended, client)
                 .await?;
             tx.commit().await?;
         }
@@ -772,15 +812,15 @@ impl Services {
         })
     }
 
-    async fn sign_in_event(
+    /// Inserts the session with its `sign_in.succeeded` event.
+    async fn write_session(
         &self,
         tx: &mut dyn Tx,
         session: &Session,
         ended: u32,
         client: &ClientInfo,
     ) -> ServiceResult<()> {
-        self.security_event(
-            tx,
+        let event = self.new_security_event(
             session.org_id,
             events::SIGN_IN_SUCCEEDED,
             Some(session.user_id),
@@ -791,9 +831,8 @@ impl Services {
                 "session_id": session.id,
                 "ended_sessions": ended,
             }),
-        )
-        .await
-        .map(|_| ())
+        );
+        Ok(tx.insert_session_with_event(session, &event).await?)
     }
 
     #[expect(
@@ -810,7 +849,21 @@ impl Services {
         client: &ClientInfo,
         detail: serde_json::Value,
     ) -> ServiceResult<SecurityEventId> {
-        let event = SecurityEvent {
+        let event = self.new_security_event(org, kind, user, actor, client, detail);
+        tx.insert_security_event(&event).await?;
+        Ok(event.id)
+    }
+
+    fn new_security_event(
+        &self,
+        org: OrgId,
+        kind: &str,
+        user: Option<UserId>,
+        actor: Option<UserId>,
+        client: &ClientInfo,
+        detail: serde_json::Value,
+    ) -> SecurityEvent {
+        SecurityEvent {
             id: SecurityEventId::from_uuid(self.uuid()),
             org_id: org,
             at: self.now(),
@@ -819,9 +872,7 @@ impl Services {
             actor_id: actor,
             ip: client.ip.clone(),
             detail,
-        };
-        tx.insert_security_event(&event).await?;
-        Ok(event.id)
+        }
     }
 
     /// Raises a Security Center alert from the event `event`.
@@ -964,6 +1015,24 @@ impl Services {
             Some(code) => tx.get_user_type_by_code(org, code).await?.map(|t| t.id),
             None => None,
         })
+    }
+
+    /// [`Self::effective_policy`] for a sign-in, through the sign-in cache: a change to a
+    /// password policy or a user type is a write, which moves the engine's revision.
+    async fn sign_in_password_policy(
+        &self,
+        tx: &mut dyn Tx,
+        org: OrgId,
+        user_type: Option<UserTypeId>,
+    ) -> ServiceResult<PasswordPolicy> {
+        let revision = self.engine(org).await?.revision();
+        let cache = &self.inner.sign_in_cache;
+        if let Some(p) = cache.password_policy(org, user_type, revision) {
+            return Ok(p);
+        }
+        let (policy, _) = Self::effective_policy(tx, org, user_type).await?;
+        cache.remember_password_policy(org, user_type, revision, &policy);
+        Ok(policy)
     }
 
     async fn effective_policy(
@@ -1527,11 +1596,21 @@ impl Services {
         user: UserId,
         at: OffsetDateTime,
     ) -> ServiceResult<(RoleSecurityPolicy, Vec<latchkey_model::RoleId>)> {
-        let policies = tx.role_security_policies(org).await?;
+        let engine = self.engine(org).await?;
+        // The revision first: the policies read after it are at least that recent.
+        let revision = engine.revision();
+        let cache = &self.inner.sign_in_cache;
+        let policies = match cache.policies(org, revision) {
+            Some(p) => p,
+            None => {
+                let p = std::sync::Arc::new(tx.role_security_policies(org).await?);
+                cache.remember_policies(org, revision, std::sync::Arc::clone(&p));
+                p
+            }
+        };
         if policies.is_empty() {
             return Ok((RoleSecurityPolicy::default(), Vec::new()));
         }
-        let engine = self.engine(org).await?;
         let held: std::collections::HashSet<latchkey_model::RoleId> = engine
             .read()
             .engine
@@ -1541,7 +1620,7 @@ impl Services {
             .collect();
         let mut combined = RoleSecurityPolicy::default();
         let mut from = Vec::new();
-        for s in policies.into_iter().filter(|s| held.contains(&s.role_id)) {
+        for s in policies.iter().filter(|s| held.contains(&s.role_id)) {
             combined = combined.strictest(s.policy);
             from.push(s.role_id);
         }
@@ -1613,8 +1692,10 @@ impl Services {
         self.admit_address(client)?;
         let email = latchkey_model::Email::parse("email", &req.email)?;
         let email = email.as_str();
-        let mut tx = self.read().await?;
-        let org = sign_in_org(&mut *tx, req.organisation.as_deref()).await?;
+        let mut tx = self.lookup().await?;
+        let org = self
+            .sign_in_org(&mut *tx, req.organisation.as_deref())
+            .await?;
         let Some(org) = org else {
             return Ok(());
         };

@@ -115,7 +115,7 @@ impl Services {
             crate::revision::saw(p.engine.revision());
             return Ok(p);
         }
-        let mut tx = self.read().await?;
+        let mut tx = self.lookup().await?;
         let (org_id, user_id, credential, expires_at, session) = if is_session {
             let s = tx.find_session_by_hash(&hash).await?.ok_or_else(denied)?;
             if s.revoked_at.is_some() || s.expires_at <= now {
@@ -145,7 +145,7 @@ impl Services {
         if !user.enabled {
             return Err(denied());
         }
-        let org = tx.get_org(org_id).await?.ok_or_else(denied)?;
+        let org = self.known_org(&mut *tx, org_id).await?.ok_or_else(denied)?;
         // The roles' policy, checked whenever the session is resolved from the store: at
         // least every `AUTH_CACHE_TTL`, and after any write (a policy change, a passkey
         // registered).
