@@ -227,16 +227,20 @@ impl LoadCache {
 impl Services {
     /// Writes the pending rows, users first (memberships and grants point at them), then the
     /// audit entries in the order they were made.
+    /// Writes the pending rows, adding the grants written to `written` (the engine takes
+    /// them as written when it catches up with the batch).
     pub(crate) async fn bulk_flush(
         &self,
         tx: &mut dyn Tx,
         pending: &mut Pending,
+        written: &mut HashMap<uuid::Uuid, Option<Grant>>,
     ) -> ServiceResult<()> {
         let p = std::mem::take(pending);
         tx.insert_users(&p.users).await?;
         tx.insert_memberships(&p.memberships).await?;
         tx.insert_grants(&p.grants).await?;
         tx.append_audits(&p.audit).await?;
+        written.extend(p.grants.into_iter().map(|g| (g.id.as_uuid(), Some(g))));
         Ok(())
     }
 
