@@ -756,19 +756,37 @@ impl Services {
         let required_action =
             crate::principal::PendingAction::of(&context.policy, &session, context.passkeys);
         let extras_in = async |tx: &mut dyn Tx| -> ServiceResult<()> {
-            if let Some((id, expires_at)) = extras.ceremony
-                && !tx.finish_ceremony(id, expires_at).await?
-            {
-                return Err(crate::passkeys::replayed());
-            }
             if extras.clear_failures {
                 tx.clear_sign_in_failures(org.id, user.id).await?;
             }
-            if let Some((id, credential)) = &extras.passkey {
-                match credential {
-                    Some(c) => tx.use_passkey(org.id, *id, c, now).await?,
-                    None => tx.touch_passkey(org.id, *id, now).await?,
+            let finished = match (extras.ceremony, &extras.passkey) {
+                (Some((ceremony, expires_at)), Some((id, credential))) => {
+                    tx.use_passkey_finishing(
+                        org.id,
+                        *id,
+                        credential.as_deref(),
+                        now,
+                        ceremony,
+                        expires_at,
+                    )
+                    .await?
                 }
+                (ceremony, passkey) => {
+                    if let Some((id, credential)) = passkey {
+                        match credential {
+                            Some(c) => tx.use_passkey(org.id, *id, c, now).await?,
+                            None => tx.touch_passkey(org.id, *id, now).await?,
+                        }
+                    }
+                    match ceremony {
+                        Some((id, expires_at)) => tx.finish_ceremony(id, expires_at).await?,
+                        None => true,
+                    }
+                }
+            };
+            // A replay: the caller's transaction is rolled back, the passkey's use with it.
+            if !finished {
+                return Err(crate::passkeys::replayed());
             }
             Ok(())
         };

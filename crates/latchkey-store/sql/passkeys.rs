@@ -288,6 +288,35 @@ impl PasskeyStore for SqlTx {
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
+    async fn use_passkey_finishing(
+        &mut self,
+        org: OrgId,
+        passkey: PasskeyId,
+        credential: Option<&str>,
+        at: OffsetDateTime,
+        ceremony: CeremonyId,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        // The ceremony's row comes back only when this statement inserted it.
+        let sql = crate::backend::both(
+            "UPDATE passkeys SET credential = COALESCE($3, credential), last_used_at = $4 \
+             WHERE org_id = $1 AND id = $2",
+            "INSERT INTO webauthn_finished_ceremonies (id, expires_at) VALUES ($5, $6) \
+             ON CONFLICT (id) DO NOTHING RETURNING id",
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(org.as_uuid())
+            .bind(passkey.as_uuid())
+            .bind(credential)
+            .bind(micros(at))
+            .bind(ceremony.as_uuid())
+            .bind(micros(expires_at))
+            .fetch_optional(self.conn())
+            .await
+            .map_err(map_err)?;
+        Ok(row.is_some())
+    }
+
     async fn finish_ceremony(
         &mut self,
         id: CeremonyId,

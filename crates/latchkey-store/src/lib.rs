@@ -344,6 +344,19 @@ pub trait PasskeyStore {
     ) -> StoreResult<()>;
     async fn count_passkeys(&mut self, org: OrgId, user: UserId) -> StoreResult<u32>;
 
+    /// `use_passkey` (or, without a credential, `touch_passkey`) and `finish_ceremony` in
+    /// one round trip, as a passkey sign-in writes them. `Ok(false)` when the ceremony was
+    /// finished already: the passkey's row was written all the same, so the caller must
+    /// roll back.
+    async fn use_passkey_finishing(
+        &mut self,
+        org: OrgId,
+        passkey: PasskeyId,
+        credential: Option<&str>,
+        at: OffsetDateTime,
+        ceremony: CeremonyId,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<bool>;
     /// Records that the ceremony `id` (valid until `expires_at`) was finished: `Ok(true)`
     /// for the one caller that did, `Ok(false)` when it already was (a replay).
     async fn finish_ceremony(

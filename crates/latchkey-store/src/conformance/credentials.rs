@@ -235,4 +235,63 @@ pub async fn credential_rows(store: &dyn Store) {
         "a live one is kept"
     );
     commit(tx).await;
+
+    // A sign-in's use of a passkey and the end of its ceremony, in one round trip.
+    let signed = CeremonyId::from_uuid(uuid());
+    let mut tx = begin(store).await;
+    assert!(ok(
+        tx.use_passkey_finishing(
+            a.id,
+            phone.id,
+            Some("{\"counter\":9}"),
+            at(30),
+            signed,
+            at(900)
+        )
+        .await,
+        "use, finishing"
+    ));
+    commit(tx).await;
+    let mut tx = begin(store).await;
+    assert!(
+        !ok(
+            tx.use_passkey_finishing(a.id, phone.id, None, at(31), signed, at(900))
+                .await,
+            "again"
+        ),
+        "the ceremony finishes once"
+    );
+    // The replay's caller rolls back.
+    drop(tx);
+    let mut tx = begin(store).await;
+    assert!(
+        !ok(
+            tx.use_passkey_finishing(a.id, phone.id, None, at(32), live, at(900))
+                .await,
+            "a live ceremony"
+        ),
+        "a ceremony finished by finish_ceremony is finished here too"
+    );
+    drop(tx);
+    let mut tx = read(store).await;
+    let phone_now = ok(tx.get_passkey(a.id, phone.id).await, "get").expect("phone");
+    assert_eq!(
+        (phone_now.credential.as_str(), phone_now.last_used_at),
+        ("{\"counter\":9}", Some(at(30))),
+        "the first use's credential and time; no credential keeps the stored one"
+    );
+    drop(tx);
+    let untouched = CeremonyId::from_uuid(uuid());
+    let mut tx = begin(store).await;
+    assert!(ok(
+        tx.use_passkey_finishing(a.id, phone.id, None, at(40), untouched, at(900))
+            .await,
+        "touch, finishing"
+    ));
+    let phone_now = ok(tx.get_passkey(a.id, phone.id).await, "get").expect("phone");
+    assert_eq!(
+        (phone_now.credential.as_str(), phone_now.last_used_at),
+        ("{\"counter\":9}", Some(at(40)))
+    );
+    commit(tx).await;
 }
