@@ -570,6 +570,13 @@ async fn load(tx: &mut dyn Tx, org: OrgId) -> ServiceResult<OrgState> {
     let roles = tx.all_roles(org).await?;
     let inheritance = tx.all_inheritance(org).await?;
     let grants = tx.all_grant_heads(org).await?;
+    // What the state keeps of the heads first; then the heads are consumed into the
+    // snapshot (in place where the layouts allow), so the build never holds both.
+    let rule_grants = grants
+        .iter()
+        .filter_map(|g| rule_grant(g.id, g.rule_id, g.grantee, g.role_id).map(|r| (g.id, r)))
+        .collect();
+    let membership_ids: Vec<MembershipId> = memberships.iter().map(|m| m.id).collect();
     let snapshot = Snapshot {
         groups: groups.iter().map(group_node).collect(),
         systems: systems
@@ -580,7 +587,7 @@ async fn load(tx: &mut dyn Tx, org: OrgId) -> ServiceResult<OrgState> {
             })
             .collect(),
         users: users
-            .iter()
+            .into_iter()
             .map(|u| UserNode {
                 id: u.id,
                 primary_group: u.primary_group_id,
@@ -588,7 +595,7 @@ async fn load(tx: &mut dyn Tx, org: OrgId) -> ServiceResult<OrgState> {
             })
             .collect(),
         memberships: memberships
-            .iter()
+            .into_iter()
             .map(|m| MembershipEdge {
                 user: m.user_id,
                 group: m.group_id,
@@ -599,23 +606,18 @@ async fn load(tx: &mut dyn Tx, org: OrgId) -> ServiceResult<OrgState> {
         roles: roles.iter().map(role_node).collect(),
         inheritance: inheritance.iter().map(inheritance_edge).collect(),
         grants: grants
-            .iter()
+            .into_iter()
             .map(|g| GrantEdge {
                 id: g.id,
                 role: g.role_id,
                 grantee: g.grantee,
-                scope: g.scope.clone(),
+                confers: g.status.confers(),
+                scope: g.scope,
                 starts_at: g.starts_at,
                 ends_at: g.ends_at,
-                confers: g.status.confers(),
             })
             .collect(),
     };
-    let rule_grants = grants
-        .iter()
-        .filter_map(|g| rule_grant(g.id, g.rule_id, g.grantee, g.role_id).map(|r| (g.id, r)))
-        .collect();
-    let membership_ids: Vec<MembershipId> = memberships.iter().map(|m| m.id).collect();
     let mut state = OrgState {
         revision,
         last_seq,
