@@ -16,7 +16,7 @@ use latchkey_store::{
 use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 
-use super::convert::{Cols, DbRow, micros, opt_micros, to_json};
+use super::convert::{Cols, DbRow, Query, micros, opt_micros, to_json};
 use super::paging::{SortKey, push_page};
 use super::{SqlTx, map_err};
 use crate::backend::Db;
@@ -133,6 +133,34 @@ fn policy(row: &DbRow) -> StoreResult<PasswordPolicy> {
         history: count(&c, "history")?,
         expiry_days: opt_count(&c, "expiry_days")?,
     })
+}
+
+/// Binds a session's columns in `session_cols!` order.
+fn bind_session<'q>(q: Query<'q>, s: &'q Session) -> Query<'q> {
+    q.bind(s.id.as_uuid())
+        .bind(s.org_id.as_uuid())
+        .bind(s.user_id.as_uuid())
+        .bind(s.method.as_str())
+        .bind(&s.token_hash)
+        .bind(micros(s.created_at))
+        .bind(micros(s.last_seen_at))
+        .bind(micros(s.expires_at))
+        .bind(opt_micros(s.revoked_at))
+        .bind(s.ip.as_deref())
+        .bind(s.user_agent.as_deref())
+        .bind(opt_micros(s.passkey_verified_at))
+}
+
+/// Binds a security event's columns in `event_cols!` order.
+fn bind_event<'q>(q: Query<'q>, e: &'q SecurityEvent) -> StoreResult<Query<'q>> {
+    Ok(q.bind(e.id.as_uuid())
+        .bind(e.org_id.as_uuid())
+        .bind(micros(e.at))
+        .bind(&e.kind)
+        .bind(e.user_id.map(|u| u.as_uuid()))
+        .bind(e.actor_id.map(|u| u.as_uuid()))
+        .bind(e.ip.as_deref())
+        .bind(to_json(&e.detail)?))
 }
 
 #[async_trait]
@@ -375,19 +403,7 @@ impl SignInStore for SqlTx {
             session_cols!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         );
-        sqlx::query(sql)
-            .bind(s.id.as_uuid())
-            .bind(s.org_id.as_uuid())
-            .bind(s.user_id.as_uuid())
-            .bind(s.method.as_str())
-            .bind(&s.token_hash)
-            .bind(micros(s.created_at))
-            .bind(micros(s.last_seen_at))
-            .bind(micros(s.expires_at))
-            .bind(opt_micros(s.revoked_at))
-            .bind(s.ip.as_deref())
-            .bind(s.user_agent.as_deref())
-            .bind(opt_micros(s.passkey_verified_at))
+        bind_session(sqlx::query(sql), s)
             .execute(self.conn())
             .await
             .map_err(map_err)?;
@@ -411,27 +427,7 @@ impl SignInStore for SqlTx {
                 ") VALUES ($13, $14, $15, $16, $17, $18, $19, $20)"
             ),
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(s.id.as_uuid())
-            .bind(s.org_id.as_uuid())
-            .bind(s.user_id.as_uuid())
-            .bind(s.method.as_str())
-            .bind(&s.token_hash)
-            .bind(micros(s.created_at))
-            .bind(micros(s.last_seen_at))
-            .bind(micros(s.expires_at))
-            .bind(opt_micros(s.revoked_at))
-            .bind(s.ip.as_deref())
-            .bind(s.user_agent.as_deref())
-            .bind(opt_micros(s.passkey_verified_at))
-            .bind(e.id.as_uuid())
-            .bind(e.org_id.as_uuid())
-            .bind(micros(e.at))
-            .bind(&e.kind)
-            .bind(e.user_id.map(|u| u.as_uuid()))
-            .bind(e.actor_id.map(|u| u.as_uuid()))
-            .bind(e.ip.as_deref())
-            .bind(to_json(&e.detail)?)
+        bind_event(bind_session(sqlx::query(sqlx::AssertSqlSafe(sql)), s), e)?
             .execute(self.conn())
             .await
             .map_err(map_err)?;
@@ -575,15 +571,7 @@ impl SignInStore for SqlTx {
             event_cols!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         );
-        sqlx::query(sql)
-            .bind(e.id.as_uuid())
-            .bind(e.org_id.as_uuid())
-            .bind(micros(e.at))
-            .bind(&e.kind)
-            .bind(e.user_id.map(|u| u.as_uuid()))
-            .bind(e.actor_id.map(|u| u.as_uuid()))
-            .bind(e.ip.as_deref())
-            .bind(to_json(&e.detail)?)
+        bind_event(sqlx::query(sql), e)?
             .execute(self.conn())
             .await
             .map_err(map_err)?;
