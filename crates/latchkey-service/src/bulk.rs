@@ -516,14 +516,7 @@ impl Services {
         tx.commit().await?;
         cache.committed(rev);
         // The lane's grants are taken as written rather than read back.
-        let known = crate::engines::Known {
-            revision: rev,
-            grants: written,
-        };
-        self.inner
-            .engines
-            .catch_up_knowing(&*self.inner.store, p.org_id, self.now(), &known)
-            .await?;
+        self.catch_up_knowing(p.org_id, rev, written).await?;
         crate::revision::saw(rev);
         *revision = rev;
         let pending = std::mem::take(&mut refs.pending);

@@ -232,6 +232,21 @@ impl Services {
             .await
     }
 
+    /// `catch_up`, taking the grants `grants` says the write at `revision` made as written
+    /// rather than reading them back (see `EngineCache::catch_up_knowing`).
+    pub(crate) async fn catch_up_knowing(
+        &self,
+        org: OrgId,
+        revision: i64,
+        grants: std::collections::HashMap<uuid::Uuid, Option<latchkey_model::Grant>>,
+    ) -> ServiceResult<()> {
+        let known = engines::Known { revision, grants };
+        self.inner
+            .engines
+            .catch_up_knowing(&*self.inner.store, org, self.now(), &known)
+            .await
+    }
+
     pub async fn catch_up(&self, org: OrgId) -> ServiceResult<()> {
         self.inner
             .engines
@@ -403,20 +418,9 @@ impl WriteTx<'_> {
         self,
         grants: std::collections::HashMap<uuid::Uuid, Option<latchkey_model::Grant>>,
     ) -> ServiceResult<()> {
-        let known = engines::Known {
-            revision: self.revision,
-            grants,
-        };
         self.tx.commit().await?;
         self.services
-            .inner
-            .engines
-            .catch_up_knowing(
-                &*self.services.inner.store,
-                self.org,
-                self.services.now(),
-                &known,
-            )
+            .catch_up_knowing(self.org, self.revision, grants)
             .await
     }
 }

@@ -29,7 +29,6 @@ use webauthn_rs::prelude::{
 use crate::assertion::{self, RelyingParty};
 use crate::sign_in::{ClientInfo, events};
 use crate::{Credential, Principal, ServiceError, ServiceResult, Services};
-use latchkey_store::Tx;
 
 /// How long a ceremony may take, from options to answer.
 const CEREMONY_MINUTES: i64 = 5;
@@ -118,14 +117,6 @@ struct Verified {
     updated: Option<String>,
     /// What opening a session for the user needs (sign-ins only).
     context: Option<crate::sign_in::SessionContext>,
-}
-
-/// An answer refused: by whom (when known), why, at which step.
-struct Refused {
-    org: Option<OrgId>,
-    user: Option<UserId>,
-    reason: String,
-    step: &'static str,
 }
 
 /// The base64url form of a credential id, as stored and as authenticators send it.
@@ -631,31 +622,35 @@ impl Services {
         }
     }
 
-    /// Verifies an assertion against a ceremony, reading through `tx` (a lookup, or the
-    /// sign-in's own write transaction): the passkey used, its user, the credential to store
-    /// when its counter or backup state moved, and (when `for_session`) what opening a
-    /// session for the user needs. A refusal is `Ok(Err(refused))`, for the caller to record
-    /// as a security event with [`Self::record_refusal`].
-    async fn check_assertion(
+    /// Verifies an assertion against a ceremony; answers the passkey used, its user, the
+    /// credential to store when its counter or backup state moved, and (when `for_session`)
+    /// what opening a session for the user needs, all read through one lookup. Failures
+    /// are security events.
+    async fn verify_assertion(
         &self,
-        tx: &mut dyn Tx,
         ceremony: &Ceremony,
         credential: &PublicKeyCredential,
+        client: &ClientInfo,
         for_session: bool,
-    ) -> ServiceResult<Result<Verified, Refused>> {
+    ) -> ServiceResult<Verified> {
         let credential_id = credential_key(credential.get_credential_id());
+        let mut tx = self.lookup().await?;
         let (record, user) = match tx.find_passkey_with_user(&credential_id).await? {
             Some((r, u)) => (Some(r), Some(u)),
             None => (None, None),
         };
         let org = match &record {
-            Some(r) => self.known_org(tx, r.org_id).await?,
+            Some(r) => self.known_org(&mut *tx, r.org_id).await?,
             None => None,
         };
         let context = match (&user, for_session) {
-            (Some(u), true) => Some(self.session_context(tx, u.org_id, u, self.now()).await?),
+            (Some(u), true) => Some(
+                self.session_context(&mut *tx, u.org_id, u, self.now())
+                    .await?,
+            ),
             _ => None,
         };
+        drop(tx);
         let party = self.passkey_party()?;
         let outcome = match (&record, &user) {
             (None, _) | (_, None) => Err("unknown_passkey".to_owned()),
@@ -684,75 +679,41 @@ impl Services {
                 }
             }
         };
-        Ok(match (outcome, org, record, user) {
-            (Ok(updated), Some(org), Some(record), Some(user)) => Ok(Verified {
-                org,
-                record,
-                user,
-                updated,
-                context,
-            }),
-            (outcome, _, record, _) => Err(Refused {
-                org: record.as_ref().map(|r| r.org_id).or(ceremony.org_id),
-                user: record.as_ref().map(|r| r.user_id),
-                reason: outcome
-                    .err()
-                    .unwrap_or_else(|| "unknown_passkey".to_owned()),
-                step: ceremony.purpose.as_str(),
-            }),
-        })
-    }
-
-    /// [`Self::check_assertion`] through a lookup; a refusal is recorded, and answered as
-    /// a failed sign-in.
-    async fn verify_assertion(
-        &self,
-        ceremony: &Ceremony,
-        credential: &PublicKeyCredential,
-        client: &ClientInfo,
-        for_session: bool,
-    ) -> ServiceResult<Verified> {
-        let mut tx = self.lookup().await?;
-        let checked = self
-            .check_assertion(&mut *tx, ceremony, credential, for_session)
-            .await?;
-        drop(tx);
-        match checked {
-            Ok(v) => Ok(v),
-            Err(refused) => {
-                let mut tx = self.inner.store.begin().await?;
-                self.record_refusal(&mut *tx, &refused, client).await?;
-                tx.commit().await?;
+        match outcome {
+            Ok(updated) => match (org, record, user) {
+                (Some(org), Some(record), Some(user)) => Ok(Verified {
+                    org,
+                    record,
+                    user,
+                    updated,
+                    context,
+                }),
+                _ => Err(failed_sign_in()),
+            },
+            Err(reason) => {
+                let org = record.as_ref().map(|r| r.org_id).or(ceremony.org_id);
+                if let Some(org) = org {
+                    let mut tx = self.inner.store.begin().await?;
+                    self.security_event(
+                        &mut *tx,
+                        org,
+                        events::SIGN_IN_FAILED,
+                        record.as_ref().map(|r| r.user_id),
+                        None,
+                        client,
+                        json!({
+                            "method": "passkey",
+                            "reason": reason.split(':').next().unwrap_or("invalid"),
+                            "detail": reason,
+                            "step": ceremony.purpose.as_str(),
+                        }),
+                    )
+                    .await?;
+                    tx.commit().await?;
+                }
                 Err(failed_sign_in())
             }
         }
-    }
-
-    /// Records a refused answer (when its organisation is known) in `tx`.
-    async fn record_refusal(
-        &self,
-        tx: &mut dyn Tx,
-        refused: &Refused,
-        client: &ClientInfo,
-    ) -> ServiceResult<()> {
-        if let Some(org) = refused.org {
-            self.security_event(
-                tx,
-                org,
-                events::SIGN_IN_FAILED,
-                refused.user,
-                None,
-                client,
-                json!({
-                    "method": "passkey",
-                    "reason": refused.reason.split(':').next().unwrap_or("invalid"),
-                    "detail": refused.reason,
-                    "step": refused.step,
-                }),
-            )
-            .await?;
-        }
-        Ok(())
     }
 
     /// Records a sign-in refused after its assertion verified because its ceremony had
@@ -803,8 +764,12 @@ impl Services {
                 client,
                 context,
                 crate::sign_in::SessionExtras {
-                    passkey: Some((v.record.id, v.updated.clone())),
-                    ceremony: Some((ceremony.id, ceremony.expires_at)),
+                    passkey: Some(crate::sign_in::PasskeyUse {
+                        id: v.record.id,
+                        credential: v.updated.clone(),
+                        ceremony: ceremony.id,
+                        expires_at: ceremony.expires_at,
+                    }),
                     clear_failures: false,
                 },
             )

@@ -250,12 +250,20 @@ pub(crate) struct SessionContext {
 /// More to write with a new session.
 #[derive(Default)]
 pub(crate) struct SessionExtras {
-    /// The passkey signed in with, and its credential when its counter moved.
-    pub(crate) passkey: Option<(latchkey_model::PasskeyId, Option<String>)>,
-    /// The ceremony to finish (once): its id and expiry.
-    pub(crate) ceremony: Option<(latchkey_model::CeremonyId, OffsetDateTime)>,
+    /// The passkey signed in with and the ceremony it answered.
+    pub(crate) passkey: Option<PasskeyUse>,
     /// Clear the user's failed sign-ins (the second factor was given).
     pub(crate) clear_failures: bool,
+}
+
+/// A passkey sign-in's writes: the passkey's use and the end of its ceremony.
+pub(crate) struct PasskeyUse {
+    pub(crate) id: latchkey_model::PasskeyId,
+    /// The credential to store when its counter or backup state moved.
+    pub(crate) credential: Option<String>,
+    /// The ceremony to finish (once), and its expiry.
+    pub(crate) ceremony: latchkey_model::CeremonyId,
+    pub(crate) expires_at: OffsetDateTime,
 }
 
 /// The rules that raise alerts.
@@ -286,16 +294,10 @@ impl Services {
     ) -> ServiceResult<Option<Organisation>> {
         let cache = &self.inner.sign_in_cache;
         match organisation.map(str::trim).filter(|s| !s.is_empty()) {
-            Some(slug) => {
-                if let Some(o) = cache.org_by_slug(slug) {
-                    return Ok(Some(o));
-                }
-                let org = tx.get_org_by_slug(slug).await?;
-                if let Some(o) = &org {
-                    cache.remember_org(o);
-                }
-                Ok(org)
-            }
+            Some(slug) => match cache.org_by_slug(slug) {
+                Some(o) => Ok(Some(o)),
+                None => Ok(cache.remembered(tx.get_org_by_slug(slug).await?)),
+            },
             None => {
                 let now = self.now();
                 let mut orgs = match cache.listed(now) {
@@ -325,14 +327,10 @@ impl Services {
         id: OrgId,
     ) -> ServiceResult<Option<Organisation>> {
         let cache = &self.inner.sign_in_cache;
-        if let Some(o) = cache.org(id) {
-            return Ok(Some(o));
+        match cache.org(id) {
+            Some(o) => Ok(Some(o)),
+            None => Ok(cache.remembered(tx.get_org(id).await?)),
         }
-        let org = tx.get_org(id).await?;
-        if let Some(o) = &org {
-            cache.remember_org(o);
-        }
-        Ok(org)
     }
 }
 
@@ -759,33 +757,19 @@ impl Services {
             if extras.clear_failures {
                 tx.clear_sign_in_failures(org.id, user.id).await?;
             }
-            let finished = match (extras.ceremony, &extras.passkey) {
-                (Some((ceremony, expires_at)), Some((id, credential))) => {
-                    tx.use_passkey_finishing(
+            // A replay: the caller's transaction is rolled back, the passkey's use with it.
+            if let Some(u) = &extras.passkey
+                && !tx
+                    .use_passkey_finishing(
                         org.id,
-                        *id,
-                        credential.as_deref(),
+                        u.id,
+                        u.credential.as_deref(),
                         now,
-                        ceremony,
-                        expires_at,
+                        u.ceremony,
+                        u.expires_at,
                     )
                     .await?
-                }
-                (ceremony, passkey) => {
-                    if let Some((id, credential)) = passkey {
-                        match credential {
-                            Some(c) => tx.use_passkey(org.id, *id, c, now).await?,
-                            None => tx.touch_passkey(org.id, *id, now).await?,
-                        }
-                    }
-                    match ceremony {
-                        Some((id, expires_at)) => tx.finish_ceremony(id, expires_at).await?,
-                        None => true,
-                    }
-                }
-            };
-            // A replay: the caller's transaction is rolled back, the passkey's use with it.
-            if !finished {
+            {
                 return Err(crate::passkeys::replayed());
             }
             Ok(())

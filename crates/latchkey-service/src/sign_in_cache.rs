@@ -46,6 +46,14 @@ impl SignInCache {
             .cloned()
     }
 
+    /// Keeps `org` when there is one, and hands it back.
+    pub(crate) fn remembered(&self, org: Option<Organisation>) -> Option<Organisation> {
+        if let Some(o) = &org {
+            self.remember_org(o);
+        }
+        org
+    }
+
     pub(crate) fn remember_org(&self, org: &Organisation) {
         if let Ok(mut orgs) = self.orgs.write() {
             orgs.insert(org.id, org.clone());
