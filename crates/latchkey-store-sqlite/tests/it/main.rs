@@ -89,6 +89,44 @@ async fn twenty_concurrent_writers_all_succeed() {
     conformance::concurrency::check(store.as_ref(), org, revisions, 20).await;
 }
 
+/// A write dropped unfinished, or abandoned while its `BEGIN IMMEDIATE` still waits for the
+/// lock, must not leave the lock held nor a connection inside a transaction for the next
+/// caller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_dropped_or_abandoned_leave_nothing_behind() {
+    let dir = TempDir::new();
+    let store = SqliteStore::open(&dir.path().join("latchkey.db"))
+        .await
+        .expect("open");
+    let org = conformance::concurrency::prepare(&store).await;
+
+    let mut holding = store.begin().await.expect("begin");
+    holding
+        .bump_revision(org, time::OffsetDateTime::UNIX_EPOCH)
+        .await
+        .expect("bump");
+    // This one waits for the lock `holding` has; give up on it while it waits.
+    let waiting = tokio::time::timeout(std::time::Duration::from_millis(100), store.begin()).await;
+    assert!(waiting.is_err(), "a second writer waits for the first");
+    drop(holding);
+
+    // More writers than connections: a connection left in a transaction would fail one of
+    // these ("cannot start a transaction within a transaction"), and a lock left held
+    // would time them out.
+    let mut revisions = Vec::new();
+    for n in 0..20 {
+        revisions.push(
+            conformance::concurrency::write(&store, org, n)
+                .await
+                .expect("a writer after the dropped ones"),
+        );
+    }
+    conformance::concurrency::check(&store, org, revisions, 20).await;
+    let pool = store.pool_state();
+    assert!(pool.size <= 8 && pool.idle <= pool.size, "{pool:?}");
+    store.close().await;
+}
+
 #[tokio::test]
 async fn opens_by_url_creates_folders_and_reopens() {
     let dir = TempDir::new();
