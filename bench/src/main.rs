@@ -65,7 +65,7 @@ pub struct Question {
 const USAGE: &str = "usage: latchkey-bench engine [--seed N] [--compare]
        latchkey-bench bulk [--seed N] [--backend sqlite|postgres|both] [--users N] [--server PATH] [--keep]
        latchkey-bench http [--seed N] [--seconds N] [--connections N] [--threads N] [--users N] [--server PATH] [--keep]
-       latchkey-bench sign-in
+       latchkey-bench sign-in [--all-cores]
        latchkey-bench workspaces [--seed N] [--keep]
        latchkey-bench rules [--seed N] [--keep]
        latchkey-bench governance [--seed N]
@@ -80,6 +80,7 @@ struct Args {
     users: usize,
     server: Option<PathBuf>,
     keep: bool,
+    all_cores: bool,
     http: http::Options,
 }
 
@@ -111,6 +112,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         users: org::USERS,
         server: None,
         keep: false,
+        all_cores: false,
         http: http::Options {
             seconds: 10,
             connections: 64,
@@ -149,6 +151,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             "--keep" if serves || out.what == "workspaces" || out.what == "rules" => {
                 out.keep = true;
             }
+            "--all-cores" if out.what == "sign-in" => out.all_cores = true,
             "--seconds" if http => out.http.seconds = number(a, it.next())?,
             "--connections" if http => out.http.connections = number(a, it.next())?,
             "--threads" if http => out.http.threads = number(a, it.next())?,
@@ -166,7 +169,7 @@ fn main() -> ExitCode {
     };
     match args.what.as_str() {
         "engine" => run(args.seed, args.compare),
-        "sign-in" => match sign_in::run() {
+        "sign-in" => match sign_in::run(args.all_cores) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("latchkey-bench sign-in: {e}");

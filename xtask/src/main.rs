@@ -49,7 +49,7 @@ fn main() -> ExitCode {
 const BENCH_USAGE: &str = "usage: cargo xtask bench engine [--seed N] [--compare]
        cargo xtask bench bulk [--seed N] [--backend sqlite|postgres|both] [--users N] [--keep]
        cargo xtask bench http [--seed N] [--seconds N] [--connections N] [--threads N] [--users N] [--keep]
-       cargo xtask bench sign-in
+       cargo xtask bench sign-in [--all-cores]
        cargo xtask bench workspaces [--seed N] [--keep]
        cargo xtask bench rules [--seed N] [--keep]
        cargo xtask bench governance [--seed N]
