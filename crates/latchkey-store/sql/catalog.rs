@@ -851,12 +851,13 @@ impl GrantStore for SqlTx {
     }
 
     async fn all_grant_heads(&mut self, org: OrgId) -> StoreResult<Vec<GrantHead>> {
+        let rows_expected = self.rows_of("grants", org).await?;
         let mut rows = sqlx::query(
             "SELECT id, role_id, user_id, group_id, scope, starts_at, ends_at, status, rule_id FROM grants WHERE org_id = $1 ORDER BY id",
         )
         .bind(org.as_uuid())
         .fetch(self.conn());
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(rows_expected);
         while let Some(row) = rows.try_next().await.map_err(map_err)? {
             let c = Cols(&row);
             out.push(GrantHead {

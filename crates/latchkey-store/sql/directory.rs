@@ -349,12 +349,13 @@ impl UserStore for SqlTx {
     }
 
     async fn all_user_heads(&mut self, org: OrgId) -> StoreResult<Vec<UserHead>> {
+        let rows_expected = self.rows_of("users", org).await?;
         let mut rows = sqlx::query(
             "SELECT id, org_id, primary_group_id, enabled FROM users WHERE org_id = $1 ORDER BY id",
         )
         .bind(org.as_uuid())
         .fetch(self.conn());
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(rows_expected);
         while let Some(row) = rows.try_next().await.map_err(map_err)? {
             let c = Cols(&row);
             out.push(UserHead {
@@ -762,12 +763,13 @@ impl MembershipStore for SqlTx {
     }
 
     async fn all_membership_heads(&mut self, org: OrgId) -> StoreResult<Vec<MembershipHead>> {
+        let rows_expected = self.rows_of("memberships", org).await?;
         let mut rows = sqlx::query(
             "SELECT id, user_id, group_id, starts_at, ends_at FROM memberships WHERE org_id = $1 ORDER BY id",
         )
         .bind(org.as_uuid())
         .fetch(self.conn());
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(rows_expected);
         while let Some(row) = rows.try_next().await.map_err(map_err)? {
             out.push(membership_head(&row)?);
         }

@@ -127,6 +127,27 @@ impl SqlTx {
     }
 }
 
+impl SqlTx {
+    /// How many rows of `table` belong to `org`: the capacity a whole-organisation read
+    /// reserves before its first row. Grown by doubling instead, the vector of an
+    /// organisation's 320,000 grants held its old and new buffers at once at its last
+    /// growth, and the allocator keeps pages freed for a while: the server's resident
+    /// memory after its build was most of that.
+    async fn rows_of(
+        &mut self,
+        table: &'static str,
+        org: latchkey_model::OrgId,
+    ) -> StoreResult<usize> {
+        let sql = format!("SELECT count(*) FROM {table} WHERE org_id = $1");
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(org.as_uuid())
+            .fetch_one(self.conn())
+            .await
+            .map_err(map_err)?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+}
+
 /// An `UPDATE ... WHERE id = $1 AND org_id = $2` that matched no row is refused with
 /// `Conflict { constraint: "not_found" }`: the row was deleted meanwhile or belongs to
 /// another organisation.
