@@ -92,6 +92,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0018_partial_grant_indexes.sql",
         include_str!("../migrations/0018_partial_grant_indexes.sql"),
     ),
+    (
+        "0019_dated_rows_indexes.sql",
+        include_str!("../migrations/0019_dated_rows_indexes.sql"),
+    ),
 ];
 
 const MAX_CONNECTIONS: u32 = 10;

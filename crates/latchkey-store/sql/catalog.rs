@@ -898,9 +898,13 @@ pub(crate) async fn due_grants(
     let rows = sqlx::query(concat!(
         "SELECT ",
         grant_cols!(),
-        " FROM grants WHERE org_id = $1 AND (",
-        "(status = 'scheduled' AND starts_at IS NOT NULL AND starts_at <= $2) OR ",
-        "(status IN ('scheduled', 'active') AND ends_at IS NOT NULL AND ends_at <= $2)",
+        " FROM grants WHERE org_id = $1 AND id IN (",
+        // Each side names its partial index's condition (`grants_starts_idx`,
+        // `grants_ends_idx`), so that it reads the dated rows only.
+        "SELECT id FROM grants WHERE org_id = $1 AND status = 'scheduled' ",
+        "AND starts_at IS NOT NULL AND starts_at <= $2 UNION ",
+        "SELECT id FROM grants WHERE org_id = $1 AND status IN ('scheduled', 'active') ",
+        "AND ends_at IS NOT NULL AND ends_at <= $2",
         ") ORDER BY id LIMIT $3"
     ))
     .bind(org.as_uuid())

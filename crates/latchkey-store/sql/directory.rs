@@ -828,11 +828,15 @@ pub(crate) async fn due_memberships(
         ", CAST(CASE WHEN starts_at IS NOT NULL AND starts_at > created_at AND starts_at <= $2 ",
         "AND NOT EXISTS (SELECT 1 FROM window_events e WHERE e.object_id = memberships.id ",
         "AND e.edge = 'start') THEN 1 ELSE 0 END AS BIGINT) AS start_due ",
-        "FROM memberships WHERE org_id = $1 AND (",
-        "(starts_at IS NOT NULL AND starts_at > created_at AND starts_at <= $2 AND NOT EXISTS ",
-        "(SELECT 1 FROM window_events e WHERE e.object_id = memberships.id AND e.edge = 'start')) OR ",
-        "(ends_at IS NOT NULL AND ends_at <= $2 AND NOT EXISTS ",
-        "(SELECT 1 FROM window_events e WHERE e.object_id = memberships.id AND e.edge = 'end'))",
+        "FROM memberships WHERE org_id = $1 AND id IN (",
+        // Each side reads the dated rows only (`memberships_starts_idx`,
+        // `memberships_ends_idx`).
+        "SELECT m.id FROM memberships m WHERE m.org_id = $1 AND m.starts_at IS NOT NULL ",
+        "AND m.starts_at > m.created_at AND m.starts_at <= $2 AND NOT EXISTS ",
+        "(SELECT 1 FROM window_events e WHERE e.object_id = m.id AND e.edge = 'start') UNION ",
+        "SELECT m.id FROM memberships m WHERE m.org_id = $1 AND m.ends_at IS NOT NULL ",
+        "AND m.ends_at <= $2 AND NOT EXISTS ",
+        "(SELECT 1 FROM window_events e WHERE e.object_id = m.id AND e.edge = 'end')",
         ") ORDER BY id LIMIT $3"
     ))
     .bind(org.as_uuid())

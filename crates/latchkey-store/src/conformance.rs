@@ -31,6 +31,7 @@ mod history;
 mod isolation;
 mod reviews;
 mod rules;
+mod schedule;
 mod settings;
 mod sign_in;
 mod sod;
@@ -99,6 +100,7 @@ pub const STORIES: &[(&str, Story)] = &[
     ("history", |s| Box::pin(history::history(s))),
     ("approvals", |s| Box::pin(approvals::approvals(s))),
     ("access_reviews", |s| Box::pin(reviews::access_reviews(s))),
+    ("schedule_due_rows", |s| Box::pin(schedule::due_rows(s))),
 ];
 
 /// Runs every story against `store`, which should be a fresh, migrated database.

@@ -1,0 +1,192 @@
+//! Conformance story of the scheduler's questions: exactly the dated grants and memberships
+//! a start or an end has come due for, each once, in id order, up to the limit; nothing
+//! undated, not yet due, already applied or of another organisation.
+
+use latchkey_model::{Grant, GrantStatus, Grantee, Membership, OrgId};
+use time::OffsetDateTime;
+
+use super::{
+    at, begin, commit, group_value, ok, org_with_group, read, role_value, system_value, user_value,
+};
+use crate::{Edge, Store};
+
+fn ids_of_grants(grants: &[Grant]) -> Vec<uuid::Uuid> {
+    grants.iter().map(|g| g.id.as_uuid()).collect()
+}
+
+fn edges_of(found: &[(Membership, Edge)]) -> Vec<(uuid::Uuid, Edge)> {
+    found.iter().map(|(m, e)| (m.id.as_uuid(), *e)).collect()
+}
+
+fn sorted(mut ids: Vec<uuid::Uuid>) -> Vec<uuid::Uuid> {
+    ids.sort_unstable();
+    ids
+}
+
+pub async fn due_rows(store: &dyn Store) {
+    let (org, group) = org_with_group(store).await;
+    let (other, other_group) = org_with_group(store).await;
+    let now = at(1_000);
+    let mut tx = begin(store).await;
+    let system = system_value(org.id, "dated", None);
+    ok(tx.insert_system(&system).await, "insert system");
+    let role = role_value(org.id, system.id, "dated");
+    ok(tx.insert_role(&role).await, "insert role");
+    let user = user_value(org.id, "dated.user", group.id);
+    ok(tx.insert_user(&user).await, "insert user");
+    let grant = |org: OrgId,
+                 role,
+                 user,
+                 status,
+                 starts_at: Option<OffsetDateTime>,
+                 ends_at: Option<OffsetDateTime>| Grant {
+        status,
+        starts_at,
+        ends_at,
+        ..super::grant_value(org, role, Grantee::User(user))
+    };
+    use GrantStatus::{Active, Expired, Scheduled};
+    let started = grant(org.id, role.id, user.id, Scheduled, Some(at(500)), None);
+    let ended = grant(
+        org.id,
+        role.id,
+        user.id,
+        Active,
+        Some(at(100)),
+        Some(at(900)),
+    );
+    let both = grant(
+        org.id,
+        role.id,
+        user.id,
+        Scheduled,
+        Some(at(100)),
+        Some(at(200)),
+    );
+    let not_yet = grant(org.id, role.id, user.id, Scheduled, Some(at(2_000)), None);
+    let running = grant(
+        org.id,
+        role.id,
+        user.id,
+        Active,
+        Some(at(100)),
+        Some(at(5_000)),
+    );
+    let expired = grant(
+        org.id,
+        role.id,
+        user.id,
+        Expired,
+        Some(at(100)),
+        Some(at(200)),
+    );
+    let undated = grant(org.id, role.id, user.id, Active, None, None);
+    for g in [
+        &started, &ended, &both, &not_yet, &running, &expired, &undated,
+    ] {
+        ok(tx.insert_grant(g).await, "insert grant");
+    }
+
+    let membership = |group, starts_at, ends_at| Membership {
+        starts_at,
+        ends_at,
+        ..super::membership_value(org.id, user.id, group)
+    };
+    let mut groups = Vec::new();
+    for n in 0..5 {
+        let g = group_value(org.id, &format!("dated-{n}"), Some(group.id));
+        ok(tx.insert_group(&g).await, "insert group");
+        groups.push(g.id);
+    }
+    let joins = membership(groups[0], Some(at(500)), None);
+    let leaves = membership(groups[1], None, Some(at(900)));
+    let passes = membership(groups[2], Some(at(100)), Some(at(200)));
+    let later = membership(groups[3], Some(at(2_000)), Some(at(3_000)));
+    let open = membership(groups[4], None, None);
+    for m in [&joins, &leaves, &passes, &later, &open] {
+        ok(tx.insert_membership(m).await, "insert membership");
+    }
+    commit(tx).await;
+
+    // Another organisation's due rows never show.
+    let mut tx = begin(store).await;
+    let other_system = system_value(other.id, "dated", None);
+    ok(tx.insert_system(&other_system).await, "insert system");
+    let other_role = role_value(other.id, other_system.id, "dated");
+    ok(tx.insert_role(&other_role).await, "insert role");
+    let other_user = user_value(other.id, "dated.user", other_group.id);
+    ok(tx.insert_user(&other_user).await, "insert user");
+    let g = grant(
+        other.id,
+        other_role.id,
+        other_user.id,
+        Scheduled,
+        Some(at(1)),
+        Some(at(2)),
+    );
+    ok(tx.insert_grant(&g).await, "insert other grant");
+    let other_team = group_value(other.id, "dated", Some(other_group.id));
+    ok(tx.insert_group(&other_team).await, "insert other group");
+    let mut m = super::membership_value(other.id, other_user.id, other_team.id);
+    m.ends_at = Some(at(2));
+    ok(tx.insert_membership(&m).await, "insert other membership");
+    commit(tx).await;
+
+    let mut tx = read(store).await;
+    let due = ok(tx.due_grants(org.id, now, 100).await, "due grants");
+    assert_eq!(
+        ids_of_grants(&due),
+        sorted(vec![
+            started.id.as_uuid(),
+            ended.id.as_uuid(),
+            both.id.as_uuid()
+        ]),
+        "a started scheduled grant, an ended active one and one both started and ended \
+         (once), in id order; nothing not yet due, running, expired or undated"
+    );
+    let first_two = ok(tx.due_grants(org.id, now, 2).await, "due grants, two");
+    assert_eq!(ids_of_grants(&first_two), ids_of_grants(&due)[..2]);
+    assert!(
+        ok(tx.due_grants(org.id, at(50), 100).await, "due grants early").is_empty(),
+        "nothing is due before the first start"
+    );
+
+    let due = ok(
+        tx.due_memberships(org.id, now, 100).await,
+        "due memberships",
+    );
+    let mut expected = vec![
+        (joins.id.as_uuid(), Edge::Start),
+        (leaves.id.as_uuid(), Edge::End),
+        (passes.id.as_uuid(), Edge::Start),
+    ];
+    expected.sort_unstable_by_key(|(id, _)| *id);
+    assert_eq!(
+        edges_of(&due),
+        expected,
+        "a start come, an end come, and a start and end both come (its start first)"
+    );
+    drop(tx);
+
+    // Recorded edges are no longer due; the passed membership's end is due next.
+    let mut tx = begin(store).await;
+    for (id, edge) in [
+        (joins.id, Edge::Start),
+        (leaves.id, Edge::End),
+        (passes.id, Edge::Start),
+    ] {
+        assert!(
+            ok(
+                tx.record_edge(org.id, id.as_uuid(), edge, now).await,
+                "record"
+            ),
+            "first record of an edge"
+        );
+    }
+    commit(tx).await;
+    let mut tx = read(store).await;
+    assert_eq!(
+        edges_of(&ok(tx.due_memberships(org.id, now, 100).await, "due again")),
+        vec![(passes.id.as_uuid(), Edge::End)]
+    );
+}
