@@ -226,9 +226,8 @@ impl LoadCache {
 
 impl Services {
     /// Writes the pending rows, users first (memberships and grants point at them), then the
-    /// audit entries in the order they were made.
-    /// Writes the pending rows, adding the grants written to `written` (the engine takes
-    /// them as written when it catches up with the batch).
+    /// audit entries in the order they were made; adds the grants written to `written` (the
+    /// engine takes them as written when it catches up with the batch).
     pub(crate) async fn bulk_flush(
         &self,
         tx: &mut dyn Tx,

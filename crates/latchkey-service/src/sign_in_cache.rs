@@ -10,6 +10,7 @@
 //! - likewise the password policy that applies to each user type (or to users of none).
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Arc, RwLock};
 
 use latchkey_model::{OrgId, Organisation, PasswordPolicy, StoredRoleSecurityPolicy, UserTypeId};
@@ -18,18 +19,38 @@ use time::OffsetDateTime;
 /// How long the list of organisations is trusted.
 pub(crate) const ORG_LIST_TTL: time::Duration = time::Duration::seconds(5);
 
-/// A value with the engine revision it was read at.
-type AtRevision<T> = (i64, T);
+/// Values kept with the engine revision they were read at or after, each used only while
+/// its organisation's engine still says that revision.
+struct AtRevision<K, V>(RwLock<HashMap<K, (i64, V)>>);
 
-/// The password policy that applies to the users of a user type (or of none).
-type ByUserType = HashMap<(OrgId, Option<UserTypeId>), AtRevision<PasswordPolicy>>;
+impl<K, V> Default for AtRevision<K, V> {
+    fn default() -> Self {
+        AtRevision(RwLock::new(HashMap::new()))
+    }
+}
+
+impl<K: Eq + Hash, V: Clone> AtRevision<K, V> {
+    fn get(&self, key: &K, revision: i64) -> Option<V> {
+        let all = self.0.read().ok()?;
+        let (at, v) = all.get(key)?;
+        (*at == revision).then(|| v.clone())
+    }
+
+    /// One entry per key, rewritten in place: a few hundred at most.
+    fn put(&self, key: K, revision: i64, value: V) {
+        if let Ok(mut all) = self.0.write() {
+            all.insert(key, (revision, value));
+        }
+    }
+}
 
 #[derive(Default)]
 pub(crate) struct SignInCache {
     orgs: RwLock<HashMap<OrgId, Organisation>>,
     listed: RwLock<Option<(OffsetDateTime, Vec<Organisation>)>>,
-    policies: RwLock<HashMap<OrgId, AtRevision<Arc<Vec<StoredRoleSecurityPolicy>>>>>,
-    password_policies: RwLock<ByUserType>,
+    policies: AtRevision<OrgId, Arc<Vec<StoredRoleSecurityPolicy>>>,
+    /// The password policy that applies to the users of a user type (or of none).
+    password_policies: AtRevision<(OrgId, Option<UserTypeId>), PasswordPolicy>,
 }
 
 impl SignInCache {
@@ -89,9 +110,7 @@ impl SignInCache {
         org: OrgId,
         revision: i64,
     ) -> Option<Arc<Vec<StoredRoleSecurityPolicy>>> {
-        let policies = self.policies.read().ok()?;
-        let (at, p) = policies.get(&org)?;
-        (*at == revision).then(|| Arc::clone(p))
+        self.policies.get(&org, revision)
     }
 
     /// Keeps policies read after the engine said `revision`.
@@ -101,13 +120,9 @@ impl SignInCache {
         revision: i64,
         policies: Arc<Vec<StoredRoleSecurityPolicy>>,
     ) {
-        if let Ok(mut all) = self.policies.write() {
-            all.insert(org, (revision, policies));
-        }
+        self.policies.put(org, revision, policies);
     }
-}
 
-impl SignInCache {
     /// The password policy for users of `user_type`, when read at or after `revision`.
     pub(crate) fn password_policy(
         &self,
@@ -115,9 +130,7 @@ impl SignInCache {
         user_type: Option<UserTypeId>,
         revision: i64,
     ) -> Option<PasswordPolicy> {
-        let all = self.password_policies.read().ok()?;
-        let (at, p) = all.get(&(org, user_type))?;
-        (*at == revision).then(|| p.clone())
+        self.password_policies.get(&(org, user_type), revision)
     }
 
     pub(crate) fn remember_password_policy(
@@ -127,10 +140,8 @@ impl SignInCache {
         revision: i64,
         policy: &PasswordPolicy,
     ) {
-        if let Ok(mut all) = self.password_policies.write() {
-            // One entry per user type: a few hundred at most, every one rewritten in place.
-            all.insert((org, user_type), (revision, policy.clone()));
-        }
+        self.password_policies
+            .put((org, user_type), revision, policy.clone());
     }
 }
 

@@ -125,9 +125,7 @@ impl SqlTx {
         }
         Ok(out)
     }
-}
 
-impl SqlTx {
     /// How many rows of `table` belong to `org`: the capacity a whole-organisation read
     /// reserves before its first row. Grown by doubling instead, the vector of an
     /// organisation's 320,000 grants held its old and new buffers at once at its last

@@ -2,13 +2,13 @@
 //! a start or an end has come due for, each once, in id order, up to the limit; nothing
 //! undated, not yet due, already applied or of another organisation.
 
-use latchkey_model::{Grant, GrantStatus, Grantee, Membership, OrgId};
+use latchkey_model::{Grant, GrantStatus, Grantee, GroupId, Membership, OrgId, RoleId, UserId};
 use time::OffsetDateTime;
 
 use super::{
     at, begin, commit, group_value, ok, org_with_group, read, role_value, system_value, user_value,
 };
-use crate::{Edge, Store};
+use crate::{Edge, Store, Tx};
 
 fn ids_of_grants(grants: &[Grant]) -> Vec<uuid::Uuid> {
     grants.iter().map(|g| g.id.as_uuid()).collect()
@@ -23,64 +23,49 @@ fn sorted(mut ids: Vec<uuid::Uuid>) -> Vec<uuid::Uuid> {
     ids
 }
 
+/// A role and a user of `org` (whose primary group is `group`) to date grants with.
+async fn role_and_user(tx: &mut dyn Tx, org: OrgId, group: GroupId) -> (RoleId, UserId) {
+    let system = system_value(org, "dated", None);
+    ok(tx.insert_system(&system).await, "insert system");
+    let role = role_value(org, system.id, "dated");
+    ok(tx.insert_role(&role).await, "insert role");
+    let user = user_value(org, "dated.user", group);
+    ok(tx.insert_user(&user).await, "insert user");
+    (role.id, user.id)
+}
+
+/// A grant of `role` to `user` with `status` and a validity window.
+fn dated_grant(
+    org: OrgId,
+    (role, user): (RoleId, UserId),
+    status: GrantStatus,
+    starts_at: Option<OffsetDateTime>,
+    ends_at: Option<OffsetDateTime>,
+) -> Grant {
+    Grant {
+        status,
+        starts_at,
+        ends_at,
+        ..super::grant_value(org, role, Grantee::User(user))
+    }
+}
+
 pub async fn due_rows(store: &dyn Store) {
     let (org, group) = org_with_group(store).await;
     let (other, other_group) = org_with_group(store).await;
     let now = at(1_000);
     let mut tx = begin(store).await;
-    let system = system_value(org.id, "dated", None);
-    ok(tx.insert_system(&system).await, "insert system");
-    let role = role_value(org.id, system.id, "dated");
-    ok(tx.insert_role(&role).await, "insert role");
-    let user = user_value(org.id, "dated.user", group.id);
-    ok(tx.insert_user(&user).await, "insert user");
-    let grant = |org: OrgId,
-                 role,
-                 user,
-                 status,
-                 starts_at: Option<OffsetDateTime>,
-                 ends_at: Option<OffsetDateTime>| Grant {
-        status,
-        starts_at,
-        ends_at,
-        ..super::grant_value(org, role, Grantee::User(user))
-    };
+    let held = role_and_user(&mut *tx, org.id, group.id).await;
+    let user = held.1;
+    let grant = |status, starts_at, ends_at| dated_grant(org.id, held, status, starts_at, ends_at);
     use GrantStatus::{Active, Expired, Scheduled};
-    let started = grant(org.id, role.id, user.id, Scheduled, Some(at(500)), None);
-    let ended = grant(
-        org.id,
-        role.id,
-        user.id,
-        Active,
-        Some(at(100)),
-        Some(at(900)),
-    );
-    let both = grant(
-        org.id,
-        role.id,
-        user.id,
-        Scheduled,
-        Some(at(100)),
-        Some(at(200)),
-    );
-    let not_yet = grant(org.id, role.id, user.id, Scheduled, Some(at(2_000)), None);
-    let running = grant(
-        org.id,
-        role.id,
-        user.id,
-        Active,
-        Some(at(100)),
-        Some(at(5_000)),
-    );
-    let expired = grant(
-        org.id,
-        role.id,
-        user.id,
-        Expired,
-        Some(at(100)),
-        Some(at(200)),
-    );
-    let undated = grant(org.id, role.id, user.id, Active, None, None);
+    let started = grant(Scheduled, Some(at(500)), None);
+    let ended = grant(Active, Some(at(100)), Some(at(900)));
+    let both = grant(Scheduled, Some(at(100)), Some(at(200)));
+    let not_yet = grant(Scheduled, Some(at(2_000)), None);
+    let running = grant(Active, Some(at(100)), Some(at(5_000)));
+    let expired = grant(Expired, Some(at(100)), Some(at(200)));
+    let undated = grant(Active, None, None);
     for g in [
         &started, &ended, &both, &not_yet, &running, &expired, &undated,
     ] {
@@ -90,7 +75,7 @@ pub async fn due_rows(store: &dyn Store) {
     let membership = |group, starts_at, ends_at| Membership {
         starts_at,
         ends_at,
-        ..super::membership_value(org.id, user.id, group)
+        ..super::membership_value(org.id, user, group)
     };
     let mut groups = Vec::new();
     for n in 0..5 {
@@ -110,24 +95,12 @@ pub async fn due_rows(store: &dyn Store) {
 
     // Another organisation's due rows never show.
     let mut tx = begin(store).await;
-    let other_system = system_value(other.id, "dated", None);
-    ok(tx.insert_system(&other_system).await, "insert system");
-    let other_role = role_value(other.id, other_system.id, "dated");
-    ok(tx.insert_role(&other_role).await, "insert role");
-    let other_user = user_value(other.id, "dated.user", other_group.id);
-    ok(tx.insert_user(&other_user).await, "insert user");
-    let g = grant(
-        other.id,
-        other_role.id,
-        other_user.id,
-        Scheduled,
-        Some(at(1)),
-        Some(at(2)),
-    );
+    let other_held = role_and_user(&mut *tx, other.id, other_group.id).await;
+    let g = dated_grant(other.id, other_held, Scheduled, Some(at(1)), Some(at(2)));
     ok(tx.insert_grant(&g).await, "insert other grant");
     let other_team = group_value(other.id, "dated", Some(other_group.id));
     ok(tx.insert_group(&other_team).await, "insert other group");
-    let mut m = super::membership_value(other.id, other_user.id, other_team.id);
+    let mut m = super::membership_value(other.id, other_held.1, other_team.id);
     m.ends_at = Some(at(2));
     ok(tx.insert_membership(&m).await, "insert other membership");
     commit(tx).await;
