@@ -73,7 +73,12 @@ impl Services {
         }
         let mut users: BTreeSet<UserId> = BTreeSet::new();
         for (m, edge) in tx.due_memberships(org, now, BATCH).await? {
-            if !tx.record_edge(org, m.id.as_uuid(), edge, now).await? {
+            let due = match edge {
+                Edge::Start => m.starts_at,
+                Edge::End => m.ends_at,
+            };
+            let Some(due) = due else { continue };
+            if !tx.record_edge(org, m.id.as_uuid(), edge, due, now).await? {
                 continue;
             }
             let action = match edge {

@@ -815,7 +815,8 @@ pub(crate) async fn users_after(
 }
 
 /// Memberships of `org` whose start or end has come and is not recorded (see
-/// `ScheduleStore::due_memberships`), with whether the start is due (else the end is).
+/// `ScheduleStore::due_memberships`), with whether the start is due (else the end is). A
+/// record older than the edge's instant is of dates since moved, and does not count.
 pub(crate) async fn due_memberships(
     tx: &mut SqlTx,
     org: OrgId,
@@ -827,16 +828,19 @@ pub(crate) async fn due_memberships(
         membership_cols!(),
         ", CAST(CASE WHEN starts_at IS NOT NULL AND starts_at > created_at AND starts_at <= $2 ",
         "AND NOT EXISTS (SELECT 1 FROM window_events e WHERE e.object_id = memberships.id ",
-        "AND e.edge = 'start') THEN 1 ELSE 0 END AS BIGINT) AS start_due ",
+        "AND e.edge = 'start' AND e.at >= memberships.starts_at) THEN 1 ELSE 0 END AS BIGINT) ",
+        "AS start_due ",
         "FROM memberships WHERE org_id = $1 AND id IN (",
         // Each side reads the dated rows only (`memberships_starts_idx`,
         // `memberships_ends_idx`).
         "SELECT m.id FROM memberships m WHERE m.org_id = $1 AND m.starts_at IS NOT NULL ",
         "AND m.starts_at > m.created_at AND m.starts_at <= $2 AND NOT EXISTS ",
-        "(SELECT 1 FROM window_events e WHERE e.object_id = m.id AND e.edge = 'start') UNION ",
+        "(SELECT 1 FROM window_events e WHERE e.object_id = m.id AND e.edge = 'start' ",
+        "AND e.at >= m.starts_at) UNION ",
         "SELECT m.id FROM memberships m WHERE m.org_id = $1 AND m.ends_at IS NOT NULL ",
         "AND m.ends_at <= $2 AND NOT EXISTS ",
-        "(SELECT 1 FROM window_events e WHERE e.object_id = m.id AND e.edge = 'end')",
+        "(SELECT 1 FROM window_events e WHERE e.object_id = m.id AND e.edge = 'end' ",
+        "AND e.at >= m.ends_at)",
         ") ORDER BY id LIMIT $3"
     ))
     .bind(org.as_uuid())

@@ -39,16 +39,21 @@ impl ScheduleStore for SqlTx {
         org: OrgId,
         object: uuid::Uuid,
         edge: Edge,
+        due: OffsetDateTime,
         at: OffsetDateTime,
     ) -> StoreResult<bool> {
+        // Replica-safe: a concurrent record of the same edge waits for this one and then
+        // finds it at `due` or later.
         let done = sqlx::query(
             "INSERT INTO window_events (org_id, object_id, edge, at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (object_id, edge) DO NOTHING",
+             ON CONFLICT (object_id, edge) DO UPDATE SET at = excluded.at \
+             WHERE window_events.at < $5",
         )
         .bind(org.as_uuid())
         .bind(object)
         .bind(edge.as_str())
         .bind(micros(at))
+        .bind(micros(due))
         .execute(self.conn())
         .await
         .map_err(map_err)?;

@@ -34,19 +34,23 @@ pub trait ScheduleStore {
         limit: u32,
     ) -> StoreResult<Vec<Grant>>;
     /// Memberships whose start (for those created before it) or end has come at `now` and
-    /// is not recorded yet, with the edge; at most `limit`.
+    /// is not recorded yet, with the edge; at most `limit`. An edge recorded before its
+    /// current instant (the dates were moved later since) is not recorded.
     async fn due_memberships(
         &mut self,
         org: OrgId,
         now: OffsetDateTime,
         limit: u32,
     ) -> StoreResult<Vec<(Membership, Edge)>>;
-    /// Records a window's edge; false when it was recorded already.
+    /// Records at `at` a window's edge whose instant is `due`; false when it was recorded
+    /// already, at `due` or later (by another replica, say). A record from before `due`
+    /// is of earlier dates, and is replaced.
     async fn record_edge(
         &mut self,
         org: OrgId,
         object: uuid::Uuid,
         edge: Edge,
+        due: OffsetDateTime,
         at: OffsetDateTime,
     ) -> StoreResult<bool>;
 }

@@ -147,6 +147,34 @@ async fn dated_grants_and_memberships_follow_the_clock(backend: Backend) {
             .contains(&"membership.end".to_owned())
     );
 
+    // Dates moved past a recorded edge make it due again: the ended membership, moved to
+    // 14:00-15:00, starts and ends once more, and the rule follows it both times.
+    t.patch(
+        a,
+        &format!("/api/v1/memberships/{membership}"),
+        json!({ "starts_at": "2026-11-23T14:00:00Z", "ends_at": "2026-11-23T15:00:00Z" }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    assert_eq!(t.services.run_schedule().await.unwrap(), 0, "not yet");
+    clock.set(datetime!(2026-11-23 14:00 UTC));
+    assert_eq!(t.services.run_schedule().await.unwrap(), 1, "the new start");
+    assert_eq!(roles_of(&t, &ana).await, vec!["Author"]);
+    assert_eq!(t.services.run_schedule().await.unwrap(), 0, "recorded once");
+    clock.set(datetime!(2026-11-23 15:00 UTC));
+    assert_eq!(t.services.run_schedule().await.unwrap(), 1, "the new end");
+    assert_eq!(roles_of(&t, &ana).await, Vec::<String>::new());
+    let edges: Vec<String> = audit_actions(&t, &membership)
+        .await
+        .into_iter()
+        .filter(|a| a == "membership.start" || a == "membership.end")
+        .collect();
+    assert_eq!(
+        edges.len(),
+        4,
+        "each edge recorded once per date: {edges:?}"
+    );
+
     // The past is still answered exactly.
     let at_1130 = t
         .get(

@@ -143,23 +143,80 @@ pub async fn due_rows(store: &dyn Store) {
 
     // Recorded edges are no longer due; the passed membership's end is due next.
     let mut tx = begin(store).await;
-    for (id, edge) in [
-        (joins.id, Edge::Start),
-        (leaves.id, Edge::End),
-        (passes.id, Edge::Start),
+    for (m, edge, due) in [
+        (&joins, Edge::Start, at(500)),
+        (&leaves, Edge::End, at(900)),
+        (&passes, Edge::Start, at(100)),
     ] {
+        let id = m.id.as_uuid();
         assert!(
-            ok(
-                tx.record_edge(org.id, id.as_uuid(), edge, now).await,
-                "record"
-            ),
+            ok(tx.record_edge(org.id, id, edge, due, now).await, "record"),
             "first record of an edge"
+        );
+        assert!(
+            !ok(tx.record_edge(org.id, id, edge, due, now).await, "again"),
+            "a second record of the same edge (another replica's) is refused"
         );
     }
     commit(tx).await;
     let mut tx = read(store).await;
     assert_eq!(
         edges_of(&ok(tx.due_memberships(org.id, now, 100).await, "due again")),
+        vec![(passes.id.as_uuid(), Edge::End)]
+    );
+    drop(tx);
+
+    // Dates moved later than a recorded edge make it due again when they come; moved
+    // earlier, the record stands.
+    let mut tx = begin(store).await;
+    let extended = Membership {
+        ends_at: Some(at(1_500)),
+        ..leaves.clone()
+    };
+    ok(tx.update_membership(&extended).await, "extend");
+    let earlier = Membership {
+        starts_at: Some(at(400)),
+        ..joins.clone()
+    };
+    ok(tx.update_membership(&earlier).await, "start earlier");
+    commit(tx).await;
+    let mut tx = begin(store).await;
+    assert_eq!(
+        edges_of(&ok(tx.due_memberships(org.id, now, 100).await, "moved")),
+        vec![(passes.id.as_uuid(), Edge::End)],
+        "the extended end has not come yet; the earlier start was recorded"
+    );
+    let due = ok(tx.due_memberships(org.id, at(1_500), 100).await, "new end");
+    let mut expected = vec![
+        (passes.id.as_uuid(), Edge::End),
+        (leaves.id.as_uuid(), Edge::End),
+    ];
+    expected.sort_unstable_by_key(|(id, _)| *id);
+    assert_eq!(edges_of(&due), expected, "the moved end is due once more");
+    let id = leaves.id.as_uuid();
+    assert!(
+        ok(
+            tx.record_edge(org.id, id, Edge::End, at(1_500), at(1_500))
+                .await,
+            "record new end"
+        ),
+        "a record of earlier dates is replaced"
+    );
+    assert!(
+        !ok(
+            tx.record_edge(org.id, id, Edge::End, at(1_500), at(1_600))
+                .await,
+            "again"
+        ),
+        "and then stands"
+    );
+    commit(tx).await;
+    let mut tx = read(store).await;
+    assert_eq!(
+        edges_of(&ok(
+            tx.due_memberships(org.id, at(1_500), 100).await,
+            "after"
+        )),
         vec![(passes.id.as_uuid(), Edge::End)]
     );
 }
