@@ -21,6 +21,11 @@ use crate::{ServiceResult, Services};
 /// Grants and memberships handled per organisation and tick.
 const BATCH: u32 = 1_000;
 
+/// How far behind its clock a tick that found every due edge marks them dealt with: a
+/// margin for replicas' clocks, so an edge another replica writes just ahead of its own
+/// clock is still looked for.
+const MARK_MARGIN: time::Duration = time::Duration::minutes(1);
+
 impl Services {
     /// Brings every organisation's dated grants and memberships level with the clock;
     /// answers how many were changed or recorded.
@@ -72,7 +77,9 @@ impl Services {
             done += 1;
         }
         let mut users: BTreeSet<UserId> = BTreeSet::new();
-        for (m, edge) in tx.due_memberships(org, now, BATCH).await? {
+        let due = tx.due_memberships(org, now, BATCH).await?;
+        let all_found = due.len() < BATCH as usize;
+        for (m, edge) in due {
             let due = match edge {
                 Edge::Start => m.starts_at,
                 Edge::End => m.ends_at,
@@ -98,6 +105,9 @@ impl Services {
             .await?;
             users.insert(m.user_id);
             done += 1;
+        }
+        if all_found {
+            tx.mark_edges_through(org, now - MARK_MARGIN).await?;
         }
         let users: Vec<UserId> = users.into_iter().collect();
         self.reapply_rules(&mut *tx, None, org, &users).await?;

@@ -96,6 +96,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0019_dated_rows_indexes.sql",
         include_str!("../migrations/0019_dated_rows_indexes.sql"),
     ),
+    (
+        "0020_schedule_marks.sql",
+        include_str!("../migrations/0020_schedule_marks.sql"),
+    ),
 ];
 
 /// Connections in the pool. Writers queue on SQLite's lock anyway; readers (WAL) run in

@@ -816,29 +816,38 @@ pub(crate) async fn users_after(
 
 /// Memberships of `org` whose start or end has come and is not recorded (see
 /// `ScheduleStore::due_memberships`), with whether the start is due (else the end is). A
-/// record older than the edge's instant is of dates since moved, and does not count.
+/// record older than the edge's instant is of dates since moved, and does not count. Only
+/// edges after the organisation's mark (`schedule_marks`) are read.
 pub(crate) async fn due_memberships(
     tx: &mut SqlTx,
     org: OrgId,
     now: i64,
     limit: u32,
 ) -> StoreResult<Vec<(Membership, bool)>> {
+    let mark: Option<i64> =
+        sqlx::query_scalar("SELECT edges_through FROM schedule_marks WHERE org_id = $1")
+            .bind(org.as_uuid())
+            .fetch_optional(tx.conn())
+            .await
+            .map_err(map_err)?;
     let rows = sqlx::query(concat!(
         "SELECT ",
         membership_cols!(),
         ", CAST(CASE WHEN starts_at IS NOT NULL AND starts_at > created_at AND starts_at <= $2 ",
-        "AND NOT EXISTS (SELECT 1 FROM window_events e WHERE e.object_id = memberships.id ",
+        "AND starts_at > $4 AND NOT EXISTS (SELECT 1 FROM window_events e ",
+        "WHERE e.object_id = memberships.id ",
         "AND e.edge = 'start' AND e.at >= memberships.starts_at) THEN 1 ELSE 0 END AS BIGINT) ",
         "AS start_due ",
         "FROM memberships WHERE org_id = $1 AND id IN (",
         // Each side reads the dated rows only (`memberships_starts_idx`,
         // `memberships_ends_idx`).
         "SELECT m.id FROM memberships m WHERE m.org_id = $1 AND m.starts_at IS NOT NULL ",
-        "AND m.starts_at > m.created_at AND m.starts_at <= $2 AND NOT EXISTS ",
+        "AND m.starts_at > m.created_at AND m.starts_at <= $2 AND m.starts_at > $4 ",
+        "AND NOT EXISTS ",
         "(SELECT 1 FROM window_events e WHERE e.object_id = m.id AND e.edge = 'start' ",
         "AND e.at >= m.starts_at) UNION ",
         "SELECT m.id FROM memberships m WHERE m.org_id = $1 AND m.ends_at IS NOT NULL ",
-        "AND m.ends_at <= $2 AND NOT EXISTS ",
+        "AND m.ends_at <= $2 AND m.ends_at > $4 AND NOT EXISTS ",
         "(SELECT 1 FROM window_events e WHERE e.object_id = m.id AND e.edge = 'end' ",
         "AND e.at >= m.ends_at)",
         ") ORDER BY id LIMIT $3"
@@ -846,6 +855,7 @@ pub(crate) async fn due_memberships(
     .bind(org.as_uuid())
     .bind(now)
     .bind(i64::from(limit))
+    .bind(mark.unwrap_or(i64::MIN))
     .fetch_all(tx.conn())
     .await
     .map_err(map_err)?;

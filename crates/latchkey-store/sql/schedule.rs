@@ -59,4 +59,18 @@ impl ScheduleStore for SqlTx {
         .map_err(map_err)?;
         Ok(done.rows_affected() > 0)
     }
+
+    async fn mark_edges_through(&mut self, org: OrgId, through: OffsetDateTime) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO schedule_marks (org_id, edges_through) VALUES ($1, $2) \
+             ON CONFLICT (org_id) DO UPDATE SET edges_through = excluded.edges_through \
+             WHERE schedule_marks.edges_through < excluded.edges_through",
+        )
+        .bind(org.as_uuid())
+        .bind(micros(through))
+        .execute(self.conn())
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
 }

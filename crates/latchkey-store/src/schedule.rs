@@ -35,7 +35,8 @@ pub trait ScheduleStore {
     ) -> StoreResult<Vec<Grant>>;
     /// Memberships whose start (for those created before it) or end has come at `now` and
     /// is not recorded yet, with the edge; at most `limit`. An edge recorded before its
-    /// current instant (the dates were moved later since) is not recorded.
+    /// current instant (the dates were moved later since) is not recorded. Edges at or
+    /// before the organisation's mark (`mark_edges_through`) are not looked for.
     async fn due_memberships(
         &mut self,
         org: OrgId,
@@ -53,4 +54,7 @@ pub trait ScheduleStore {
         due: OffsetDateTime,
         at: OffsetDateTime,
     ) -> StoreResult<bool>;
+    /// Marks every membership edge of `org` at or before `through` as dealt with, so
+    /// `due_memberships` no longer reads them. The mark only moves forward.
+    async fn mark_edges_through(&mut self, org: OrgId, through: OffsetDateTime) -> StoreResult<()>;
 }

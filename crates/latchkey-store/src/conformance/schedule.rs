@@ -219,4 +219,30 @@ pub async fn due_rows(store: &dyn Store) {
         )),
         vec![(passes.id.as_uuid(), Edge::End)]
     );
+    drop(tx);
+
+    // Edges at or before the organisation's mark are no longer looked for; the mark only
+    // moves forward, and is the organisation's own.
+    let mut tx = begin(store).await;
+    ok(tx.mark_edges_through(org.id, at(300)).await, "mark");
+    ok(tx.mark_edges_through(org.id, at(150)).await, "mark back");
+    commit(tx).await;
+    let mut tx = read(store).await;
+    assert!(
+        ok(tx.due_memberships(org.id, at(1_500), 100).await, "marked").is_empty(),
+        "the passed membership's end (200) is at or before the mark (300)"
+    );
+    assert_eq!(
+        edges_of(&ok(
+            tx.due_memberships(org.id, at(2_000), 100).await,
+            "later"
+        )),
+        vec![(later.id.as_uuid(), Edge::Start)],
+        "an edge after the mark still comes"
+    );
+    assert_eq!(
+        ok(tx.due_memberships(other.id, now, 100).await, "other org").len(),
+        1,
+        "another organisation's mark is its own"
+    );
 }
