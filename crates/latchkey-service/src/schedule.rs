@@ -77,9 +77,9 @@ impl Services {
             done += 1;
         }
         let mut users: BTreeSet<UserId> = BTreeSet::new();
-        let due = tx.due_memberships(org, now, BATCH).await?;
-        let all_found = due.len() < BATCH as usize;
-        for (m, edge) in due {
+        let found = tx.due_memberships(org, now, BATCH).await?;
+        let all_found = found.len() < BATCH as usize;
+        for (m, edge) in found {
             let due = match edge {
                 Edge::Start => m.starts_at,
                 Edge::End => m.ends_at,

@@ -824,38 +824,32 @@ pub(crate) async fn due_memberships(
     now: i64,
     limit: u32,
 ) -> StoreResult<Vec<(Membership, bool)>> {
-    let mark: Option<i64> =
-        sqlx::query_scalar("SELECT edges_through FROM schedule_marks WHERE org_id = $1")
-            .bind(org.as_uuid())
-            .fetch_optional(tx.conn())
-            .await
-            .map_err(map_err)?;
+    // `starts` and `ends` read the dated rows after the organisation's mark only, through
+    // `memberships_starts_idx` and `memberships_ends_idx`; `starts` also says which edge.
     let rows = sqlx::query(concat!(
+        "WITH mark AS (SELECT COALESCE((SELECT edges_through FROM schedule_marks ",
+        "WHERE org_id = $1), $4) AS edges_through), ",
+        "starts AS (SELECT m.id FROM memberships m WHERE m.org_id = $1 ",
+        "AND m.starts_at IS NOT NULL AND m.starts_at > m.created_at AND m.starts_at <= $2 ",
+        "AND m.starts_at > (SELECT edges_through FROM mark) AND NOT EXISTS ",
+        "(SELECT 1 FROM window_events e WHERE e.object_id = m.id AND e.edge = 'start' ",
+        "AND e.at >= m.starts_at)), ",
+        "ends AS (SELECT m.id FROM memberships m WHERE m.org_id = $1 ",
+        "AND m.ends_at IS NOT NULL AND m.ends_at <= $2 ",
+        "AND m.ends_at > (SELECT edges_through FROM mark) AND NOT EXISTS ",
+        "(SELECT 1 FROM window_events e WHERE e.object_id = m.id AND e.edge = 'end' ",
+        "AND e.at >= m.ends_at)) ",
         "SELECT ",
         membership_cols!(),
-        ", CAST(CASE WHEN starts_at IS NOT NULL AND starts_at > created_at AND starts_at <= $2 ",
-        "AND starts_at > $4 AND NOT EXISTS (SELECT 1 FROM window_events e ",
-        "WHERE e.object_id = memberships.id ",
-        "AND e.edge = 'start' AND e.at >= memberships.starts_at) THEN 1 ELSE 0 END AS BIGINT) ",
-        "AS start_due ",
-        "FROM memberships WHERE org_id = $1 AND id IN (",
-        // Each side reads the dated rows only (`memberships_starts_idx`,
-        // `memberships_ends_idx`).
-        "SELECT m.id FROM memberships m WHERE m.org_id = $1 AND m.starts_at IS NOT NULL ",
-        "AND m.starts_at > m.created_at AND m.starts_at <= $2 AND m.starts_at > $4 ",
-        "AND NOT EXISTS ",
-        "(SELECT 1 FROM window_events e WHERE e.object_id = m.id AND e.edge = 'start' ",
-        "AND e.at >= m.starts_at) UNION ",
-        "SELECT m.id FROM memberships m WHERE m.org_id = $1 AND m.ends_at IS NOT NULL ",
-        "AND m.ends_at <= $2 AND m.ends_at > $4 AND NOT EXISTS ",
-        "(SELECT 1 FROM window_events e WHERE e.object_id = m.id AND e.edge = 'end' ",
-        "AND e.at >= m.ends_at)",
-        ") ORDER BY id LIMIT $3"
+        ", CAST(CASE WHEN id IN (SELECT id FROM starts) THEN 1 ELSE 0 END AS BIGINT) ",
+        "AS start_due FROM memberships WHERE org_id = $1 ",
+        "AND id IN (SELECT id FROM starts UNION SELECT id FROM ends) ORDER BY id LIMIT $3"
     ))
     .bind(org.as_uuid())
     .bind(now)
     .bind(i64::from(limit))
-    .bind(mark.unwrap_or(i64::MIN))
+    // No mark yet: every edge is looked for.
+    .bind(i64::MIN)
     .fetch_all(tx.conn())
     .await
     .map_err(map_err)?;

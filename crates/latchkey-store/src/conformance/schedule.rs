@@ -23,6 +23,11 @@ fn sorted(mut ids: Vec<uuid::Uuid>) -> Vec<uuid::Uuid> {
     ids
 }
 
+fn sorted_edges(mut edges: Vec<(uuid::Uuid, Edge)>) -> Vec<(uuid::Uuid, Edge)> {
+    edges.sort_unstable_by_key(|(id, _)| *id);
+    edges
+}
+
 /// A role and a user of `org` (whose primary group is `group`) to date grants with.
 async fn role_and_user(tx: &mut dyn Tx, org: OrgId, group: GroupId) -> (RoleId, UserId) {
     let system = system_value(org, "dated", None);
@@ -128,12 +133,11 @@ pub async fn due_rows(store: &dyn Store) {
         tx.due_memberships(org.id, now, 100).await,
         "due memberships",
     );
-    let mut expected = vec![
+    let expected = sorted_edges(vec![
         (joins.id.as_uuid(), Edge::Start),
         (leaves.id.as_uuid(), Edge::End),
         (passes.id.as_uuid(), Edge::Start),
-    ];
-    expected.sort_unstable_by_key(|(id, _)| *id);
+    ]);
     assert_eq!(
         edges_of(&due),
         expected,
@@ -187,11 +191,10 @@ pub async fn due_rows(store: &dyn Store) {
         "the extended end has not come yet; the earlier start was recorded"
     );
     let due = ok(tx.due_memberships(org.id, at(1_500), 100).await, "new end");
-    let mut expected = vec![
+    let expected = sorted_edges(vec![
         (passes.id.as_uuid(), Edge::End),
         (leaves.id.as_uuid(), Edge::End),
-    ];
-    expected.sort_unstable_by_key(|(id, _)| *id);
+    ]);
     assert_eq!(edges_of(&due), expected, "the moved end is due once more");
     let id = leaves.id.as_uuid();
     assert!(
